@@ -1,0 +1,219 @@
+"""Typed settings of a run: what model, what data, what prefix, how to train.
+
+Four small dataclasses (:class:`ModelChoice`, :class:`DataChoice`,
+:class:`PrefixSettings`, :class:`TrainSettings`) grouped in a :class:`RunConfig`.
+Allowed ranges live next to each field as metadata, so validation, the CLI and the
+notebook sliders all read the same numbers. Configs round-trip through plain JSON.
+This module only describes settings; it loads nothing and trains nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_DATASET",
+    "DEFAULT_MODEL",
+    "DataChoice",
+    "ModelChoice",
+    "PrefixSettings",
+    "RunConfig",
+    "TrainSettings",
+    "field_range",
+]
+
+DEFAULT_MODEL = "tiny-gpt2"
+DEFAULT_DATASET = "toy-e2e"
+
+INIT_CHOICES = ("random", "zero", "text")
+SCHEDULES = ("linear", "cosine", "constant")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
+    """A dataclass field whose value must lie in [lo, hi] (or (lo, hi] when open_lo)."""
+    return field(default=default, metadata={"range": (lo, hi), "open_lo": open_lo})
+
+
+def _choice(default: str, choices: tuple[str, ...]) -> Any:
+    return field(default=default, metadata={"choices": choices})
+
+
+@dataclass
+class ModelChoice:
+    """Which base model to prefix-tune: a built-in name, a hub id or a local directory."""
+
+    name: str = DEFAULT_MODEL
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+
+@dataclass
+class DataChoice:
+    """Which dataset to train on and how to read it.
+
+    ``columns`` maps the workbench's roles to the dataset's column names, e.g.
+    ``{"source": "meaning_representation", "target": "human_reference"}`` for a
+    text task, ``{"text": "sentence", "label": "label"}`` for classification or
+    ``{"tokens": "tokens", "tags": "ner_tags"}`` for tagging.
+    """
+
+    name: str = DEFAULT_DATASET
+    subset: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    max_train_examples: int | None = None
+    max_eval_examples: int = _ranged(200, 1, 1_000_000)
+    validation_fraction: float = _ranged(0.1, 0.0, 0.5, open_lo=True)
+    max_length: int = _ranged(128, 8, 32_768)
+    # Decoders read "{source} {separator}" and continue with the target.
+    separator: str = "->"
+
+
+@dataclass
+class PrefixSettings:
+    """The prefix: how many virtual tokens, reparametrized or not, and how to start.
+
+    ``init`` is ``"random"``, ``"zero"`` or ``"text"``; with ``"text"`` the prefix
+    starts as the base model's keys/values of ``init_text`` (Li & Liang's
+    real-word initialisation).
+    """
+
+    length: int = _ranged(10, 1, 2048)
+    projection: bool = False
+    hidden_size: int = _ranged(512, 1, 65_536)
+    init: str = _choice("random", INIT_CHOICES)
+    init_text: str = ""
+
+
+@dataclass
+class TrainSettings:
+    """How to train: optimiser, schedule, evaluation cadence, device and precision."""
+
+    steps: int = _ranged(200, 1, 10_000_000)
+    lr: float = _ranged(1e-2, 0.0, 10.0, open_lo=True)
+    batch_size: int = _ranged(8, 1, 65_536)
+    grad_accum: int = _ranged(1, 1, 1024)
+    warmup_steps: int = _ranged(10, 0, 10_000_000)
+    schedule: str = _choice("linear", SCHEDULES)
+    weight_decay: float = _ranged(0.0, 0.0, 1.0)
+    max_grad_norm: float = _ranged(1.0, 0.0, 1e6)
+    seed: int = _ranged(0, 0, 2**32 - 1)
+    eval_every: int = _ranged(50, 0, 10_000_000)
+    log_every: int = _ranged(1, 1, 10_000)
+    eval_generate: int = _ranged(32, 0, 100_000)
+    max_new_tokens: int = _ranged(48, 1, 4096)
+    device: str = _choice("auto", DEVICES)
+    precision: str = _choice("auto", PRECISIONS)
+    checkpoint_every: int = _ranged(0, 0, 10_000_000)
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run; ``RunConfig.from_json(cfg.to_json()) == cfg``."""
+
+    model: ModelChoice = field(default_factory=ModelChoice)
+    data: DataChoice = field(default_factory=DataChoice)
+    prefix: PrefixSettings = field(default_factory=PrefixSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+
+    def validate(self) -> RunConfig:
+        """Raise :class:`ConfigError` on the first setting out of range; return self."""
+        for section in (self.model, self.data, self.prefix, self.train):
+            _validate_section(section)
+        if self.prefix.init == "text" and not self.prefix.init_text.strip():
+            raise ConfigError("prefix init 'text' needs init_text, e.g. --init text:'describe :'")
+        if self.train.warmup_steps >= self.train.steps > 1:
+            raise ConfigError(
+                f"warmup_steps ({self.train.warmup_steps}) must be smaller than steps ({self.train.steps})"
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        _reject_unknown(cls, data, "run config")
+        return cls(
+            model=_section_from_dict(ModelChoice, data.get("model", {})),
+            data=_section_from_dict(DataChoice, data.get("data", {})),
+            prefix=_section_from_dict(PrefixSettings, data.get("prefix", {})),
+            train=_section_from_dict(TrainSettings, data.get("train", {})),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RunConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"settings are not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError("settings JSON must be an object with model/data/prefix/train sections")
+        return cls.from_dict(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def field_range(section: type, name: str) -> tuple[float, float] | None:
+    """The allowed (lo, hi) of a numeric setting, for sliders and error messages."""
+    for f in fields(section):
+        if f.name == name:
+            return f.metadata.get("range")
+    raise KeyError(f"{section.__name__} has no field {name!r}")
+
+
+_S = TypeVar("_S")
+
+
+def _reject_unknown(cls: type, data: dict[str, Any], what: str) -> None:
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown {what} setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def _section_from_dict(cls: type[_S], data: dict[str, Any]) -> _S:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} settings must be a JSON object, got {type(data).__name__}")
+    _reject_unknown(cls, data, cls.__name__)
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        expected = f.default if f.default is not MISSING else None
+        # JSON has one number type: give ints back to int fields, floats to float fields.
+        if isinstance(expected, float) and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def _validate_section(section: Any) -> None:
+    for f in fields(section):
+        value = getattr(section, f.name)
+        where = f"{type(section).__name__}.{f.name}"
+        if "choices" in f.metadata and value not in f.metadata["choices"]:
+            raise ConfigError(f"{where} is {value!r}; choose one of {', '.join(f.metadata['choices'])}")
+        if "range" not in f.metadata or value is None:
+            continue
+        lo, hi = f.metadata["range"]
+        is_int = isinstance(f.default, int) and not isinstance(f.default, bool)
+        if isinstance(value, bool) or not isinstance(value, int | float) or (is_int and not isinstance(value, int)):
+            raise ConfigError(f"{where} must be {'an integer' if is_int else 'a number'}, got {value!r}")
+        bad = math.isnan(value) or value > hi or value < lo or (f.metadata["open_lo"] and value <= lo)
+        if bad:
+            left = "(" if f.metadata["open_lo"] else "["
+            raise ConfigError(f"{where} is {value!r}; allowed range is {left}{lo:g}, {hi:g}]")

@@ -1,0 +1,150 @@
+"""Turn standardized rows into token ids, labels and padded batches for one task kind.
+
+Generative models (causal LM, seq2seq) see every dataset as source → target text
+and are trained on the target tokens only: labels are -100 on the source, the
+separator and padding. Decoders see ``"{source} {separator} {target}</s>"``;
+seq2seq models get the source in the encoder and the target as labels.
+Classifiers get the text with an integer label, taggers their words with one label
+on each word's first sub-token. Batches are padded on the right. Too-long examples
+are truncated and counted, never dropped silently. Nothing here loads data or models.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .sources import TaskData
+
+__all__ = ["Collator", "EncodedSplit", "encode_split", "format_prompt"]
+
+IGNORE = -100  # label value that cross-entropy skips
+
+
+@dataclass
+class EncodedSplit:
+    """Token ids and labels of one split, plus how many rows had to be truncated."""
+
+    features: list[dict[str, Any]]
+    truncated: int
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+
+def format_prompt(source: str, separator: str) -> str:
+    """What a decoder is given to continue: the source then the separator."""
+    return f"{source} {separator}".strip() if separator else source
+
+
+def encode_split(
+    data: TaskData,
+    split: str,
+    tokenizer: PreTrainedTokenizerBase,
+    task: str,
+    *,
+    max_length: int,
+    separator: str,
+) -> EncodedSplit:
+    """Encode ``data.train`` or ``data.validation`` for ``task``; warns once with a truncation count."""
+    rows = getattr(data, split)
+    if task in ("causal-lm", "seq2seq"):
+        pairs = [data.render(row) for row in rows]
+        if task == "causal-lm":
+            out = _encode_causal(pairs, tokenizer, max_length, separator)
+        else:
+            out = _encode_seq2seq(pairs, tokenizer, max_length)
+    elif task == "seq-cls":
+        texts = list(rows["text"])
+        enc = tokenizer(texts, truncation=True, max_length=max_length)
+        full = tokenizer(texts)["input_ids"]
+        feats = [{"input_ids": ids, "labels": lab} for ids, lab in zip(enc["input_ids"], list(rows["label"]))]
+        out = EncodedSplit(feats, sum(len(f) > max_length for f in full))
+    elif task == "token-cls":
+        out = _encode_tokens(list(rows["tokens"]), list(rows["tags"]), tokenizer, max_length)
+    else:
+        raise ValueError(f"unknown task kind {task!r}")
+    if out.truncated:
+        warnings.warn(
+            f"{out.truncated} of {len(out)} {split} examples of {data.name!r} were longer than "
+            f"max_length={max_length} tokens and were truncated",
+            stacklevel=2,
+        )
+    return out
+
+
+def _encode_causal(
+    pairs: list[tuple[str, str]], tok: PreTrainedTokenizerBase, max_length: int, separator: str
+) -> EncodedSplit:
+    sources = tok([format_prompt(s, separator) for s, _ in pairs])["input_ids"]
+    targets = tok([" " + t for _, t in pairs], add_special_tokens=False)["input_ids"]
+    feats, truncated = [], 0
+    for src, tgt in zip(sources, targets):
+        tgt = [*tgt, tok.eos_token_id]
+        if len(src) + len(tgt) > max_length:
+            truncated += 1
+            # Keep as much target as fits after at most half the budget of source.
+            src = src[: max(max_length // 2, max_length - len(tgt))]
+            tgt = tgt[: max_length - len(src)]
+        feats.append({"input_ids": src + tgt, "labels": [IGNORE] * len(src) + tgt})
+    return EncodedSplit(feats, truncated)
+
+
+def _encode_seq2seq(pairs: list[tuple[str, str]], tok: PreTrainedTokenizerBase, max_length: int) -> EncodedSplit:
+    src_full = tok([s for s, _ in pairs])["input_ids"]
+    tgt_full = tok(text_target=[t for _, t in pairs])["input_ids"]
+    feats, truncated = [], 0
+    for src, tgt in zip(src_full, tgt_full):
+        if len(src) > max_length or len(tgt) > max_length:
+            truncated += 1
+            # keep the closing special token (</s>) when cutting
+            src = [*src[: max_length - 1], src[-1]] if len(src) > max_length else src
+            tgt = [*tgt[: max_length - 1], tgt[-1]] if len(tgt) > max_length else tgt
+        feats.append({"input_ids": src, "labels": tgt})
+    return EncodedSplit(feats, truncated)
+
+
+def _encode_tokens(
+    words: list[list[str]], tags: list[list[int]], tok: PreTrainedTokenizerBase, max_length: int
+) -> EncodedSplit:
+    enc = tok(words, is_split_into_words=True, truncation=True, max_length=max_length)
+    full_lengths = [len(ids) for ids in tok(words, is_split_into_words=True)["input_ids"]]
+    feats = []
+    for i, ids in enumerate(enc["input_ids"]):
+        labels, previous = [], None
+        for word in enc.word_ids(i):
+            # Label the first sub-token of each word; specials and continuations are ignored.
+            labels.append(IGNORE if word is None or word == previous else tags[i][word])
+            previous = word
+        feats.append({"input_ids": ids, "labels": labels})
+    return EncodedSplit(feats, sum(n > max_length for n in full_lengths))
+
+
+class Collator:
+    """Pads a list of features on the right into tensors (ids with pad, labels with -100)."""
+
+    def __init__(self, pad_token_id: int) -> None:
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(features), width), dtype=torch.long)
+        for i, f in enumerate(features):
+            ids[i, : len(f["input_ids"])] = torch.tensor(f["input_ids"])
+            mask[i, : len(f["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        labels = [f["labels"] for f in features]
+        if isinstance(labels[0], int):  # sequence classification
+            batch["labels"] = torch.tensor(labels, dtype=torch.long)
+        else:
+            lwidth = max(len(lab) for lab in labels)
+            lab = torch.full((len(features), lwidth), IGNORE, dtype=torch.long)
+            for i, row in enumerate(labels):
+                lab[i, : len(row)] = torch.tensor(row)
+            batch["labels"] = lab
+        return batch

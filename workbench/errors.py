@@ -1,0 +1,48 @@
+"""User-facing errors of the workbench.
+
+Every failure a user can cause (a mistyped model id, a missing file, a setting out
+of range) is raised as a :class:`WorkbenchError` whose message is one line that says
+what was wrong and what to do. The CLI prints that line and exits 2; the notebook
+panel shows it in place. Bugs in the workbench itself are not wrapped: they keep
+their traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CompatibilityError",
+    "ConfigError",
+    "DataError",
+    "ExportError",
+    "ModelLoadError",
+    "TrainingError",
+    "WorkbenchError",
+]
+
+
+class WorkbenchError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class ConfigError(WorkbenchError, ValueError):
+    """A setting is missing, of the wrong type, or out of its allowed range."""
+
+
+class ModelLoadError(WorkbenchError):
+    """A model could not be found or loaded."""
+
+
+class DataError(WorkbenchError):
+    """A dataset could not be found, read or formatted."""
+
+
+class CompatibilityError(WorkbenchError):
+    """The model cannot be prefix-tuned with the requested settings."""
+
+
+class TrainingError(WorkbenchError):
+    """Training cannot continue (out of memory, non-finite loss, ...)."""
+
+
+class ExportError(WorkbenchError):
+    """A run directory could not be written or read back."""

@@ -1,0 +1,69 @@
+"""Greedy generation from a prefix-tuned (or base) model, in batches.
+
+Prompts are formatted exactly as in training (:func:`workbench.data.format_prompt`):
+a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source.
+Decoders are padded on the left for generation so that every row's next token
+sits at the end; the prefix keys carry no position, so left padding leaves
+greedy outputs unchanged (tested). Only the newly generated tokens are decoded.
+This module neither trains nor loads models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from .data import format_prompt
+
+__all__ = ["generate_texts"]
+
+
+@torch.no_grad()
+def generate_texts(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    prompts: Sequence[str],
+    *,
+    task: str,
+    separator: str = "->",
+    max_new_tokens: int = 48,
+    batch_size: int = 16,
+    use_prefix: bool = True,
+) -> list[str]:
+    """Greedy continuations of ``prompts``; ``use_prefix=False`` asks the frozen base model."""
+    if task not in ("causal-lm", "seq2seq"):
+        raise ValueError(f"generation needs a causal-lm or seq2seq model, not {task}")
+    was_training = model.training
+    model.eval()
+    # PeftModel.disable_adapter() runs the same weights without the prefix.
+    context = model.disable_adapter() if not use_prefix and hasattr(model, "disable_adapter") else nullcontext()
+    device = next(model.parameters()).device
+    outputs: list[str] = []
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left" if task == "causal-lm" else "right"
+    try:
+        with context:
+            for start in range(0, len(prompts), batch_size):
+                chunk = prompts[start : start + batch_size]
+                texts = [format_prompt(p, separator) for p in chunk] if task == "causal-lm" else list(chunk)
+                enc = tokenizer(texts, return_tensors="pt", padding=True).to(device)
+                ids = model.generate(
+                    input_ids=enc["input_ids"],
+                    attention_mask=enc["attention_mask"],
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    num_beams=1,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=tokenizer.eos_token_id,
+                )
+                if task == "causal-lm":
+                    ids = ids[:, enc["input_ids"].shape[1] :]
+                outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+    finally:
+        tokenizer.padding_side = side
+        model.train(was_training)
+    return outputs

@@ -1,0 +1,101 @@
+"""What a training run emits while it runs and keeps afterwards.
+
+The loop sends three kinds of events to its callbacks — :class:`StepEvent` (loss,
+learning rate, tokens/s, time, memory), :class:`EvalEvent` (validation loss, task
+metrics, samples) and :class:`EndEvent` (why it ended) — and appends them to a
+:class:`History`, which round-trips through JSON into ``run.json``. Front ends
+(CLI progress bars, notebook charts) consume these; this module runs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Callback", "EndEvent", "EvalEvent", "Event", "History", "StepEvent"]
+
+
+@dataclass
+class StepEvent:
+    """One logged optimizer step; ``loss`` is the mean since the previous logged step."""
+
+    step: int
+    loss: float
+    lr: float
+    tokens_per_s: float
+    elapsed_s: float
+    memory_mb: float | None = None
+    total_steps: int = 0
+    kind: Literal["step"] = "step"
+
+
+@dataclass
+class EvalEvent:
+    """An evaluation on the validation split at ``step``."""
+
+    step: int
+    loss: float
+    metrics: dict[str, Any]
+    samples: list[dict[str, str]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    kind: Literal["eval"] = "eval"
+
+
+@dataclass
+class EndEvent:
+    """The run ended: ``completed``, ``stopped`` (flag, button, Ctrl-C) or ``non-finite`` loss."""
+
+    step: int
+    reason: Literal["completed", "stopped", "non-finite"]
+    message: str = ""
+    elapsed_s: float = 0.0
+    kind: Literal["end"] = "end"
+
+
+Event = StepEvent | EvalEvent | EndEvent
+Callback = Callable[[Event], None]
+
+
+@dataclass
+class History:
+    """Every event of a run (resumed runs continue the same history)."""
+
+    steps: list[StepEvent] = field(default_factory=list)
+    evals: list[EvalEvent] = field(default_factory=list)
+    ends: list[EndEvent] = field(default_factory=list)
+
+    def record(self, event: Event) -> None:
+        {"step": self.steps, "eval": self.evals, "end": self.ends}[event.kind].append(event)  # type: ignore[attr-defined]
+
+    @property
+    def last_step(self) -> int:
+        return self.steps[-1].step if self.steps else 0
+
+    def losses(self) -> list[float]:
+        return [s.loss for s in self.steps]
+
+    def best_eval(self, metric: str) -> EvalEvent | None:
+        scored = [e for e in self.evals if isinstance(e.metrics.get(metric), int | float)]
+        return max(scored, key=lambda e: e.metrics[metric]) if scored else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "steps": [_finite(asdict(s)) for s in self.steps],
+            "evals": [_finite(asdict(e)) for e in self.evals],
+            "ends": [asdict(e) for e in self.ends],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        return cls(
+            steps=[StepEvent(**s) for s in data.get("steps", [])],
+            evals=[EvalEvent(**e) for e in data.get("evals", [])],
+            ends=[EndEvent(**e) for e in data.get("ends", [])],
+        )
+
+
+def _finite(record: dict[str, Any]) -> dict[str, Any]:
+    # JSON has no NaN/inf; keep them readable as strings.
+    return {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}

@@ -1,0 +1,133 @@
+"""Load a base model and its tokenizer for a task, by built-in name, local path or hub id.
+
+One ``from_pretrained`` path serves all three: a built-in name is first
+materialized as a model directory (:mod:`.builtin`), a local directory is used as
+it is, anything else is treated as a hub id. The task kind (causal LM, seq2seq,
+sequence or token classification) follows from the model's architecture and the
+dataset's kind. Failures become one-line :class:`ModelLoadError` messages naming
+what was tried. This module does not attach prefixes (:mod:`workbench.prefix`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import transformers
+from transformers import (
+    AutoConfig,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PreTrainedTokenizerFast,
+)
+
+from ..config import ModelChoice
+from ..errors import ModelLoadError
+from .builtin import builtin_path
+from .registry import BUILTIN_MODELS, TASK_KINDS, Architecture, TaskKind, architecture_of, resolve_task
+
+__all__ = ["LoadedModel", "load_model", "resolve_model_path"]
+
+# Fail within seconds, not minutes, when the hub is unreachable.
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class LoadedModel:
+    """A base model ready to be prefix-tuned, with what the rest of the workbench needs to know."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    task: TaskKind
+    architecture: Architecture
+    name: str  # what the user asked for
+    path: str  # what from_pretrained was given
+
+    @property
+    def model_type(self) -> str:
+        return self.model.config.model_type
+
+
+def resolve_model_path(name: str) -> str:
+    """A built-in's materialized directory, an existing local directory, or the hub id unchanged."""
+    if not name or not name.strip():
+        raise ModelLoadError("no model given; pass a built-in name (see `prefix-workbench models`), a hub id or a path")
+    if name in BUILTIN_MODELS:
+        return str(builtin_path(name))
+    local = Path(name).expanduser()
+    if local.exists():
+        if not (local / "config.json").is_file():
+            raise ModelLoadError(f"{name!r} is a local path but holds no config.json; point at a model directory")
+        return str(local)
+    if name.startswith(("/", "./", "../", "~")) or name.endswith(os.sep) or name.count("/") > 1:
+        raise ModelLoadError(f"model directory {name!r} does not exist")
+    return name
+
+
+def load_model(
+    choice: ModelChoice,
+    dataset_kind: str,
+    *,
+    label_names: list[str] | None = None,
+) -> LoadedModel:
+    """Load ``choice`` with the head its task needs; tokenizer padded on the right."""
+    path = resolve_model_path(choice.name)
+    kwargs: dict[str, Any] = {"revision": choice.revision, "trust_remote_code": choice.trust_remote_code}
+    if choice.trust_remote_code:
+        warnings.warn(
+            f"trust_remote_code is on: code shipped with {choice.name!r} will run on this machine",
+            stacklevel=2,
+        )
+    config = _load_or_explain(AutoConfig.from_pretrained, path, choice.name, **kwargs)
+    arch = architecture_of(config)
+    task = resolve_task(arch, dataset_kind)
+    # Built-ins carry a plain word-level tokenizer; AutoTokenizer would swap in a family class
+    # for some model types (Qwen2, Phi-3) that misreads it.
+    tok_class = PreTrainedTokenizerFast if choice.name in BUILTIN_MODELS else AutoTokenizer
+    tokenizer = _load_or_explain(tok_class.from_pretrained, path, choice.name, **kwargs)
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ModelLoadError(f"tokenizer of {choice.name!r} has neither a pad nor an eos token; add one")
+        tokenizer.pad_token = tokenizer.eos_token  # GPT-2 style; padded positions are masked anyway
+    tokenizer.padding_side = "right"
+
+    model_kwargs = dict(kwargs)
+    if task in ("seq-cls", "token-cls"):
+        if not label_names:
+            raise ModelLoadError(f"a {task} model needs the dataset's label names")
+        model_kwargs |= {
+            "num_labels": len(label_names),
+            "id2label": dict(enumerate(label_names)),
+            "label2id": {n: i for i, n in enumerate(label_names)},
+        }
+    auto_class = getattr(transformers, TASK_KINDS[task]["auto_class"])
+    # The head of a classification model is new; quiet transformers' "newly initialized" notice.
+    previous = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
+    finally:
+        transformers.logging.set_verbosity(previous)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = tokenizer.pad_token_id
+    gen = getattr(model, "generation_config", None)
+    if gen is not None and gen.pad_token_id is None:
+        gen.pad_token_id = tokenizer.pad_token_id
+    return LoadedModel(model=model, tokenizer=tokenizer, task=task, architecture=arch, name=choice.name, path=path)
+
+
+def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:
+    try:
+        return fn(path, **kwargs)
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = "local directory" if Path(path).exists() else "hub id (the hub is unreachable or has no such repo)"
+        raise ModelLoadError(f"could not load {name!r}: not a built-in, tried it as a {where}: {first[:200]}") from None

@@ -1,0 +1,154 @@
+"""A thin layer over PEFT's prefix tuning: build, initialise, count, and check first.
+
+:func:`attach_prefix` turns :class:`PrefixSettings` into a ``PrefixTuningConfig``
+and a frozen-base ``PeftModel``; ``init`` picks random, zero (PEFT's
+``init_weights="zero"``) or real-word initialisation (the base model's keys and
+values for a text, through ``peft.initialize_kv_prefix_from_past_key_values``).
+:func:`preflight` turns PEFT's known failure modes into plain findings before any
+training starts. The PEFT model itself is used as it is; nothing here trains.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from peft import PeftModel, PrefixTuningConfig, get_peft_model
+from peft.tuners.cartridge.utils import initialize_kv_prefix_from_past_key_values
+
+from .config import PrefixSettings
+from .errors import CompatibilityError
+from .models import TASK_KINDS, LoadedModel, quirks_for
+
+__all__ = ["Finding", "ParameterCounts", "attach_prefix", "parameter_counts", "prefix_config", "preflight"]
+
+_POSITION_LIMIT_ATTRS = ("max_position_embeddings", "n_positions")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of the pre-flight check; ``error`` findings stop training."""
+
+    level: Literal["error", "warning", "info"]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ParameterCounts:
+    """Trainable parameters (prefix, projection MLP, task head), what the adapter stores, and the base."""
+
+    trainable: int
+    stored: int
+    base: int
+
+    @property
+    def trainable_percent(self) -> float:
+        return 100.0 * self.trainable / max(self.base, 1)
+
+
+def prefix_config(loaded: LoadedModel, settings: PrefixSettings) -> PrefixTuningConfig:
+    """The PEFT config for ``settings`` on ``loaded``'s task; PEFT fills layers/heads/dims in."""
+    return PrefixTuningConfig(
+        task_type=TASK_KINDS[loaded.task]["peft_task"],
+        num_virtual_tokens=settings.length,
+        prefix_projection=settings.projection,
+        encoder_hidden_size=settings.hidden_size,
+        init_weights="zero" if settings.init == "zero" else None,
+    )
+
+
+def attach_prefix(loaded: LoadedModel, settings: PrefixSettings, *, seed: int | None = None) -> PeftModel:
+    """Wrap the (frozen) base model with a fresh prefix, initialised as ``settings.init`` says."""
+    errors = [f for f in _settings_findings(loaded, settings) if f.level == "error"]
+    if errors:
+        raise CompatibilityError(errors[0].message)
+    if seed is not None:
+        torch.manual_seed(seed)
+    model = get_peft_model(loaded.model, prefix_config(loaded, settings))
+    if settings.init == "text":
+        _init_from_text(model, loaded, settings)
+    return model
+
+
+def parameter_counts(model: PeftModel) -> ParameterCounts:
+    """Counts for a prefix-tuned model; ``stored`` is what ``save_pretrained`` writes."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    base = sum(p.numel() for p in model.get_base_model().parameters() if not p.requires_grad)
+    cfg = model.active_peft_config
+    stored = cfg.num_virtual_tokens * cfg.num_layers * 2 * cfg.token_dim
+    # modules_to_save (a classifier head) are stored too
+    stored += sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and "modules_to_save" in n)
+    return ParameterCounts(trainable=trainable, stored=stored, base=base)
+
+
+def preflight(
+    loaded: LoadedModel, settings: PrefixSettings, *, max_length: int, want_attention: bool = False
+) -> list[Finding]:
+    """Known failure modes of prefix tuning on this model, as findings (errors first)."""
+    config = loaded.model.config
+    findings = list(_settings_findings(loaded, settings))
+    if getattr(loaded.model, "is_gradient_checkpointing", False):
+        findings.append(Finding("error", "gradient checkpointing is on and fails with prefix tuning "
+                                         "(peft#2191); call model.gradient_checkpointing_disable()"))  # fmt: skip
+    limit = next((getattr(config, a) for a in _POSITION_LIMIT_ATTRS if getattr(config, a, None)), None)
+    if limit and loaded.architecture == "decoder" and settings.length + max_length > limit:
+        findings.append(
+            Finding(
+                "error",
+                f"prefix length {settings.length} + max_length {max_length} exceeds the {limit} positions "
+                f"{loaded.name} can take; allowed prefix length is 1-{max(limit - max_length, 0)}",
+            )
+        )
+    quirks = quirks_for(config.model_type)
+    window = getattr(config, quirks.sliding_window_attr, None) if quirks.sliding_window_attr else None
+    window_on = quirks.sliding_window_switch is None or getattr(config, quirks.sliding_window_switch, False)
+    if window and window_on and settings.length + max_length > window:
+        findings.append(
+            Finding(
+                "warning",
+                f"{loaded.name} uses sliding-window attention ({window} positions): tokens after position "
+                f"{window - settings.length} of the input cannot see the prefix",
+            )
+        )
+    if quirks.decoder_only_prefix or loaded.architecture == "seq2seq":
+        findings.append(Finding("info", "encoder-decoder model: PEFT puts the prefix in the decoder's "
+                                        "self-attention only; the encoder does not see it"))  # fmt: skip
+    impl = getattr(config, "_attn_implementation", None)
+    if want_attention and impl not in (None, "eager"):
+        findings.append(Finding("info", f"attention maps need eager attention; the probe switches from "
+                                        f"{impl} to eager for probing only, training keeps {impl}"))  # fmt: skip
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: order[f.level])
+
+
+def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Finding]:
+    out = []
+    if settings.init == "text":
+        if settings.projection:
+            out.append(Finding("error", "text init cannot be combined with projection: PEFT loads a text's "
+                                        "keys/values only into a flat prefix; use --no-projection"))  # fmt: skip
+        if loaded.architecture != "decoder":
+            out.append(Finding("error", f"text init needs a decoder model; {loaded.name} is an "
+                                        f"{loaded.architecture} model (use random or zero init)"))  # fmt: skip
+        if not settings.init_text.strip():
+            out.append(Finding("error", "text init needs a text, e.g. --init text:'describe :'"))
+    return out
+
+
+@torch.no_grad()
+def _init_from_text(model: PeftModel, loaded: LoadedModel, settings: PrefixSettings) -> None:
+    """Load the base model's keys/values of ``init_text`` (repeated to fill the prefix) into it."""
+    ids = loaded.tokenizer(settings.init_text, add_special_tokens=False)["input_ids"]
+    if not ids:
+        raise CompatibilityError(f"init text {settings.init_text!r} encodes to no tokens")
+    # Like PEFT's prompt-tuning text init: repeat the text to the prefix length, cut the rest.
+    ids = (ids * math.ceil(settings.length / len(ids)))[: settings.length]
+    input_ids = torch.tensor([ids], device=model.device)
+    with model.disable_adapter():
+        out: Any = model.get_base_model()(input_ids=input_ids, use_cache=True)
+    initialize_kv_prefix_from_past_key_values(model, past_key_values=out.past_key_values)

@@ -1,0 +1,252 @@
+"""The training loop: settings, model and data in; events to callbacks; history out.
+
+:class:`Trainer` optimises only the trainable parameters of a prefix-tuned model
+(the prefix, its projection MLP, a task head) with AdamW, a warmup + decay
+schedule, gradient accumulation and clipping. ``accelerate`` places it on the
+device, applies bf16/fp16 autocast on CUDA and runs it under DDP when launched
+with ``accelerate launch``. Loss values are read from the device only at logged
+steps, so a GPU is not synced every step. A cooperative stop flag (also set by
+Ctrl-C / SIGTERM in the main thread) ends the run at a step boundary; a
+non-finite loss ends it with the last good prefix restored. The loop knows
+nothing about widgets or files.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from transformers import get_scheduler
+
+from .config import TrainSettings
+from .data import Collator, EncodedSplit, TaskData
+from .evaluate import EvalResult, evaluate
+from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
+
+__all__ = ["Trainer", "pick_precision"]
+
+
+def pick_precision(settings: TrainSettings) -> str:
+    """accelerate's mixed_precision: bf16 (or fp16) autocast on CUDA, none on CPU."""
+    if settings.precision != "auto":
+        return {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[settings.precision]
+    if settings.device in ("auto", "cuda") and torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "no"
+
+
+class Trainer:
+    """Trains the trainable parameters of ``model``; one instance can ``fit`` again to continue."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        task: str,
+        data: TaskData,
+        train_split: EncodedSplit,
+        val_split: EncodedSplit,
+        settings: TrainSettings,
+        *,
+        separator: str = "->",
+        history: History | None = None,
+    ) -> None:
+        self.settings = settings
+        self.task, self.data, self.tokenizer, self.separator = task, data, tokenizer, separator
+        self.train_split, self.val_split = train_split, val_split
+        self.history = history or History()
+        self.step = self.history.last_step
+        self._stop = threading.Event()
+        self.accelerator = _accelerator(settings)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        # Only trainable tensors enter the optimizer: frozen weights get no gradients and no state.
+        self.optimizer = torch.optim.AdamW(self.params, lr=settings.lr, weight_decay=settings.weight_decay)
+        self.model, self.optimizer = self.accelerator.prepare(model, self.optimizer)
+        self.scheduler = get_scheduler(
+            settings.schedule, self.optimizer, num_warmup_steps=settings.warmup_steps,
+            num_training_steps=settings.steps,
+        )  # fmt: skip
+        self._collate = Collator(tokenizer.pad_token_id)
+        self._elapsed_before = sum(e.elapsed_s for e in self.history.ends[-1:])
+
+    @property
+    def unwrapped(self) -> Any:
+        return self.accelerator.unwrap_model(self.model)
+
+    def request_stop(self) -> None:
+        """Ask the loop to end after the current step (thread-safe)."""
+        self._stop.set()
+
+    def fit(self, callbacks: Iterable[Callback] = (), *, stop: threading.Event | None = None) -> History:
+        """Train until ``settings.steps`` (counting earlier fits), a stop request or a non-finite loss."""
+        callbacks = list(callbacks)
+        self._stop.clear()
+        stop_flag = stop or self._stop
+        s = self.settings
+        start = time.perf_counter()
+        clock = {"t": start, "tokens": 0, "loss": torch.zeros((), device=self.accelerator.device), "n": 0}
+        good = [p.detach().clone() for p in self.params]  # last prefix known to give a finite loss
+        batches = self._batches()
+        reason: str = "completed"
+        message = ""
+        self.model.train()
+        with _signals_set(stop_flag):
+            while self.step < s.steps:
+                if stop_flag.is_set() or self._stop.is_set():
+                    reason, message = "stopped", f"stopped at step {self.step}"
+                    break
+                for _ in range(s.grad_accum):
+                    batch, tokens = next(batches)
+                    with self.accelerator.accumulate(self.model):
+                        loss = self.model(**batch).loss
+                        self.accelerator.backward(loss)
+                        if self.accelerator.sync_gradients and s.max_grad_norm > 0:
+                            self.accelerator.clip_grad_norm_(self.params, s.max_grad_norm)
+                        self.optimizer.step()
+                        self.optimizer.zero_grad(set_to_none=True)
+                    clock["loss"] += loss.detach().float()
+                    clock["n"] += 1
+                    clock["tokens"] += tokens
+                self.scheduler.step()
+                self.step += 1
+                if self.step % s.log_every == 0 or self.step == s.steps:
+                    event = self._log(clock, start)
+                    if not math.isfinite(event.loss):
+                        with torch.no_grad():
+                            torch._foreach_copy_(self.params, good)
+                        reason = "non-finite"
+                        message = (f"loss became {event.loss} at step {self.step}; kept the prefix of the last "
+                                   f"finite step; try a lower learning rate (now {s.lr:g})")  # fmt: skip
+                        self._emit(event, callbacks)
+                        break
+                    with torch.no_grad():
+                        torch._foreach_copy_(good, [p.detach() for p in self.params])
+                    self._emit(event, callbacks)
+                if s.eval_every and self.step % s.eval_every == 0 and self.step < s.steps:
+                    self._emit(self._eval_event(start), callbacks)
+        if reason == "completed" and (not self.history.evals or self.history.evals[-1].step != self.step):
+            self._emit(self._eval_event(start), callbacks)
+        elapsed = self._elapsed_before + time.perf_counter() - start
+        self._emit(EndEvent(self.step, reason, message, elapsed), callbacks)  # type: ignore[arg-type]
+        self._elapsed_before = elapsed
+        self.model.eval()
+        return self.history
+
+    def evaluate(self) -> EvalResult:
+        """Evaluate now on the validation split (no event, no history entry)."""
+        return evaluate(
+            self.unwrapped, self.tokenizer, self.task, self.data, self.val_split,
+            batch_size=self.settings.batch_size, separator=self.separator,
+            n_generate=self.settings.eval_generate, max_new_tokens=self.settings.max_new_tokens,
+            autocast=self.accelerator.autocast,
+        )  # fmt: skip
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue this run: trainable tensors, optimizer, schedule, step."""
+        trainable = {n: p.detach().cpu() for n, p in self.unwrapped.named_parameters() if p.requires_grad}
+        return {
+            "trainable": trainable,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        named = dict(self.unwrapped.named_parameters())
+        with torch.no_grad():
+            for name, tensor in state["trainable"].items():
+                named[name].copy_(tensor)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = int(state["step"])
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _batches(self) -> Iterator[tuple[dict[str, torch.Tensor], int]]:
+        """Endless seeded epochs; each process of a DDP run takes its own share of every batch."""
+        feats, bs = self.train_split.features, self.settings.batch_size
+        rank, world = self.accelerator.process_index, self.accelerator.num_processes
+        device, pin = self.accelerator.device, self.accelerator.device.type == "cuda"
+        micro = self.step * self.settings.grad_accum  # resume where the run left off
+        per_epoch = max(len(feats) // bs, 1)
+        while True:
+            epoch, offset = divmod(micro, per_epoch)
+            gen = torch.Generator().manual_seed(self.settings.seed * 1_000_003 + epoch)
+            order = torch.randperm(len(feats), generator=gen).tolist()
+            for b in range(offset, per_epoch):
+                rows = [feats[i] for i in order[b * bs : (b + 1) * bs]][rank::world]
+                batch = self._collate(rows)
+                tokens = int(batch["attention_mask"].sum())
+                if pin:
+                    batch = {k: v.pin_memory() for k, v in batch.items()}
+                yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}, tokens
+                micro += 1
+
+    def _log(self, clock: dict[str, Any], start: float) -> StepEvent:
+        now = time.perf_counter()
+        loss = float(clock["loss"]) / max(clock["n"], 1)  # the one host sync per logged step
+        cuda = self.accelerator.device.type == "cuda"
+        event = StepEvent(
+            step=self.step,
+            loss=loss,
+            lr=float(self.scheduler.get_last_lr()[0]),
+            tokens_per_s=clock["tokens"] * self.accelerator.num_processes / max(now - clock["t"], 1e-9),
+            elapsed_s=self._elapsed_before + now - start,
+            memory_mb=torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
+            total_steps=self.settings.steps,
+        )
+        clock.update(t=now, tokens=0, n=0, loss=torch.zeros((), device=self.accelerator.device))
+        return event
+
+    def _eval_event(self, start: float) -> EvalEvent:
+        result = self.evaluate()
+        elapsed = self._elapsed_before + time.perf_counter() - start
+        return EvalEvent(self.step, result.loss, result.metrics, result.samples, elapsed)
+
+    def _emit(self, event: Event, callbacks: list[Callback]) -> None:
+        self.history.record(event)
+        if self.accelerator.is_main_process:
+            for callback in callbacks:
+                callback(event)
+
+
+def _accelerator(settings: TrainSettings) -> Accelerator:
+    precision = pick_precision(settings)
+    state = AcceleratorState._shared_state
+    if state and state.get("_mixed_precision") not in (None, precision) and state.get("num_processes", 1) == 1:
+        # A notebook may switch precision between runs; a single process can start afresh.
+        AcceleratorState._reset_state()
+    return Accelerator(
+        cpu=settings.device == "cpu",
+        mixed_precision=precision,
+        gradient_accumulation_steps=settings.grad_accum,
+        step_scheduler_with_optimizer=False,
+    )
+
+
+@contextmanager
+def _signals_set(flag: threading.Event) -> Iterator[None]:
+    """In the main thread, turn the first Ctrl-C / SIGTERM into a stop request; a second one interrupts."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if flag.is_set():
+            raise KeyboardInterrupt
+        flag.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
