@@ -6,26 +6,54 @@ history = run.train(callbacks=[print])     # events in, history out
 run.export("runs/demo")                    # PEFT adapter + run.json + model card
 """
 
-from .config import DataChoice, ModelChoice, PrefixSettings, RunConfig, TrainSettings
-from .data import BUILTIN_DATASETS, CURATED_DATASETS, TaskData, load_task_data
-from .errors import (
-    CompatibilityError,
-    ConfigError,
-    DataError,
-    ExportError,
-    ModelLoadError,
-    TrainingError,
-    WorkbenchError,
-)
-from .evaluate import EvalResult
-from .export import load_run, read_run_info, save_run
-from .generate import generate_texts
-from .history import EndEvent, EvalEvent, Event, History, StepEvent
-from .models import BUILTIN_MODELS, CURATED_MODELS, LoadedModel, load_model
-from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
-from .probe import ProbeResult, prefix_attention
-from .run import Run
-from .train import Trainer
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public name -> submodule. Imports are lazy (PEP 562) so that `prefix-workbench models`
+# and the notebook's first cell do not pay for torch, transformers and peft up front.
+_EXPORTS = {
+    "BUILTIN_DATASETS": ".data",
+    "BUILTIN_MODELS": ".models",
+    "CURATED_DATASETS": ".data",
+    "CURATED_MODELS": ".models",
+    "CompatibilityError": ".errors",
+    "ConfigError": ".errors",
+    "DataChoice": ".config",
+    "DataError": ".errors",
+    "EndEvent": ".history",
+    "EvalEvent": ".history",
+    "EvalResult": ".evaluate",
+    "Event": ".history",
+    "ExportError": ".errors",
+    "Finding": ".prefix",
+    "History": ".history",
+    "LoadedModel": ".models",
+    "ModelChoice": ".config",
+    "ModelLoadError": ".errors",
+    "ParameterCounts": ".prefix",
+    "PrefixSettings": ".config",
+    "ProbeResult": ".probe",
+    "Run": ".run",
+    "RunConfig": ".config",
+    "StepEvent": ".history",
+    "TaskData": ".data",
+    "TrainSettings": ".config",
+    "Trainer": ".train",
+    "TrainingError": ".errors",
+    "WorkbenchError": ".errors",
+    "attach_prefix": ".prefix",
+    "generate_texts": ".generate",
+    "load_model": ".models",
+    "load_run": ".export",
+    "load_task_data": ".data",
+    "parameter_counts": ".prefix",
+    "prefix_attention": ".probe",
+    "preflight": ".prefix",
+    "read_run_info": ".export",
+    "save_run": ".export",
+}
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -68,3 +96,15 @@ __all__ = [
     "read_run_info",
     "save_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -16,10 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-import sacrebleu
-from seqeval.metrics import classification_report
-from sklearn.metrics import accuracy_score, f1_score
-
 __all__ = [
     "HEADLINE",
     "classification_metrics",
@@ -43,6 +39,8 @@ _SURFACE = {
 
 def classification_metrics(pred: Sequence[int], ref: Sequence[int]) -> dict[str, float]:
     """Accuracy and macro-averaged F1 over integer labels (-1 marks an unparseable prediction)."""
+    from sklearn.metrics import accuracy_score, f1_score  # imported on use: scikit-learn is slow to import
+
     return {
         "accuracy": float(accuracy_score(ref, pred)),
         "f1": float(f1_score(ref, pred, average="macro", labels=sorted(set(ref)), zero_division=0)),
@@ -51,6 +49,8 @@ def classification_metrics(pred: Sequence[int], ref: Sequence[int]) -> dict[str,
 
 def tagging_metrics(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]]) -> dict[str, object]:
     """Entity-level micro precision/recall/F1 and a per-type report (seqeval, strict IOB2 off)."""
+    from seqeval.metrics import classification_report
+
     report = classification_report(list(ref), list(pred), output_dict=True, zero_division=0)
     micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
     per_type = {
@@ -81,6 +81,8 @@ def slot_coverage(source: str, output: str) -> float | None:
 
 def text_metrics(pred: Sequence[str], ref: Sequence[str], sources: Sequence[str] | None = None) -> dict[str, float]:
     """BLEU (0-100), exact match and, for E2E-style sources, slot coverage (both 0-1)."""
+    import sacrebleu
+
     out = {
         "bleu": float(sacrebleu.corpus_bleu(list(pred), [list(ref)]).score) if pred else 0.0,
         "exact_match": sum(_norm(p) == _norm(r) for p, r in zip(pred, ref)) / max(len(pred), 1),

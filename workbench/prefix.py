@@ -92,7 +92,11 @@ def preflight(
     """Known failure modes of prefix tuning on this model, as findings (errors first)."""
     config = loaded.model.config
     findings = list(_settings_findings(loaded, settings))
-    if getattr(loaded.model, "is_gradient_checkpointing", False):
+    # transformers 5 renamed is_gradient_checkpointing to is_activation_checkpointing
+    checkpointing = getattr(loaded.model, "is_activation_checkpointing", None)
+    if checkpointing is None:
+        checkpointing = getattr(loaded.model, "is_gradient_checkpointing", False)
+    if checkpointing:
         findings.append(Finding("error", "gradient checkpointing is on and fails with prefix tuning "
                                          "(peft#2191); call model.gradient_checkpointing_disable()"))  # fmt: skip
     limit = next((getattr(config, a) for a in _POSITION_LIMIT_ATTRS if getattr(config, a, None)), None)

@@ -21,6 +21,7 @@ from datasets import ClassLabel, Dataset, Sequence
 
 from ..config import DataChoice
 from ..errors import DataError
+from ..hub import hub_reachable, offline_datasets, offline_reason
 from . import toy
 
 __all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "ROLES", "TaskData", "load_task_data"]
@@ -146,6 +147,8 @@ def _load_local(choice: DataChoice, path: Path, seed: int) -> TaskData:
     try:
         raw = datasets.load_dataset(fmt, data_files=str(path), split="train")
     except Exception as exc:  # datasets raises many types for malformed files
+        if "corresponds to no data" in str(exc):
+            raise DataError(f"{path.name!r} has no rows") from None
         raise DataError(f"could not parse {path.name!r} as {fmt}: {_first_line(exc)}") from None
     return _standardize(choice, _split(raw, None, choice, seed), infer_kind=True)
 
@@ -153,12 +156,17 @@ def _load_local(choice: DataChoice, path: Path, seed: int) -> TaskData:
 def _load_hub(choice: DataChoice, seed: int) -> TaskData:
     curated = CURATED_DATASETS.get(choice.name, {})
     subset = choice.subset or curated.get("subset")
+    online = hub_reachable()
     try:
-        raw = datasets.load_dataset(choice.name, subset)
+        if online:
+            raw = datasets.load_dataset(choice.name, subset)
+        else:  # the local datasets cache only; no retries against an unreachable hub
+            with offline_datasets():
+                raw = datasets.load_dataset(choice.name, subset)
     except Exception as exc:
+        where = "the hub said" if online else f"{offline_reason()} and the local cache said"
         raise DataError(
-            f"could not load dataset {choice.name!r}: not a built-in or local file, and the hub said: "
-            f"{_first_line(exc)}"
+            f"could not load dataset {choice.name!r}: not a built-in or local file, and {where}: {_first_line(exc)}"
         ) from None
     train = raw["train"] if "train" in raw else raw[next(iter(raw))]
     val = next((raw[s] for s in ("validation", "valid", "dev", "test") if s in raw), None)
@@ -197,6 +205,9 @@ def _standardize(choice: DataChoice, splits: tuple[Dataset, Dataset], infer_kind
 
 
 def _infer_kind(columns: list[str], mapping: dict[str, str], name: str) -> str:
+    for kind, roles in ROLES.items():  # the roles the user mapped say what they meant
+        if mapping and set(mapping) <= set(roles):
+            return kind
     for kind, roles in ROLES.items():
         if all(mapping.get(role, role) in columns for role in roles):
             return kind

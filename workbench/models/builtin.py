@@ -22,6 +22,7 @@ from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 from transformers import AutoConfig, PreTrainedTokenizerFast
 
 from ..data.toy import vocabulary_texts
+from ..errors import ModelLoadError
 from .registry import BUILTIN_MODELS, TASK_KINDS, architecture_of, quirks_for
 
 __all__ = ["SPECIAL_TOKENS", "builtin_path", "cache_home", "word_tokenizer"]
@@ -79,7 +80,7 @@ def builtin_path(name: str) -> Path:
     if spec.shipped:
         shipped = Path(__file__).resolve().parent.parent / spec.shipped
         if not (shipped / "config.json").is_file():
-            raise FileNotFoundError(f"built-in {name!r} is not installed at {shipped}; reinstall prefix-workbench")
+            raise ModelLoadError(f"built-in {name!r} is missing from {shipped}; reinstall prefix-workbench")
         return shipped
     target = cache_home() / "models" / f"{name}-{_BUILTIN_VERSION}"
     if (target / "config.json").exists():

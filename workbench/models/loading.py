@@ -28,6 +28,7 @@ from transformers import (
 
 from ..config import ModelChoice
 from ..errors import ModelLoadError
+from ..hub import hub_reachable, offline_reason
 from .builtin import builtin_path
 from .registry import BUILTIN_MODELS, TASK_KINDS, Architecture, TaskKind, architecture_of, resolve_task
 
@@ -81,6 +82,8 @@ def load_model(
     """Load ``choice`` with the head its task needs; tokenizer padded on the right."""
     path = resolve_model_path(choice.name)
     kwargs: dict[str, Any] = {"revision": choice.revision, "trust_remote_code": choice.trust_remote_code}
+    if not Path(path).exists() and not hub_reachable():
+        kwargs["local_files_only"] = True  # only the local HF cache can serve it
     if choice.trust_remote_code:
         warnings.warn(
             f"trust_remote_code is on: code shipped with {choice.name!r} will run on this machine",
@@ -129,5 +132,10 @@ def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:
         return fn(path, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        where = "local directory" if Path(path).exists() else "hub id (the hub is unreachable or has no such repo)"
+        if Path(path).exists():
+            where = "local directory"
+        elif kwargs.get("local_files_only"):
+            where = f"hub id, but {offline_reason()} and it is not in the local cache"
+        else:
+            where = "hub id (no such repo, or no access)"
         raise ModelLoadError(f"could not load {name!r}: not a built-in, tried it as a {where}: {first[:200]}") from None

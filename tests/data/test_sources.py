@@ -1,0 +1,73 @@
+import json
+
+import pytest
+
+from workbench.config import DataChoice
+from workbench.data import load_task_data
+from workbench.errors import DataError
+
+
+def test_builtins_have_standard_columns_and_disjoint_splits():
+    e2e = load_task_data(DataChoice("toy-e2e"))
+    assert e2e.kind == "text" and e2e.train.column_names == ["source", "target"]
+    assert len(e2e.validation) == 200  # max_eval_examples
+    sent = load_task_data(DataChoice("toy-sentiment"))
+    assert sent.label_names == ["negative", "positive"]
+    ner = load_task_data(DataChoice("toy-ner", max_train_examples=10))
+    assert len(ner.train) == 10 and ner.label_names[0] == "O"
+
+
+def test_local_jsonl_with_column_mapping_and_string_labels(tmp_path):
+    path = tmp_path / "reviews.jsonl"
+    rows = [{"review": f"text {i}", "stars": "good" if i % 2 else "bad"} for i in range(20)]
+    path.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    data = load_task_data(DataChoice(str(path), columns={"text": "review", "label": "stars"}))
+    assert data.kind == "classification" and data.label_names == ["bad", "good"]
+    assert len(data.train) + len(data.validation) == 20
+    assert data.render(data.train[0])[1] in ("bad", "good")
+
+
+def test_local_csv_infers_text_kind(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("source,target\n" + "\n".join(f"a{i},b{i}" for i in range(10)), encoding="utf-8")
+    data = load_task_data(DataChoice(str(path)))
+    assert data.kind == "text" and data.preview(1)[0][0].startswith("a")
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "needle"),
+    [
+        (None, "missing.csv", "does not exist"),
+        (b"\xff\xfe\x00\x01binary\x00", "blob.csv", "not UTF-8"),
+        ("\u00e9t\u00e9".encode("latin-1") + b",x\n", "latin.csv", "not UTF-8"),
+        (b"a,b\n1,2\n3,4\n", "wrong.csv", "cannot tell what task"),
+        (b"source,target\n", "empty.csv", "has no rows"),
+        (b"source,target\na,b\n", "one.csv", "need at least 2"),
+        (b"x", "notes.txt", "use a .csv, .json or .jsonl"),
+    ],
+)
+def test_bad_local_files_fail_with_one_clear_line(tmp_path, content, name, needle):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DataError) as info:
+        load_task_data(DataChoice(str(path)))
+    assert needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_mapped_column_that_does_not_exist_is_named(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("mr,ref\n" + "\n".join(f"a{i},b{i}" for i in range(10)), encoding="utf-8")
+    with pytest.raises(DataError, match="lacks target"):
+        load_task_data(DataChoice(str(path), columns={"source": "mr", "target": "reference"}))
+
+
+def test_unknown_hub_dataset_fails_fast_offline():
+    with pytest.raises(DataError, match="could not load dataset 'no-such-user/no-such-set'"):
+        load_task_data(DataChoice("no-such-user/no-such-set"))
+
+
+@pytest.mark.hub
+def test_curated_hub_dataset_loads_with_its_mapping():
+    data = load_task_data(DataChoice("nyu-mll/glue", subset="sst2", max_train_examples=50))
+    assert data.kind == "classification" and len(data.train) == 50

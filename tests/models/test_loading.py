@@ -1,0 +1,59 @@
+import pytest
+
+from workbench.config import ModelChoice
+from workbench.errors import CompatibilityError, ModelLoadError
+from workbench.models import BUILTIN_MODELS, builtin_path, load_model, resolve_task
+
+TINY = [n for n, spec in BUILTIN_MODELS.items() if not spec.shipped]
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_every_builtin_is_an_ordinary_model_directory(name):
+    path = builtin_path(name)
+    assert (path / "config.json").is_file() and (path / "model.safetensors").is_file()
+    assert (path / "tokenizer.json").is_file()
+    kind = "classification" if BUILTIN_MODELS[name].model_type in ("bert", "roberta") else "text"
+    lm = load_model(ModelChoice(name), kind, label_names=["a", "b"])
+    assert lm.tokenizer.padding_side == "right" and lm.tokenizer.pad_token_id is not None
+    assert "Aromi" in lm.tokenizer.get_vocab()
+
+
+def test_builtins_are_deterministic():
+    a = load_model(ModelChoice("tiny-llama"), "text").model
+    b = load_model(ModelChoice("tiny-llama"), "text").model
+    assert all((pa == pb).all() for pa, pb in zip(a.parameters(), b.parameters()))
+    assert a.config.num_key_value_heads < a.config.num_attention_heads  # GQA
+
+
+@pytest.mark.parametrize(
+    ("arch", "kind", "task"),
+    [("decoder", "text", "causal-lm"), ("decoder", "classification", "causal-lm"), ("seq2seq", "tagging", "seq2seq"),
+     ("encoder", "classification", "seq-cls"), ("encoder", "tagging", "token-cls")],
+)  # fmt: skip
+def test_task_kind_follows_architecture_and_dataset(arch, kind, task):
+    assert resolve_task(arch, kind) == task
+
+
+def test_encoder_cannot_generate_text():
+    with pytest.raises(CompatibilityError, match="cannot learn a text dataset"):
+        load_model(ModelChoice("tiny-bert"), "text")
+
+
+def test_missing_paths_and_unknown_ids_are_explained(tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        load_model(ModelChoice("./no/such/dir"), "text")
+    with pytest.raises(ModelLoadError, match=r"holds no config\.json"):
+        load_model(ModelChoice(str(tmp_path)), "text")
+    with pytest.raises(ModelLoadError, match="could not load 'nobody-here/no-model'"):
+        load_model(ModelChoice("nobody-here/no-model"), "text")
+
+
+def test_trust_remote_code_warns():
+    with pytest.warns(UserWarning, match="trust_remote_code is on"):
+        load_model(ModelChoice("tiny-gpt2", trust_remote_code=True), "text")
+
+
+@pytest.mark.hub
+def test_hub_model_loads():
+    lm = load_model(ModelChoice("HuggingFaceTB/SmolLM2-135M"), "text")
+    assert lm.task == "causal-lm"

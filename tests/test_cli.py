@@ -1,0 +1,84 @@
+import contextlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+from workbench.cli import main
+
+SMALL = ["--max-train-examples", "128", "--steps", "12", "--lr", "0.3", "--eval-every", "0", "--prefix-length", "4"]
+PROMPT = "name[Aromi] food[Italian] area[riverside]"
+
+
+def test_train_then_generate_end_to_end(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert (
+        main(["train", "--model", "tiny-gpt2", "--dataset", "toy-e2e", "--out", str(out), "--seed", "3", *SMALL]) == 0
+    )
+    info = json.loads((out / "run.json").read_text())
+    assert info["config"]["prefix"]["length"] == 4 and info["config"]["train"]["seed"] == 3
+    assert info["steps_done"] == 12 and "slot_coverage" in info["metrics"]
+    capsys.readouterr()
+    assert main(["generate", "--run", str(out), "--prompt", PROMPT, "--max-new-tokens", "6"]) == 0
+    generated = capsys.readouterr().out.strip()
+    from workbench import Run
+
+    assert generated == Run.load(out).generate([PROMPT], max_new_tokens=6)[0]
+
+
+def test_flags_init_projection_and_config_file(tmp_path):
+    out = tmp_path / "a"
+    args = ["train", "--out", str(out), "--init", 'text:"describe :"', "--no-projection", *SMALL]
+    assert main(args) == 0
+    cfg = json.loads((out / "run.json").read_text())["config"]
+    assert cfg["prefix"]["init"] == "text" and cfg["prefix"]["init_text"] == "describe :"
+    out2 = tmp_path / "b"
+    assert main(["train", "--config", str(out / "run.json"), "--out", str(out2), "--steps", "3"]) == 0
+    cfg2 = json.loads((out2 / "run.json").read_text())["config"]
+    assert cfg2["prefix"]["init_text"] == "describe :" and cfg2["train"]["steps"] == 3
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--prefix-length", "0"], "allowed range is [1, 2048]"),
+        (["train", "--lr", "nan"], "lr is nan"),
+        (["train", "--batch-size", "0"], "batch_size is 0"),
+        (["train", "--steps", "0"], "steps is 0"),
+        (["train", "--init", "fancy"], "--init is 'fancy'"),
+        (["train", "--model", "./missing-model"], "does not exist"),
+        (["train", "--dataset", "missing.jsonl"], "does not exist"),
+        (["train", "--column", "oops"], "ROLE=COLUMN"),
+        (["train", "--prefix-length", "ten"], "invalid int value"),
+        (["generate", "--run", "nowhere", "--prompt", "x"], "does not exist"),
+        (["generate", "--run", "nowhere"], "at least one --prompt"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, args, needle):
+    with pytest.raises(SystemExit) if "ten" in args else contextlib.nullcontext():
+        code = main(args)
+        assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_existing_out_is_refused_without_overwrite(tmp_path, capsys):
+    (tmp_path / "x").mkdir()
+    assert main(["train", "--out", str(tmp_path / "x"), *SMALL]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_listings_and_console_script(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "models"], capture_output=True, text=True, check=True
+    )
+    assert "tiny-llama" in result.stdout and "Qwen/Qwen2.5-0.5B" in result.stdout
+    result = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "datasets"], capture_output=True, text=True, check=True
+    )
+    assert "toy-e2e" in result.stdout and "e2e_nlg" in result.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "workbench.cli", "train", "--steps", "-1"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1

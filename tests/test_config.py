@@ -1,0 +1,71 @@
+import math
+
+import pytest
+
+from workbench.config import PrefixSettings, RunConfig, TrainSettings, field_range
+from workbench.errors import ConfigError
+
+
+def test_json_round_trip_keeps_every_setting():
+    cfg = RunConfig()
+    cfg.model.name, cfg.data.columns = "gpt2", {"source": "mr", "target": "ref"}
+    cfg.prefix.length, cfg.prefix.init, cfg.prefix.init_text = 30, "text", "describe :"
+    cfg.train.lr, cfg.train.steps = 3e-2, 123
+    again = RunConfig.from_json(cfg.to_json())
+    assert again == cfg
+    assert isinstance(again.train.lr, float)
+
+
+def test_integral_json_number_becomes_float_for_float_fields():
+    cfg = RunConfig.from_dict({"train": {"lr": 1}})
+    assert cfg.train.lr == 1.0 and isinstance(cfg.train.lr, float)
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "value", "needle"),
+    [
+        ("prefix", "length", 0, "allowed range is [1, 2048]"),
+        ("prefix", "length", -3, "allowed range"),
+        ("train", "lr", 0.0, "allowed range is (0, 10]"),
+        ("train", "lr", math.nan, "lr is nan"),
+        ("train", "lr", -1e-3, "allowed range"),
+        ("train", "batch_size", 0, "batch_size"),
+        ("train", "steps", 0, "steps"),
+        ("train", "steps", 2.5, "must be an integer"),
+        ("prefix", "init", "magic", "choose one of random, zero, text"),
+        ("train", "schedule", "steep", "choose one of"),
+    ],
+)
+def test_out_of_range_settings_are_refused_with_the_allowed_range(section, name, value, needle):
+    cfg = RunConfig()
+    setattr(getattr(cfg, section), name, value)
+    with pytest.raises(ConfigError, match=None) as info:
+        cfg.validate()
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_keys_and_bad_json_are_named():
+    with pytest.raises(ConfigError, match="unknown PrefixSettings setting"):
+        RunConfig.from_dict({"prefix": {"lenght": 5}})
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        RunConfig.from_json("{nope")
+    with pytest.raises(ConfigError, match="unknown run config"):
+        RunConfig.from_dict({"extra": {}})
+
+
+def test_text_init_needs_text_and_warmup_must_fit():
+    cfg = RunConfig()
+    cfg.prefix.init = "text"
+    with pytest.raises(ConfigError, match="init_text"):
+        cfg.validate()
+    cfg = RunConfig()
+    cfg.train.steps, cfg.train.warmup_steps = 10, 10
+    with pytest.raises(ConfigError, match="warmup_steps"):
+        cfg.validate()
+
+
+def test_field_range_serves_sliders():
+    assert field_range(PrefixSettings, "length") == (1, 2048)
+    assert field_range(TrainSettings, "lr") == (0.0, 10.0)
+    assert field_range(PrefixSettings, "projection") is None

@@ -1,0 +1,106 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from workbench import Run
+from workbench.errors import ExportError
+
+PLAIN_PEFT = textwrap.dedent(
+    """
+    import json, sys
+    import torch
+    from peft import PeftConfig, PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    adapter, prompt = sys.argv[1], sys.argv[2]
+    cfg = PeftConfig.from_pretrained(adapter)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(cfg.base_model_name_or_path), adapter).eval()
+    tok = AutoTokenizer.from_pretrained(adapter)
+    enc = tok(prompt + " ->", return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**enc).logits[0].tolist()
+        out = model.generate(**enc, max_new_tokens=12, do_sample=False, pad_token_id=tok.pad_token_id)
+    print(json.dumps({"logits": logits, "text": tok.decode(out[0, enc.input_ids.shape[1]:], skip_special_tokens=True),
+                      "workbench_imported": "workbench" in sys.modules}))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from workbench import RunConfig
+
+    cfg = RunConfig()
+    cfg.data.max_train_examples, cfg.data.max_eval_examples, cfg.prefix.length = 128, 16, 6
+    cfg.train.steps, cfg.train.lr, cfg.train.eval_every, cfg.train.eval_generate = 25, 0.3, 0, 4
+    run = Run.create(cfg)
+    run.train()
+    path = run.export(tmp_path_factory.mktemp("runs") / "demo")
+    return run, path
+
+
+def test_run_directory_layout_and_contents(trained):
+    run, path = trained
+    assert sorted(p.name for p in path.iterdir()) == ["README.md", "adapter", "run.json"]
+    assert (path / "adapter" / "adapter_model.safetensors").is_file()
+    assert (path / "adapter" / "tokenizer.json").is_file()
+    info = json.loads((path / "run.json").read_text())
+    assert info["config"] == run.config.to_dict()
+    assert len(info["history"]["steps"]) == 25 and info["metrics"]["step"] == 25
+    assert {"torch", "transformers", "peft"} <= info["versions"].keys()
+    assert "PeftModel.from_pretrained" in (path / "README.md").read_text()
+
+
+def test_plain_peft_reload_gives_identical_logits_and_generation(trained):
+    run, path = trained
+    prompt = "name[Aromi] food[Italian] area[riverside]"
+    result = subprocess.run([sys.executable, "-c", PLAIN_PEFT, str(path / "adapter"), prompt],
+                            capture_output=True, text=True, check=True, timeout=300)  # fmt: skip
+    plain = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not plain["workbench_imported"]
+    enc = run.tokenizer(prompt + " ->", return_tensors="pt")
+    with torch.no_grad():
+        ours = run.trainer.unwrapped(**enc).logits[0]
+    torch.testing.assert_close(torch.tensor(plain["logits"]), ours, rtol=0, atol=1e-5)
+    assert plain["text"] == run.generate([prompt], max_new_tokens=12)[0]
+
+
+def test_imported_run_reproduces_greedy_generations(trained):
+    run, path = trained
+    prompts = ["name[Aromi] food[Italian]", "name[Zizzi] eatType[pub] area[city centre]"]
+    again = Run.load(path)
+    assert again.generate(prompts) == run.generate(prompts)
+    assert again.history.last_step == 25
+
+
+def test_existing_directory_is_never_overwritten_silently(trained, tmp_path):
+    run, _ = trained
+    target = tmp_path / "keep"
+    target.mkdir()
+    (target / "precious.txt").write_text("mine")
+    with pytest.raises(ExportError, match="already exists"):
+        run.export(target)
+    assert (target / "precious.txt").read_text() == "mine"
+    run.export(target, overwrite=True)
+    assert not (target / "precious.txt").exists() and (target / "run.json").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["keep"]  # no temporary leftovers
+
+
+def test_broken_run_directories_are_refused(trained, tmp_path):
+    _, path = trained
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(path, broken)
+    weights = broken / "adapter" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:40])
+    with pytest.raises(ExportError, match="unreadable"):
+        Run.load(broken)
+    (broken / "run.json").unlink()
+    with pytest.raises(ExportError, match=r"run\.json is missing"):
+        Run.load(broken)
+    with pytest.raises(ExportError, match="does not exist"):
+        Run.load(tmp_path / "nothing")

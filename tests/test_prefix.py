@@ -1,0 +1,69 @@
+import pytest
+import torch
+
+from workbench.config import ModelChoice, PrefixSettings
+from workbench.errors import CompatibilityError
+from workbench.models import load_model
+from workbench.prefix import attach_prefix, parameter_counts, preflight
+
+
+def _lm(name="tiny-gpt2", kind="text"):
+    return load_model(ModelChoice(name), kind, label_names=["neg", "pos"])
+
+
+def test_counts_match_the_flat_prefix_shape():
+    lm = _lm("tiny-llama")  # GQA: 2 KV heads x head_dim 16 = token_dim 32
+    model = attach_prefix(lm, PrefixSettings(length=7))
+    counts = parameter_counts(model)
+    assert counts.trainable == counts.stored == 7 * 2 * 2 * 32
+    assert counts.base == sum(p.numel() for p in lm.model.parameters() if not p.requires_grad)
+
+
+def test_projection_trains_an_mlp_but_stores_only_the_prefix():
+    model = attach_prefix(_lm(), PrefixSettings(length=4, projection=True, hidden_size=16))
+    counts = parameter_counts(model)
+    assert counts.stored == 4 * 2 * 2 * 64 and counts.trainable > counts.stored
+
+
+def test_zero_init_prefix_is_zero():
+    model = attach_prefix(_lm(), PrefixSettings(length=3, init="zero"))
+    assert torch.count_nonzero(model.prompt_encoder["default"].embedding.weight) == 0
+
+
+@pytest.mark.parametrize("name", ["tiny-gpt2", "tiny-llama"])
+def test_text_init_reproduces_the_instructed_model(name):
+    """A prefix initialised from the keys/values of 'describe :' acts exactly like the words themselves."""
+    lm = _lm(name)
+    tok = lm.tokenizer
+    instruction = tok("describe :", add_special_tokens=False)["input_ids"]
+    source = tok("name [ Aromi ] food [ Italian ] ->", add_special_tokens=False)["input_ids"]
+    with torch.no_grad():
+        instructed = lm.model(torch.tensor([instruction + source])).logits[0, len(instruction) :]
+    model = attach_prefix(lm, PrefixSettings(length=len(instruction), init="text", init_text="describe :"))
+    with torch.no_grad():
+        prefixed = model(input_ids=torch.tensor([source])).logits[0]
+    torch.testing.assert_close(prefixed, instructed, rtol=1e-4, atol=1e-5)
+
+
+def test_text_init_refuses_projection_and_non_decoders():
+    with pytest.raises(CompatibilityError, match="cannot be combined with projection"):
+        attach_prefix(_lm(), PrefixSettings(init="text", init_text="describe :", projection=True))
+    with pytest.raises(CompatibilityError, match="needs a decoder model"):
+        attach_prefix(_lm("tiny-t5"), PrefixSettings(init="text", init_text="describe :"))
+
+
+def test_preflight_names_the_known_failure_modes():
+    mistral = _lm("tiny-mistral")
+    msgs = [str(f) for f in preflight(mistral, PrefixSettings(length=10), max_length=128)]
+    assert any(m.startswith("warning") and "sliding-window" in m for m in msgs)
+
+    gpt2 = _lm()
+    errors = [f for f in preflight(gpt2, PrefixSettings(length=500), max_length=128) if f.level == "error"]
+    assert errors and "allowed prefix length is 1-384" in errors[0].message
+
+    gpt2.model.gradient_checkpointing_enable()
+    assert any("gradient checkpointing" in f.message for f in preflight(gpt2, PrefixSettings(), max_length=64))
+
+    t5 = preflight(_lm("tiny-t5"), PrefixSettings(), max_length=64, want_attention=True)
+    assert [f.level for f in t5] == ["info", "info"]
+    assert "decoder's self-attention only" in t5[0].message and "eager" in t5[1].message

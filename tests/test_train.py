@@ -1,0 +1,109 @@
+import math
+import threading
+
+import pytest
+import torch
+
+from workbench import Run
+from workbench.history import EndEvent, EvalEvent, StepEvent
+from workbench.models import BUILTIN_MODELS
+
+FAMILIES = [
+    (name, {"bert": "toy-sentiment", "roberta": "toy-ner"}.get(spec.model_type, "toy-e2e"))
+    for name, spec in BUILTIN_MODELS.items()
+    if not spec.shipped
+]
+
+
+def _base_state(run):
+    return {n: p.detach().clone() for n, p in run.model.get_base_model().named_parameters() if not p.requires_grad}
+
+
+@pytest.mark.parametrize(("model", "dataset"), FAMILIES)
+def test_every_family_learns_and_keeps_its_base_weights(make_config, model, dataset):
+    run = Run.create(make_config(model, dataset, train={"steps": 24, "lr": 0.3}))
+    before = _base_state(run)
+    history = run.train()
+    losses = history.losses()
+    assert len(losses) == 24 and all(math.isfinite(x) for x in losses)
+    first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
+    assert last < first - 0.02, (first, last)
+    after = _base_state(run)
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[n], after[n]) for n in before)  # bit-identical
+    assert history.ends[-1].reason == "completed" and history.evals[-1].step == 24
+
+
+def test_events_reach_callbacks_in_order(make_config):
+    events = []
+    run = Run.create(make_config(train={"steps": 6, "eval_every": 3, "log_every": 2}))
+    run.train([events.append])
+    kinds = [(type(e).__name__, e.step) for e in events]
+    assert kinds == [("StepEvent", 2), ("EvalEvent", 3), ("StepEvent", 4), ("StepEvent", 6), ("EvalEvent", 6),
+                     ("EndEvent", 6)]  # fmt: skip
+    step = events[0]
+    assert isinstance(step, StepEvent) and step.tokens_per_s > 0 and step.lr > 0 and step.total_steps == 6
+    assert isinstance(events[-2], EvalEvent) and "slot_coverage" in events[-2].metrics
+
+
+def test_stop_flag_ends_at_a_step_boundary_and_training_can_continue(make_config):
+    run = Run.create(make_config(train={"steps": 50}))
+    stop = threading.Event()
+
+    def stop_at_five(event):
+        if isinstance(event, StepEvent) and event.step == 5:
+            stop.set()
+
+    history = run.train([stop_at_five], stop=stop)
+    assert history.ends[-1] == EndEvent(5, "stopped", "stopped at step 5", history.ends[-1].elapsed_s)
+    assert history.last_step == 5 and not history.evals
+    history = run.train()  # continues where it stopped
+    assert history.last_step == 50 and history.ends[-1].reason == "completed"
+    assert [s.step for s in history.steps] == list(range(1, 51))
+
+
+def test_second_concurrent_train_is_refused(make_config):
+    run = Run.create(make_config(train={"steps": 200}))
+    started, results = threading.Event(), []
+
+    def on_step(event):
+        started.set()
+
+    worker = threading.Thread(target=lambda: results.append(run.train([on_step])))
+    worker.start()
+    started.wait(30)
+    with pytest.raises(RuntimeError, match="already training"):
+        run.train()
+    run.stop()
+    worker.join(30)
+    assert results[0].ends[-1].reason == "stopped"
+
+
+def test_non_finite_loss_stops_and_restores_the_last_good_prefix(make_config):
+    run = Run.create(make_config(train={"steps": 10}))
+    trainer = run.trainer
+    good = {}
+    original = trainer.model.forward
+
+    def poisoned(*args, **kwargs):
+        out = original(*args, **kwargs)
+        if trainer.step >= 3:
+            out.loss = out.loss * float("nan")
+        return out
+
+    def remember(event):
+        if isinstance(event, StepEvent) and event.step == 3:
+            good["prefix"] = [p.detach().clone() for p in trainer.params]
+
+    trainer.model.forward = poisoned
+    history = run.train([remember])
+    end = history.ends[-1]
+    assert end.reason == "non-finite" and "lower learning rate" in end.message and end.step == 4
+    assert all(torch.equal(a, b) for a, b in zip(good["prefix"], trainer.params))
+    assert all(torch.isfinite(p).all() for p in trainer.params)
+
+
+def test_gradient_accumulation_counts_optimizer_steps(make_config):
+    run = Run.create(make_config(train={"steps": 4, "grad_accum": 3, "batch_size": 2}))
+    history = run.train()
+    assert history.last_step == 4 and run.trainer.scheduler.last_epoch == 4

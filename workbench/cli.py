@@ -1,0 +1,221 @@
+"""The ``prefix-workbench`` command line: the notebook's runs, headless.
+
+Subcommands: ``train`` (create a run, train with a progress bar, export the run
+directory), ``generate`` (greedy outputs from an exported run), ``models`` and
+``datasets`` (what is built in and curated). Flags map one-to-one onto
+:class:`~workbench.config.RunConfig`; ``--config run.json`` loads saved settings
+first. Any :class:`~workbench.errors.WorkbenchError` ends the command with one line
+on stderr and exit status 2, never a traceback. The CLI holds no training logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .config import DEFAULT_DATASET, DEFAULT_MODEL, RunConfig
+from .errors import ConfigError, WorkbenchError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_USAGE = 2  # bad input: a one-line message, nothing half-written
+EXIT_STOPPED = 130  # interrupted (Ctrl-C / SIGTERM); the run directory is still written
+EXIT_DIVERGED = 3  # non-finite loss; the last good prefix is written
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints usage plus the error; one line is enough, --help has the rest.
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="prefix-workbench", description="Prefix-tune language models (PEFT), headless.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = sub.add_parser("train", help="train a prefix and export the run directory")
+    train.add_argument("--config", help="start from the settings in a run.json or config JSON file")
+    train.add_argument("--model", help=f"built-in name, hub id or local path (default {DEFAULT_MODEL})")
+    train.add_argument("--dataset", help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET})")
+    train.add_argument("--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
+    train.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
+                       help="map a dataset column to a role (source, target, text, label, tokens, tags)")  # fmt: skip
+    train.add_argument("--max-train-examples", type=int)
+    train.add_argument("--max-length", type=int)
+    train.add_argument("--prefix-length", type=int)
+    train.add_argument("--projection", action=argparse.BooleanOptionalAction, default=None,
+                       help="reparametrize the prefix through an MLP while training")  # fmt: skip
+    train.add_argument("--hidden-size", type=int, help="hidden size of the projection MLP")
+    train.add_argument("--init", help='random, zero, or text:"words" (the base model\'s keys/values of the words)')
+    train.add_argument("--steps", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--grad-accum", type=int)
+    train.add_argument("--warmup-steps", type=int)
+    train.add_argument("--eval-every", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    train.add_argument("--out", help="run directory to write (default runs/<model>-<dataset>-<time>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
+
+    gen = sub.add_parser("generate", help="greedy outputs from an exported run")
+    gen.add_argument("--run", required=True, help="run directory written by `train`")
+    gen.add_argument("--prompt", action="append", default=[], help="a source text (repeatable)")
+    gen.add_argument("--max-new-tokens", type=int, default=None)
+    gen.add_argument("--no-prefix", action="store_true", help="ask the frozen base model instead")
+
+    sub.add_parser("models", help="list built-in models and curated hub ids")
+    sub.add_parser("datasets", help="list built-in datasets and curated hub ids")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": _train, "generate": _generate, "models": _models, "datasets": _datasets}[args.command](args)
+    except WorkbenchError as exc:
+        print(f"prefix-workbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Settings from ``--config`` (if any) overridden by the flags given."""
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError(f"config file {args.config!r} does not exist")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        cfg = RunConfig.from_dict(data.get("config", data))  # a run.json holds it under "config"
+    else:
+        cfg = RunConfig()
+    flags = {
+        ("model", "name"): args.model,
+        ("model", "trust_remote_code"): args.trust_remote_code or None,
+        ("data", "name"): args.dataset,
+        ("data", "subset"): args.subset,
+        ("data", "max_train_examples"): args.max_train_examples,
+        ("data", "max_length"): args.max_length,
+        ("prefix", "length"): args.prefix_length,
+        ("prefix", "projection"): args.projection,
+        ("prefix", "hidden_size"): args.hidden_size,
+        ("train", "steps"): args.steps,
+        ("train", "lr"): args.lr,
+        ("train", "batch_size"): args.batch_size,
+        ("train", "grad_accum"): args.grad_accum,
+        ("train", "warmup_steps"): args.warmup_steps,
+        ("train", "eval_every"): args.eval_every,
+        ("train", "seed"): args.seed,
+        ("train", "device"): args.device,
+        ("train", "precision"): args.precision,
+    }
+    for (section, name), value in flags.items():
+        if value is not None:
+            setattr(getattr(cfg, section), name, value)
+    for item in args.column:
+        role, sep, column = item.partition("=")
+        if not sep or not role or not column:
+            raise ConfigError(f"--column expects ROLE=COLUMN, got {item!r}")
+        cfg.data.columns[role.strip()] = column.strip()
+    if args.init is not None:
+        kind, _, text = args.init.partition(":")
+        if kind not in ("random", "zero", "text") or (kind != "text" and text):
+            raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
+        cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
+    if cfg.train.warmup_steps >= cfg.train.steps and args.warmup_steps is None:
+        cfg.train.warmup_steps = cfg.train.steps // 10  # a short run keeps a proportional warmup
+    return cfg.validate()
+
+
+def _train(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from .history import EndEvent, EvalEvent, Event, StepEvent
+    from .metrics import HEADLINE
+    from .run import Run
+
+    cfg = config_from_args(args)
+    out = Path(
+        args.out or f"runs/{Path(cfg.model.name).name}-{Path(cfg.data.name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    if out.exists() and not args.overwrite:
+        raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        run = Run.create(cfg)
+    for finding in run.findings:
+        print(f"  {finding}", file=sys.stderr)
+    counts = run.counts
+    print(
+        f"{cfg.model.name} ({run.task}) on {cfg.data.name}: prefix {cfg.prefix.length} tokens, {counts.trainable:,} "
+        f"trainable of {counts.base:,} base parameters ({counts.trainable_percent:.2f}%)"
+    )
+    headline = HEADLINE.get(run.dataset_kind, "")
+    bar = tqdm(total=cfg.train.steps, initial=run.history.last_step, desc="train", unit="step", dynamic_ncols=True)
+
+    def show(event: Event) -> None:
+        if isinstance(event, StepEvent):
+            bar.update(event.step - bar.n)
+            bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:,.0f}", refresh=False)
+        elif isinstance(event, EvalEvent):
+            metric = event.metrics.get(headline)
+            extra = f", {headline} {metric:.3f}" if isinstance(metric, int | float) else ""
+            bar.write(f"step {event.step}: validation loss {event.loss:.3f}{extra}")
+        elif isinstance(event, EndEvent) and event.message:
+            bar.write(event.message)
+
+    try:
+        history = run.train([show])
+    finally:
+        bar.close()
+    path = run.export(out, overwrite=args.overwrite)
+    end = history.ends[-1]
+    print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
+    return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from .run import Run
+
+    if not args.prompt:
+        raise ConfigError("give at least one --prompt")
+    run = Run.load(args.run)
+    for output in run.generate(args.prompt, use_prefix=not args.no_prefix, max_new_tokens=args.max_new_tokens):
+        print(output)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .models import BUILTIN_MODELS, CURATED_MODELS
+
+    print("built-in (offline):")
+    for name, spec in BUILTIN_MODELS.items():
+        print(f"  {name:<16} {spec.description}")
+    print("curated hub ids (downloaded on first use):")
+    for name, text in CURATED_MODELS.items():
+        print(f"  {name:<32} {text}")
+    return 0
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from .data import BUILTIN_DATASETS, CURATED_DATASETS
+
+    print("built-in (offline):")
+    for name, spec in BUILTIN_DATASETS.items():
+        print(f"  {name:<16} {spec.kind:<15} {spec.description}")
+    print("curated hub ids (downloaded on first use):")
+    for name, spec in CURATED_DATASETS.items():
+        print(f"  {name:<22} {spec['kind']:<15} {spec['description']}")
+    print("local files: .csv, .json, .jsonl with columns source+target, text+label or tokens+tags (or --column)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
