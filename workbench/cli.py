@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
     train.add_argument("--out", help="run directory to write (default runs/<model>-<dataset>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument(
+        "--checkpoint-every", type=int, help="rewrite the run directory with resumable state every N steps"
+    )
+    train.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (--steps to extend)"
+    )
     train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
 
     gen = sub.add_parser("generate", help="greedy outputs from an exported run")
@@ -115,6 +121,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("train", "seed"): args.seed,
         ("train", "device"): args.device,
         ("train", "precision"): args.precision,
+        ("train", "checkpoint_every"): args.checkpoint_every,
     }
     for (section, name), value in flags.items():
         if value is not None:
@@ -141,15 +148,23 @@ def _train(args: argparse.Namespace) -> int:
     from .metrics import HEADLINE
     from .run import Run
 
-    cfg = config_from_args(args)
-    out = Path(
-        args.out or f"runs/{Path(cfg.model.name).name}-{Path(cfg.data.name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    if out.exists() and not args.overwrite:
-        raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        run = Run.create(cfg)
+    if args.resume:
+        out = Path(args.out or args.resume)
+        if out != Path(args.resume) and out.exists() and not args.overwrite:
+            raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
+        args.overwrite = True  # a resumed run rewrites its own directory
+        run = Run.resume(args.resume, steps=args.steps)
+        cfg = run.config
+        print(f"resuming {args.resume} at step {run.history.last_step} of {cfg.train.steps}")
+    else:
+        cfg = config_from_args(args)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out or f"runs/{Path(cfg.model.name).name}-{Path(cfg.data.name).stem}-{stamp}")
+        if out.exists() and not args.overwrite:
+            raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            run = Run.create(cfg)
     for finding in run.findings:
         print(f"  {finding}", file=sys.stderr)
     counts = run.counts
@@ -172,10 +187,11 @@ def _train(args: argparse.Namespace) -> int:
             bar.write(event.message)
 
     try:
-        history = run.train([show])
+        history = run.train([show], checkpoint_to=out)
     finally:
         bar.close()
-    path = run.export(out, overwrite=args.overwrite)
+    # `out` was checked to be new (or --overwrite given) before training; checkpoints may have written it since.
+    path = run.export(out, overwrite=True)
     end = history.ends[-1]
     print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
     return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]

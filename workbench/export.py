@@ -31,6 +31,7 @@ import transformers
 from peft import PeftModel
 from safetensors import SafetensorError, safe_open
 
+from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .config import RunConfig
 from .errors import ExportError
 from .history import History
@@ -40,15 +41,18 @@ from .models import load_model
 if TYPE_CHECKING:
     from .run import Run
 
-__all__ = ["ADAPTER_DIR", "RUN_FILE", "load_run", "read_run_info", "save_run"]
+__all__ = ["ADAPTER_DIR", "RUN_FILE", "load_run", "read_run_info", "resume_run", "save_run"]
 
 ADAPTER_DIR = "adapter"
 RUN_FILE = "run.json"
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
-def save_run(run: Run, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Export ``run`` to ``path`` atomically; refuses to replace an existing path unless asked."""
+def save_run(run: Run, path: str | Path, *, overwrite: bool = False, checkpoint: bool | None = None) -> Path:
+    """Export ``run`` to ``path`` atomically; refuses to replace an existing path unless asked.
+
+    ``checkpoint`` adds the resumable training state (default: when ``checkpoint_every > 0``).
+    """
     path = Path(path).expanduser()
     if path.exists() and not overwrite:
         raise ExportError(f"{str(path)!r} already exists; choose another directory or pass overwrite=True "
@@ -62,6 +66,10 @@ def save_run(run: Run, path: str | Path, *, overwrite: bool = False) -> Path:
         info = _run_info(run)
         (tmp / RUN_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
+        if checkpoint is None:
+            checkpoint = run.config.train.checkpoint_every > 0
+        if checkpoint and run._trainer is not None:
+            write_checkpoint(run.trainer.state_dict(), tmp / CHECKPOINT_DIR)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{time.time_ns()}")
             path.rename(old)
@@ -114,6 +122,24 @@ def load_run(path: str | Path) -> Run:
     model.eval()
     run = Run(config, loaded, model, data=None, history=History.from_dict(info.get("history", {})))
     run.dataset_kind, run.label_names = info["dataset_kind"], info.get("label_names")
+    return run
+
+
+def resume_run(path: str | Path, *, steps: int | None = None) -> Run:
+    """A run rebuilt from its checkpoint: same settings, prefix, optimizer, schedule and history.
+
+    ``steps`` raises the total step budget (the schedule is rebuilt for it)."""
+    from .run import Run
+
+    path = Path(path).expanduser()
+    info = read_run_info(path)
+    state = read_checkpoint(path / CHECKPOINT_DIR)
+    config = RunConfig.from_dict(info["config"])
+    if steps is not None:
+        config.train.steps = steps
+    run = Run.create(config)
+    run.history = History.from_dict(info.get("history", {}))
+    run.trainer.load_state_dict(state)  # the schedule's position carries over to a new step budget
     return run
 
 

@@ -21,7 +21,7 @@ from .data import EncodedSplit, TaskData, encode_split, load_task_data
 from .errors import CompatibilityError
 from .evaluate import EvalResult
 from .generate import generate_texts
-from .history import Callback, History
+from .history import Callback, History, StepEvent
 from .models import LoadedModel, load_model
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .train import Trainer
@@ -103,14 +103,48 @@ class Run:
 
     # -- doing -------------------------------------------------------------------------------
 
-    def train(self, callbacks: Iterable[Callback] = (), *, stop: threading.Event | None = None) -> History:
-        """Train (or continue) to ``config.train.steps``; returns the history. One at a time."""
+    @classmethod
+    def resume(cls, path: str | Path, *, steps: int | None = None) -> Run:
+        """Continue a run from the checkpoint in its run directory (after a restart or a kill)."""
+        from .export import resume_run
+
+        return resume_run(path, steps=steps)
+
+    def train(
+        self,
+        callbacks: Iterable[Callback] = (),
+        *,
+        stop: threading.Event | None = None,
+        checkpoint_to: str | Path | None = None,
+    ) -> History:
+        """Train (or continue) to ``config.train.steps``; returns the history. One at a time.
+
+        With ``checkpoint_to`` and ``config.train.checkpoint_every > 0`` the run directory is
+        rewritten (atomically, with its resumable state) every that many steps.
+        """
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this run is already training; wait for it or stop it first")
+        callbacks = list(callbacks)
+        every = self.config.train.checkpoint_every
+        if checkpoint_to is not None and every > 0:
+            callbacks.append(self._checkpointer(Path(checkpoint_to), every))
         try:
             return self.trainer.fit(callbacks, stop=stop)
         finally:
             self._lock.release()
+
+    def _checkpointer(self, path: Path, every: int) -> Callback:
+        from .export import save_run
+
+        due = (self.history.last_step // every + 1) * every
+
+        def checkpoint(event: Any) -> None:
+            nonlocal due
+            if isinstance(event, StepEvent) and event.step >= due:
+                save_run(self, path, overwrite=True, checkpoint=True)
+                due = (event.step // every + 1) * every
+
+        return checkpoint
 
     def stop(self) -> None:
         """Ask a training in progress to end after its current step."""
@@ -134,11 +168,11 @@ class Run:
             use_prefix=use_prefix,
         )
 
-    def export(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the run directory: PEFT adapter (+ tokenizer), run.json, README.md."""
+    def export(self, path: str | Path, *, overwrite: bool = False, checkpoint: bool | None = None) -> Path:
+        """Write the run directory: PEFT adapter (+ tokenizer), run.json, README.md (+ checkpoint/)."""
         from .export import save_run
 
-        return save_run(self, path, overwrite=overwrite)
+        return save_run(self, path, overwrite=overwrite, checkpoint=checkpoint)
 
     @property
     def trainer(self) -> Trainer:
