@@ -112,6 +112,7 @@ def load_run(path: str | Path) -> Run:
     info = read_run_info(path)
     config = RunConfig.from_dict(info["config"])
     loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
+    _check_fit(path / ADAPTER_DIR, loaded.model.config, config.model.name)
     try:
         model = PeftModel.from_pretrained(loaded.model, str(path / ADAPTER_DIR))
     except (RuntimeError, ValueError, KeyError) as exc:
@@ -123,6 +124,26 @@ def load_run(path: str | Path) -> Run:
     run = Run(config, loaded, model, data=None, history=History.from_dict(info.get("history", {})))
     run.dataset_kind, run.label_names = info["dataset_kind"], info.get("label_names")
     return run
+
+
+def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
+    """Compare the adapter's layers / heads / token size with what PEFT derives from the base model."""
+    from peft import PrefixTuningConfig
+    from peft.utils.other import _prepare_prompt_learning_config
+
+    saved = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    if saved.get("peft_type") != "PREFIX_TUNING":
+        raise ExportError(f"{str(adapter)!r} holds a {saved.get('peft_type')} adapter, not a prefix")
+    expected = _prepare_prompt_learning_config(
+        PrefixTuningConfig(task_type=saved.get("task_type"), num_virtual_tokens=saved["num_virtual_tokens"]),
+        model_config,
+    )
+    for key in ("num_layers", "num_attention_heads", "token_dim"):
+        if saved.get(key) != getattr(expected, key):
+            raise ExportError(
+                f"the adapter does not fit {name!r}: it was trained for {key}={saved.get(key)}, "
+                f"the model has {getattr(expected, key)}; load it with the base model it was trained on"
+            )
 
 
 def resume_run(path: str | Path, *, steps: int | None = None) -> Run:

@@ -45,10 +45,10 @@ class EvalEvent:
 
 @dataclass
 class EndEvent:
-    """The run ended: ``completed``, ``stopped`` (flag, button, Ctrl-C) or ``non-finite`` loss."""
+    """The run ended: ``completed``, ``stopped`` (flag, button, Ctrl-C), ``non-finite`` loss or ``out-of-memory``."""
 
     step: int
-    reason: Literal["completed", "stopped", "non-finite"]
+    reason: Literal["completed", "stopped", "non-finite", "out-of-memory"]
     message: str = ""
     elapsed_s: float = 0.0
     kind: Literal["end"] = "end"

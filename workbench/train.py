@@ -28,6 +28,7 @@ from transformers import get_scheduler
 
 from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
+from .errors import TrainingError
 from .evaluate import EvalResult, evaluate
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
 
@@ -98,7 +99,7 @@ class Trainer:
         reason: str = "completed"
         message = ""
         self.model.train()
-        with _signals_set(stop_flag):
+        with _signals_set(stop_flag), _out_of_memory_as_end(self, callbacks, start):
             while self.step < s.steps:
                 if stop_flag.is_set() or self._stop.is_set():
                     reason, message = "stopped", f"stopped at step {self.step}"
@@ -223,6 +224,30 @@ class Trainer:
         if self.accelerator.is_main_process:
             for callback in callbacks:
                 callback(event)
+
+
+@contextmanager
+def _out_of_memory_as_end(trainer: Trainer, callbacks: list[Callback], start: float) -> Iterator[None]:
+    """Turn a device OOM into an ``out-of-memory`` end event and a one-line :class:`TrainingError`.
+
+    The step that ran out is dropped (its partial gradients are cleared); the prefix keeps the
+    last completed step, and the model stays usable for a smaller retry.
+    """
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        trainer.optimizer.zero_grad(set_to_none=True)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        s = trainer.settings
+        message = (
+            f"out of memory at step {trainer.step + 1} with batch size {s.batch_size}; try a smaller "
+            "--batch-size (with --grad-accum to keep the effective batch) or a smaller --max-length"
+        )
+        elapsed = trainer._elapsed_before + time.perf_counter() - start
+        trainer._emit(EndEvent(trainer.step, "out-of-memory", message, elapsed), callbacks)
+        trainer.model.eval()
+        raise TrainingError(message) from None
 
 
 def _accelerator(settings: TrainSettings) -> Accelerator:
