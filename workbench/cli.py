@@ -73,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
 
     gen = sub.add_parser("generate", help="greedy outputs from an exported run")
-    gen.add_argument("--run", required=True, help="run directory written by `train`")
+    gen.add_argument("--run", action="append", required=True, help="run directory written by `train` (repeatable)")
     gen.add_argument("--prompt", action="append", default=[], help="a source text (repeatable)")
+    gen.add_argument("--prompts", help='JSONL file of rows {"prompt": ..., "run": ...}: one batch, a prefix per row')
     gen.add_argument("--max-new-tokens", type=int, default=None)
     gen.add_argument("--no-prefix", action="store_true", help="ask the frozen base model instead")
 
@@ -200,12 +201,42 @@ def _train(args: argparse.Namespace) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from .run import Run
 
-    if not args.prompt:
-        raise ConfigError("give at least one --prompt")
-    run = Run.load(args.run)
-    for output in run.generate(args.prompt, use_prefix=not args.no_prefix, max_new_tokens=args.max_new_tokens):
+    rows = [(p, args.run[0]) for p in args.prompt] + (_read_rows(args.prompts, args.run) if args.prompts else [])
+    if not rows:
+        raise ConfigError("give at least one --prompt, or a --prompts file")
+    if len(args.run) == 1:
+        run = Run.load(args.run[0])
+        outputs = run.generate([p for p, _ in rows], use_prefix=not args.no_prefix, max_new_tokens=args.max_new_tokens)
+    else:
+        from .serve import PrefixBank
+
+        if args.no_prefix:
+            raise ConfigError("--no-prefix takes a single --run")
+        bank = PrefixBank.from_runs(args.run)
+        outputs = bank.generate([p for p, _ in rows], [r for _, r in rows], max_new_tokens=args.max_new_tokens or 48)
+    for output in outputs:
         print(output)
     return 0
+
+
+def _read_rows(path: str, runs: list[str]) -> list[tuple[str, str]]:
+    """(prompt, run) pairs from a JSONL file; ``run`` may be left out when there is only one --run."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"prompts file {path!r} does not exist")
+    rows = []
+    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            prompt, run = row["prompt"], row.get("run", runs[0] if len(runs) == 1 else None)
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+            raise ConfigError(f'{path}:{number} is not a row {{"prompt": "...", "run": "..."}}') from None
+        if run not in runs:
+            raise ConfigError(f"{path}:{number} names run {run!r}, which is not one of the --run directories")
+        rows.append((str(prompt), str(run)))
+    return rows
 
 
 def _models(args: argparse.Namespace) -> int:

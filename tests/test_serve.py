@@ -1,0 +1,74 @@
+"""Mixed-prefix batches: every row gets its own prefix, outputs equal single-prefix runs."""
+
+import json
+
+import pytest
+
+from workbench import Run
+from workbench.cli import main
+from workbench.errors import CompatibilityError
+from workbench.serve import PrefixBank
+
+PROMPTS = [
+    "name[Aromi] food[Italian] area[riverside]",
+    "name[Zizzi]",
+    "name[The Golden Curry] eatType[pub] near[Cotto] priceRange[cheap] customerRating[high]",
+    "name[Cotto] area[city centre]",
+]
+
+
+@pytest.fixture(scope="module", params=["tiny-gpt2", "tiny-llama"])
+def runs(request, tmp_path_factory):
+    from workbench import RunConfig
+
+    paths = []
+    # three tasks, so the prefixes steer the same prompt to different outputs; unequal lengths
+    for seed, (length, dataset) in enumerate([(2, "toy-e2e"), (5, "toy-sentiment"), (8, "toy-ner")]):
+        cfg = RunConfig()
+        cfg.model.name, cfg.data.name, cfg.prefix.length = request.param, dataset, length
+        cfg.data.max_train_examples, cfg.data.max_eval_examples = 128, 8
+        cfg.train.steps, cfg.train.lr, cfg.train.seed = 40, 1.0, seed
+        cfg.train.eval_every, cfg.train.eval_generate = 0, 0
+        run = Run.create(cfg)
+        run.train()
+        paths.append(str(run.export(tmp_path_factory.mktemp("bank") / f"p{length}")))
+    return paths
+
+
+def test_mixed_batch_equals_each_prefix_on_its_own(runs):
+    bank = PrefixBank.from_runs(runs)
+    prompts = PROMPTS * 3  # prompts of different lengths: left padding inside the batch
+    names = [runs[i % 3] for i in range(len(prompts))]
+    mixed = bank.generate(prompts, names, max_new_tokens=10)
+    alone = {path: Run.load(path) for path in runs}
+    single = [alone[n].generate([p], max_new_tokens=10)[0] for p, n in zip(prompts, names)]
+    assert mixed == single
+    # the prefixes really differ, so rows could not have been served by the wrong one unnoticed
+    same_prompt = [bank.generate([PROMPTS[0]], [path], max_new_tokens=10)[0] for path in runs]
+    assert len(set(same_prompt)) > 1
+
+
+def test_bank_refuses_other_bases_and_unknown_names(runs, tmp_path, make_config):
+    bank = PrefixBank.from_runs(runs[:1])
+    with pytest.raises(KeyError, match="no prefix named 'nope'"):
+        bank.generate(["x"], ["nope"])
+    other = Run.create(make_config("tiny-opt", train={"steps": 3}))
+    other.train()
+    path = other.export(tmp_path / "opt")
+    with pytest.raises(CompatibilityError, match="a bank serves prefixes of one base model"):
+        PrefixBank.from_runs([*runs[:1], str(path)])
+
+
+def test_cli_generates_rows_from_a_jsonl_file(runs, tmp_path, capsys):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("\n".join(json.dumps({"prompt": p, "run": runs[i % 3]}) for i, p in enumerate(PROMPTS)))
+    args = ["generate", "--prompts", str(rows), "--max-new-tokens", "6"]
+    for path in runs:
+        args += ["--run", path]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    expected = PrefixBank.from_runs(runs).generate(PROMPTS, [runs[i % 3] for i in range(4)], max_new_tokens=6)
+    assert lines == expected
+    rows.write_text('{"prompt": "x", "run": "elsewhere"}\n')
+    assert main(args) == 2
+    assert "not one of the --run directories" in capsys.readouterr().err
