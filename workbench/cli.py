@@ -191,6 +191,8 @@ def _train(args: argparse.Namespace) -> int:
         history = run.train([show], checkpoint_to=out)
     finally:
         bar.close()
+    if not run.trainer.accelerator.is_main_process:
+        return 0  # under `accelerate launch`, one process writes the run
     # `out` was checked to be new (or --overwrite given) before training; checkpoints may have written it since.
     path = run.export(out, overwrite=True)
     end = history.ends[-1]
