@@ -4,7 +4,7 @@ import torch
 from workbench.config import ModelChoice, PrefixSettings
 from workbench.errors import CompatibilityError
 from workbench.models import load_model
-from workbench.prefix import attach_prefix, parameter_counts, preflight
+from workbench.prefix import attach_prefix, estimate_counts, parameter_counts, preflight
 
 
 def _lm(name="tiny-gpt2", kind="text"):
@@ -67,3 +67,17 @@ def test_preflight_names_the_known_failure_modes():
     t5 = preflight(_lm("tiny-t5"), PrefixSettings(), max_length=64, want_attention=True)
     assert [f.level for f in t5] == ["info", "info"]
     assert "decoder's self-attention only" in t5[0].message and "eager" in t5[1].message
+
+
+@pytest.mark.parametrize(
+    ("model", "dataset", "projection"),
+    [("tiny-gpt2", "toy-e2e", False), ("tiny-llama", "toy-e2e", True), ("tiny-t5", "toy-e2e", False),
+     ("tiny-bert", "toy-sentiment", False), ("tiny-roberta", "toy-ner", True)],
+)  # fmt: skip
+def test_estimated_counts_equal_the_wrapped_model(model, dataset, projection):
+    kind = {"toy-e2e": "text", "toy-sentiment": "classification", "toy-ner": "tagging"}[dataset]
+    names = {"toy-sentiment": ["negative", "positive"], "toy-ner": [f"T{i}" for i in range(7)]}.get(dataset)
+    settings = PrefixSettings(length=6, projection=projection, hidden_size=32)
+    estimate = estimate_counts(load_model(ModelChoice(model), kind, label_names=names), settings)
+    actual = parameter_counts(attach_prefix(load_model(ModelChoice(model), kind, label_names=names), settings))
+    assert estimate == actual

@@ -4,6 +4,7 @@ import workbench as wb
 run = wb.Run.create(wb.RunConfig())        # tiny built-in model + toy dataset, offline
 history = run.train(callbacks=[print])     # events in, history out
 run.export("runs/demo")                    # PEFT adapter + run.json + model card
+wb.Workbench()                             # in a notebook: the panel
 """
 
 from __future__ import annotations
@@ -54,7 +55,11 @@ _EXPORTS = {
     "preflight": ".prefix",
     "read_run_info": ".export",
     "save_run": ".export",
+    "estimate_counts": ".prefix",
+    "Workbench": ".ui",
 }
+# Submodules reachable as attributes: ``wb.plots.loss_figure(run.history)``.
+_SUBMODULES = ("plots", "ui")
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -86,21 +91,27 @@ __all__ = [
     "TrainSettings",
     "Trainer",
     "TrainingError",
+    "Workbench",
     "WorkbenchError",
     "attach_prefix",
+    "estimate_counts",
     "generate_texts",
     "load_model",
     "load_run",
     "load_task_data",
     "parameter_counts",
+    "plots",
     "prefix_attention",
     "preflight",
     "read_run_info",
     "save_run",
+    "ui",
 ]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     if name not in _EXPORTS:
         raise AttributeError(f"module 'workbench' has no attribute {name!r}")
     value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)

@@ -84,7 +84,7 @@ def text_metrics(pred: Sequence[str], ref: Sequence[str], sources: Sequence[str]
     import sacrebleu
 
     out = {
-        "bleu": float(sacrebleu.corpus_bleu(list(pred), [list(ref)]).score) if pred else 0.0,
+        "bleu": float(sacrebleu.corpus_bleu(list(pred), [list(ref)], force=True).score) if pred else 0.0,
         "exact_match": sum(_norm(p) == _norm(r) for p, r in zip(pred, ref)) / max(len(pred), 1),
     }
     if sources is not None:

@@ -22,9 +22,18 @@ from .config import PrefixSettings
 from .errors import CompatibilityError
 from .models import TASK_KINDS, LoadedModel, quirks_for
 
-__all__ = ["Finding", "ParameterCounts", "attach_prefix", "parameter_counts", "prefix_config", "preflight"]
+__all__ = [
+    "Finding",
+    "ParameterCounts",
+    "attach_prefix",
+    "estimate_counts",
+    "parameter_counts",
+    "prefix_config",
+    "preflight",
+]
 
 _POSITION_LIMIT_ATTRS = ("max_position_embeddings", "n_positions")
+_HEAD_NAMES = ("classifier", "score")  # what PEFT wraps as modules_to_save for SEQ_CLS / TOKEN_CLS
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,26 @@ def parameter_counts(model: PeftModel) -> ParameterCounts:
     # modules_to_save (a classifier head) are stored too
     stored += sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and "modules_to_save" in n)
     return ParameterCounts(trainable=trainable, stored=stored, base=base)
+
+
+def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterCounts:
+    """The counts :func:`attach_prefix` would give, without wrapping the model (instant, on meta tensors)."""
+    from peft.tuners.prefix_tuning import PrefixEncoder
+    from peft.utils.other import _prepare_prompt_learning_config
+
+    cfg = _prepare_prompt_learning_config(prefix_config(loaded, settings), loaded.model.config.to_dict())
+    with torch.device("meta"):
+        prefix = sum(p.numel() for p in PrefixEncoder(cfg).parameters())
+    # PEFT trains (and saves) a copy of the task head of classification models.
+    head = sum(
+        p.numel()
+        for name, module in loaded.model.named_children()
+        if loaded.task in ("seq-cls", "token-cls") and name in _HEAD_NAMES
+        for p in module.parameters()
+    )
+    base = sum(p.numel() for p in loaded.model.parameters())
+    stored = cfg.num_virtual_tokens * cfg.num_layers * 2 * cfg.token_dim + head
+    return ParameterCounts(trainable=prefix + head, stored=stored, base=base)
 
 
 def preflight(

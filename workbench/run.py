@@ -22,7 +22,7 @@ from .errors import CompatibilityError
 from .evaluate import EvalResult
 from .generate import generate_texts
 from .history import Callback, History, StepEvent
-from .models import LoadedModel, load_model
+from .models import LoadedModel, load_model, resolve_task
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .train import Trainer
 
@@ -55,12 +55,20 @@ class Run:
     # -- construction ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, config: RunConfig | None = None, **overrides: Any) -> Run:
-        """Load model and data, check compatibility, attach a fresh prefix (seeded)."""
+    def create(cls, config: RunConfig | None = None, *, base: LoadedModel | None = None) -> Run:
+        """Load model and data, check compatibility, attach a fresh prefix (seeded).
+
+        ``base``: an already loaded base model to share (frozen, so runs can share it; the notebook
+        panel does this for generative tasks). It must be ``config.model`` loaded for this dataset.
+        """
         config = (config or RunConfig()).validate()
         torch.manual_seed(config.train.seed)
         data = load_task_data(config.data, seed=config.train.seed)
-        loaded = load_model(config.model, data.kind, label_names=data.label_names)
+        wanted = (config.model.name, resolve_task(base.architecture, data.kind)) if base else None
+        if base is not None and (base.name, base.task) != wanted:
+            raise ValueError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
+                             f"for a {data.kind} dataset")  # fmt: skip
+        loaded = base or load_model(config.model, data.kind, label_names=data.label_names)
         findings = preflight(loaded, config.prefix, max_length=config.data.max_length)
         errors = [f for f in findings if f.level == "error"]
         if errors:

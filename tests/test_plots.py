@@ -1,0 +1,63 @@
+"""Figures from histories and probes: the traces hold the data they were given."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from workbench import EvalEvent, History, ProbeResult, StepEvent, plots
+
+
+def _history() -> History:
+    h = History()
+    for i in range(1, 11):
+        h.record(StepEvent(step=i, loss=10.0 / i, lr=0.01 * i, tokens_per_s=1.0, elapsed_s=i, total_steps=10))
+    h.record(EvalEvent(step=5, loss=2.5, metrics={"slot_coverage": 0.4, "bleu": 10.0}))
+    h.record(EvalEvent(step=10, loss=1.5, metrics={"slot_coverage": 0.9, "bleu": 30.0}))
+    return h
+
+
+def _probe() -> ProbeResult:
+    per_token = np.random.default_rng(0).random((2, 3, 4, 6))
+    return ProbeResult(share=np.full((2, 3), 0.25), per_token=per_token, key_labels=["P0", "P1", "a", "b", "a", "c"],
+                       query_labels=["a", "b", "a", "c"], prefix_length=2, step=7)  # fmt: skip
+
+
+def test_smooth_is_a_bias_corrected_moving_average():
+    assert plots.smooth([2.0, 2.0, 2.0]) == pytest.approx([2.0, 2.0, 2.0])
+    out = plots.smooth([1.0, float("nan"), 3.0], weight=0.5)
+    assert out[0] == 1.0 and math.isnan(out[1]) and 1.0 < out[2] < 3.0
+
+
+def test_loss_figure_has_raw_smoothed_validation_lr_and_metric():
+    fig = plots.loss_figure(_history())
+    names = [t.name for t in fig.data]
+    assert names == ["train loss", "train (smoothed)", "validation loss", "learning rate", "slot_coverage"]
+    assert list(fig.data[2].y) == [2.5, 1.5] and list(fig.data[4].y) == [0.4, 0.9]
+    assert fig.data[3].yaxis == "y2"  # the learning rate has its own axis
+    empty = plots.loss_figure(History())
+    assert len(empty.data) == len(fig.data)  # same traces before any data, for live updates
+
+
+def test_overlay_has_two_traces_per_run():
+    fig = plots.overlay_figure({"a": _history(), "b": _history()})
+    assert [t.name for t in fig.data] == ["a", "a (val)", "b", "b (val)"]
+
+
+def test_attention_figures_label_prefix_slots_and_keep_repeated_tokens_apart():
+    probe = _probe()
+    share = plots.prefix_share_figure(probe)
+    assert share.data[0].z.shape == (2, 3) and "step 7" in share.layout.title.text
+    tokens = plots.token_attention_figure(probe, layer=0, head=1)
+    keys = list(tokens.data[0].x)
+    assert keys[:2] == ["P0", "P1"] and len(set(keys)) == 6
+    np.testing.assert_allclose(tokens.data[0].z, probe.per_token[0, 1])
+    mean = plots.token_attention_figure(probe, layer=-1)
+    np.testing.assert_allclose(mean.data[0].z, probe.per_token[1].mean(0))
+
+
+def test_attention_over_training_has_a_line_per_layer():
+    fig = plots.attention_over_training([_probe(), _probe()])
+    assert len(fig.data) == 2 and list(fig.data[0].y) == [0.25, 0.25]

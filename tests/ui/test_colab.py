@@ -1,0 +1,77 @@
+"""Colab mode, simulated with a fake ``google.colab``: widget manager, foreground training, interrupts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import types
+
+import pytest
+
+from workbench import StepEvent
+from workbench.ui import Workbench, in_colab
+
+
+@pytest.fixture
+def colab(monkeypatch):
+    calls = {"widgets": 0, "downloads": []}
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: calls.__setitem__("widgets", 1))
+    files = types.SimpleNamespace(download=calls["downloads"].append)
+    package = types.ModuleType("google.colab")
+    package.output, package.files = output, files
+    google = types.ModuleType("google")
+    google.colab = package
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", package)
+    return calls
+
+
+@pytest.fixture
+def panel(colab, make_config):
+    return Workbench(make_config(train={"steps": 30, "lr": 0.3, "eval_every": 0}), chart_interval_s=0)
+
+
+def test_colab_is_detected_and_the_panel_trains_in_the_foreground_with_static_charts(colab, panel):
+    assert in_colab() and colab["widgets"] == 1
+    assert panel.foreground and panel.chart_mode == "static"
+    threads = threading.active_count()
+    panel.train_button.click()  # returns only when the run has ended
+    assert panel._thread is None and threading.active_count() == threads
+    assert panel.run.history.last_step == 30 and not panel.is_training
+    spec = panel.loss_chart.widget.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert spec["data"][0]["x"][-1] == 30  # drawn live into the Output, no FigureWidget
+
+
+def test_interrupt_stops_cleanly_at_a_step_boundary(panel):
+    original = panel._on_event
+
+    def interrupt_at_three(event):
+        original(event)
+        if isinstance(event, StepEvent) and event.step == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # what Colab's stop button sends
+
+    panel._on_event = interrupt_at_three
+    run = panel.train()
+    assert run.history.ends[-1].reason == "stopped" and run.history.last_step == 3
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_keyboard_interrupt_keeps_the_prefix_and_history_and_export_downloads_a_zip(colab, panel, tmp_path):
+    original = panel._on_event
+
+    def second_ctrl_c(event):
+        original(event)
+        if isinstance(event, StepEvent) and event.step == 4:
+            raise KeyboardInterrupt
+
+    panel._on_event = second_ctrl_c
+    run = panel.train()
+    assert run is panel.run and run.history.last_step == 4
+    assert "interrupted at step 4" in panel.progress.status.value and not panel.is_training
+    out = panel.export(tmp_path / "colab-run")
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
+    assert colab["downloads"] == [str(tmp_path / "colab-run.zip")]
+    panel._on_event = original
+    assert panel.train().history.last_step == 30  # the panel still works

@@ -1,0 +1,48 @@
+"""Live charts update in place (FigureWidget) or re-render (static Output); the throttle limits redraws."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from workbench import History, StepEvent, plots
+from workbench.ui import LiveFigure, chart_mode
+from workbench.ui.live import Throttle
+
+
+def _history(n: int) -> History:
+    h = History()
+    for i in range(1, n + 1):
+        h.record(StepEvent(step=i, loss=5.0 / i, lr=0.1, tokens_per_s=100.0, elapsed_s=float(i), total_steps=n))
+    return h
+
+
+def test_widget_mode_copies_new_points_into_the_same_traces():
+    chart = LiveFigure(plots.loss_figure(History()), "widget")
+    widget = chart.widget
+    chart.show(plots.loss_figure(_history(5)))
+    assert chart.widget is widget
+    assert list(widget.data[0].x) == [1, 2, 3, 4, 5] and widget.data[0].y[-1] == pytest.approx(1.0)
+
+
+def test_static_mode_renders_the_plotly_mimetype_and_html():
+    chart = LiveFigure(plots.loss_figure(History()), "static")
+    chart.show(plots.loss_figure(_history(3)))
+    (output,) = chart.widget.outputs
+    spec = output["data"]["application/vnd.plotly.v1+json"]
+    assert spec["data"][0]["x"] == [1, 2, 3]
+    assert "plotly" in output["data"]["text/html"]
+
+
+def test_auto_mode_and_bad_modes():
+    assert chart_mode("auto") == "widget"  # anywidget is installed, not Colab
+    with pytest.raises(ValueError, match="charts must be one of"):
+        chart_mode("svg")
+
+
+def test_throttle_allows_one_call_per_interval():
+    throttle = Throttle(0.2)
+    assert throttle.due() and not throttle.due() and throttle.due(force=True)
+    time.sleep(0.25)
+    assert throttle.due()

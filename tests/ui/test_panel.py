@@ -1,0 +1,133 @@
+"""The panel headless: set values, click through the API, assert on the runs it makes."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from workbench import EvalEvent, StepEvent
+from workbench.ui import Workbench
+
+
+@pytest.fixture
+def panel(make_config):
+    cfg = make_config(train={"steps": 12, "lr": 0.3, "eval_every": 6})
+    return Workbench(cfg, chart_interval_s=0)
+
+
+def test_settings_show_preview_counts_and_findings(panel):
+    assert "name[" in panel.info.preview.value  # toy-e2e rows
+    assert "trainable</b> 1,280" in panel.info.counts.value  # 5 slots x 2 layers x (key, value) x 64
+    panel.controls.prefix_length.value = 10
+    assert "trainable</b> 2,560" in panel.info.counts.value
+    assert "eager" in panel.info.findings.value
+    panel.controls.model.value = "no-such-model-xyz"
+    assert "no-such-model-xyz" in panel.info.counts.value  # the load error, in place
+
+
+def test_train_click_runs_records_history_probes_samples_and_charts(panel):
+    panel.train_button.click()
+    run = panel.wait(timeout=120)
+    assert run is not None and not panel.is_training
+    assert [s.step for s in run.history.steps] == list(range(1, 13))
+    assert len(panel.probes) == 2 and panel.attention.probe.share.shape == (2, 4)
+    assert "with the prefix" in panel.samples.table.value and "completed" in panel.progress.status.value
+    assert panel.loss_chart.draws >= 12 and list(panel.loss_chart.widget.data[0].x)[-1] == 12
+    assert not panel.train_button.disabled and panel.stop_button.disabled
+
+
+def test_double_click_starts_one_run_and_settings_changed_during_a_run_do_not_touch_it(panel):
+    started = threading.Event()
+    go_on = threading.Event()
+    original = panel._on_event
+
+    def hold_first_step(event):
+        original(event)
+        if isinstance(event, StepEvent) and event.step == 1:
+            started.set()
+            go_on.wait(30)
+
+    panel._on_event = hold_first_step
+    panel.train_button.click()
+    panel.train_button.click()
+    assert panel.train() is None  # refused while the first one holds the panel
+    assert started.wait(60)
+    panel.controls.prefix_length.value = 40
+    panel.controls.steps.value = 3
+    go_on.set()
+    run = panel.wait(timeout=120)
+    assert len(panel.runs) == 1
+    assert run.config.prefix.length == 5 and run.history.last_step == 12
+
+
+def test_stop_ends_the_run_at_a_step_boundary_and_keeps_it_exportable(panel, tmp_path):
+    panel.controls.steps.value = 10_000
+    original = panel._on_event
+
+    def stop_at_three(event):
+        original(event)
+        if isinstance(event, StepEvent) and event.step == 3:
+            panel.stop_button.click()
+
+    panel._on_event = stop_at_three
+    panel.train_button.click()
+    run = panel.wait(timeout=120)
+    assert run.history.ends[-1].reason == "stopped" and run.history.last_step == 3
+    assert "stopped" in panel.progress.status.value
+    panel.export_path.value = str(tmp_path / "out")
+    panel.export_button.click()
+    info = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert info["history"]["steps"][-1]["step"] == 3
+
+
+def test_export_refuses_to_overwrite_and_says_so_in_place(panel, tmp_path):
+    panel.export_button.click()
+    assert "train a run first" in panel.progress.status.value
+    panel.train(wait=True)
+    target = tmp_path / "run"
+    assert panel.export(target) == target
+    assert panel.export(target) is None and "exists" in panel.progress.status.value
+    assert panel.export(target, overwrite=True) == target
+
+
+def test_errors_show_in_place_and_the_panel_stays_usable(panel):
+    panel.controls.dataset.value = "/no/such/file.csv"
+    assert panel.train(wait=True) is None or panel.run is None
+    assert "file.csv" in panel.progress.status.value and not panel.is_training
+    panel.controls.dataset.value = "toy-e2e"
+    assert panel.train(wait=True) is not None and panel.run.history.last_step == 12
+
+
+def test_runs_are_overlaid_and_share_one_frozen_base(panel):
+    prompt = ["name[Aromi] food[Italian]"]
+    first = panel.train(wait=True)
+    alone = first.generate(prompt)
+    panel.controls.prefix_length.value = 2
+    second = panel.train(wait=True)
+    assert first.loaded.model is second.loaded.model  # one base model in memory
+    assert len(panel.runs_view.select.value) == 2 and len(panel.runs_view.chart.widget.data) == 4
+    # the first run still answers with its own prefix after a second one wrapped the same base
+    assert second.model.active_peft_config.num_virtual_tokens == 2
+    assert first.generate(prompt) == alone
+
+
+def test_resume_from_the_panel_continues_the_curve(panel, make_config, tmp_path):
+    cfg = make_config(train={"steps": 4, "lr": 0.3, "checkpoint_every": 2})
+    panel.train(cfg, wait=True)
+    saved = panel.export(tmp_path / "ck", overwrite=True)
+    assert (saved / "checkpoint").is_dir()
+    run = panel.resume(saved, steps=8, wait=True)
+    assert run is not None and run is panel.run and len(panel.runs) == 2
+    assert [s.step for s in run.history.steps] == list(range(1, 9))
+    assert panel.resume("  ", wait=True) is None and "run directory" in panel.progress.status.value
+
+
+def test_eval_events_reach_the_views(panel):
+    seen = []
+    original = panel._on_event
+    panel._on_event = lambda e: (seen.append(type(e).__name__), original(e))
+    panel.train(wait=True)
+    assert seen.count("EvalEvent") == 2 and seen[-1] == "EndEvent"
+    assert isinstance(panel.run.history.evals[-1], EvalEvent)

@@ -1,0 +1,165 @@
+"""Plotly figures of runs and probes: pure functions, data in, figure out.
+
+Loss curves (train loss raw and smoothed, validation loss, learning rate on a
+second axis, the task metric below), overlays of several runs, the layer × head
+share of attention on the prefix, the per-token attention map with its ``P0…``
+key labels, and how attention on the prefix moves over training. Every figure
+has the same traces whatever the data (empty ones while a run has none yet), so a
+live chart can copy new data into the traces it already shows. Nothing here draws
+widgets or knows about notebooks (:mod:`workbench.ui`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .history import History
+from .metrics import HEADLINE
+from .probe import ProbeResult
+
+__all__ = [
+    "attention_over_training",
+    "loss_figure",
+    "overlay_figure",
+    "prefix_share_figure",
+    "smooth",
+    "token_attention_figure",
+]
+
+_HEIGHT = 340
+_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
+_MARGIN = {"l": 55, "r": 55, "t": 40, "b": 40}
+
+
+def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
+    """Exponential moving average with bias correction (TensorBoard-style); NaNs pass through."""
+    out, avg, n = [], 0.0, 0
+    for v in values:
+        if not np.isfinite(v):
+            out.append(float("nan"))
+            continue
+        n += 1
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight**n))
+    return out
+
+
+def _metric_name(history: History, metric: str | None) -> str | None:
+    if metric:
+        return metric
+    for ev in history.evals:
+        for name in (*HEADLINE.values(), "accuracy", "slot_coverage", "f1", "bleu"):
+            if isinstance(ev.metrics.get(name), int | float):
+                return name
+    return None
+
+
+def loss_figure(history: History, *, title: str = "Training", metric: str | None = None) -> go.Figure:
+    """Train loss (raw, smoothed), validation loss, lr (right axis); the task metric in a lower panel."""
+    metric = _metric_name(history, metric)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.06,
+        specs=[[{"secondary_y": True}], [{}]],
+    )  # fmt: skip
+    steps = [s.step for s in history.steps]
+    losses = [s.loss for s in history.steps]
+    evals = history.evals
+    fig.add_trace(go.Scatter(x=steps, y=losses, name="train loss", mode="lines",
+                             line={"color": _COLORS[0], "width": 1}, opacity=0.3), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Scatter(x=steps, y=smooth(losses), name="train (smoothed)", mode="lines",
+                             line={"color": _COLORS[0], "width": 2}), row=1, col=1)  # fmt: skip
+    fig.add_trace(go.Scatter(x=[e.step for e in evals], y=[e.loss for e in evals], name="validation loss",
+                             mode="lines+markers", line={"color": _COLORS[1]}), row=1, col=1)  # fmt: skip
+    lr = go.Scatter(x=steps, y=[s.lr for s in history.steps], name="learning rate", mode="lines",
+                    line={"color": "#999", "dash": "dot", "width": 1})  # fmt: skip
+    fig.add_trace(lr, row=1, col=1, secondary_y=True)
+    scored = [e for e in evals if isinstance(e.metrics.get(metric or ""), int | float)]
+    fig.add_trace(go.Scatter(x=[e.step for e in scored], y=[e.metrics[metric] for e in scored],
+                             name=metric or "metric", mode="lines+markers", line={"color": _COLORS[2]}),
+                  row=2, col=1)  # fmt: skip
+    fig.update_yaxes(title_text="loss", row=1, col=1, secondary_y=False)
+    fig.update_yaxes(title_text="lr", row=1, col=1, secondary_y=True, showgrid=False, exponentformat="e")
+    fig.update_yaxes(title_text=metric or "metric", row=2, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(title=title, height=_HEIGHT + 60, margin=_MARGIN, template="plotly_white",
+                      legend={"orientation": "h", "y": -0.18, "x": 0})  # fmt: skip
+    return fig
+
+
+def overlay_figure(histories: Mapping[str, History], *, title: str = "Runs") -> go.Figure:
+    """Several runs in one chart: smoothed train loss (solid) and validation loss (dotted) per run."""
+    fig = go.Figure()
+    for i, (label, history) in enumerate(histories.items()):
+        color = _COLORS[i % len(_COLORS)]
+        fig.add_trace(go.Scatter(x=[s.step for s in history.steps], y=smooth(history.losses()), name=label,
+                                 mode="lines", line={"color": color}, legendgroup=label))  # fmt: skip
+        fig.add_trace(go.Scatter(x=[e.step for e in history.evals], y=[e.loss for e in history.evals],
+                                 name=f"{label} (val)", mode="lines+markers", legendgroup=label,
+                                 line={"color": color, "dash": "dot"}, showlegend=False))  # fmt: skip
+    fig.update_layout(title=title, height=_HEIGHT, margin=_MARGIN, template="plotly_white",
+                      xaxis_title="step", yaxis_title="loss (smoothed; dotted: validation)")  # fmt: skip
+    return fig
+
+
+def prefix_share_figure(probe: ProbeResult | None, *, title: str | None = None) -> go.Figure:
+    """Layer × head heatmap of the share of attention on the prefix slots (0-1)."""
+    z = probe.share if probe is not None else np.zeros((0, 0))
+    layers, heads = z.shape
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[f"H{h}" for h in range(heads)], y=[f"L{layer}" for layer in range(layers)],
+        zmin=0, zmax=1, colorscale="Viridis", colorbar={"title": "on prefix"},
+        hovertemplate="layer %{y}, head %{x}: %{z:.2f} of attention on the prefix<extra></extra>",
+    ))  # fmt: skip
+    step = f" (step {probe.step})" if probe is not None else ""
+    fig.update_layout(title=title or f"Attention on the prefix{step}", height=_HEIGHT, margin=_MARGIN,
+                      xaxis_title="head", yaxis_title="layer", template="plotly_white")  # fmt: skip
+    return fig
+
+
+def token_attention_figure(probe: ProbeResult | None, *, layer: int = -1, head: int | None = None) -> go.Figure:
+    """Queries × keys for one example: keys are the prefix slots P0… then the tokens.
+
+    ``head=None`` averages the heads of ``layer``.
+    """
+    if probe is None:
+        z, keys, queries, where = np.zeros((0, 0)), [], [], ""
+    else:
+        maps = probe.per_token[layer]  # [heads, queries, prefix + keys]
+        z = maps.mean(0) if head is None else maps[head]
+        layer_no = layer % probe.per_token.shape[0]
+        where = f" — layer {layer_no}, {'mean of heads' if head is None else f'head {head}'}"
+        # Plotly merges equal category labels; number the tokens to keep every column.
+        keys = probe.key_labels[: probe.prefix_length] + [
+            f"{t} ·{i}" for i, t in enumerate(probe.key_labels[probe.prefix_length :])
+        ]
+        queries = [f"{t} ·{i}" for i, t in enumerate(probe.query_labels)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=keys, y=queries, colorscale="Blues", zmin=0, colorbar={"title": "weight"},
+        hovertemplate="query %{y} → key %{x}: %{z:.3f}<extra></extra>",
+    ))  # fmt: skip
+    n_prefix = probe.prefix_length if probe is not None else 0
+    if n_prefix:
+        fig.add_vline(x=n_prefix - 0.5, line={"color": "#d62728", "width": 2})
+    fig.update_layout(title=f"Per-token attention{where}", height=_HEIGHT + 60, margin={**_MARGIN, "b": 80},
+                      xaxis={"title": "key (prefix slots, then tokens)", "tickangle": -60},
+                      yaxis={"title": "query", "autorange": "reversed"}, template="plotly_white")  # fmt: skip
+    return fig
+
+
+def attention_over_training(probes: Sequence[ProbeResult]) -> go.Figure:
+    """Share of attention on the prefix per layer (mean over heads), one line per layer, over steps."""
+    fig = go.Figure()
+    if probes:
+        share = np.stack([p.layer_share for p in probes])  # [probes, layers]
+        steps = [p.step for p in probes]
+        for layer in range(share.shape[1]):
+            fig.add_trace(go.Scatter(x=steps, y=share[:, layer], name=f"layer {layer}", mode="lines+markers",
+                                     line={"color": _COLORS[layer % len(_COLORS)]}))  # fmt: skip
+    fig.update_layout(title="Attention on the prefix over training", height=_HEIGHT, margin=_MARGIN,
+                      xaxis_title="step", yaxis={"title": "share on prefix (mean of heads)", "range": [0, 1]},
+                      template="plotly_white")  # fmt: skip
+    return fig

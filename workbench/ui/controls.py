@@ -1,0 +1,163 @@
+"""The settings widgets of the panel, bound both ways to a :class:`RunConfig`.
+
+:class:`Controls` shows the knobs people turn (model, dataset, prefix length,
+projection and its hidden size, init, learning rate, steps, batch size, seed) and
+turns them into a validated :class:`RunConfig` on demand; settings without a widget
+(evaluation cadence, device, …) are carried over from the config it started with.
+:func:`code_for` writes the same settings as a headless Python cell and CLI line
+("copy as code"). Widgets here only edit values: nothing loads or trains.
+"""
+
+from __future__ import annotations
+
+import copy
+import pprint
+import shlex
+from collections.abc import Callable
+
+import ipywidgets as w
+
+from ..config import INIT_CHOICES, PrefixSettings, RunConfig, TrainSettings, field_range
+from ..data import BUILTIN_DATASETS, CURATED_DATASETS
+from ..models import BUILTIN_MODELS, CURATED_MODELS
+
+__all__ = ["Controls", "code_for"]
+
+_WIDE = w.Layout(width="100%")
+_STYLE = {"description_width": "96px"}
+_PREFIX_SLIDER_MAX = 200  # the slider's reach; longer prefixes are a config away
+
+
+class Controls:
+    """Settings widgets; ``config()`` reads them, ``set_config()`` writes them."""
+
+    def __init__(self, config: RunConfig | None = None) -> None:
+        self._base = copy.deepcopy(config or RunConfig())
+        c = self._base
+        self.model = w.Combobox(
+            value=c.model.name, options=[*BUILTIN_MODELS, *CURATED_MODELS], ensure_option=False,
+            description="model", placeholder="built-in, hub id or local path", continuous_update=False,
+            layout=_WIDE, style=_STYLE,
+        )  # fmt: skip
+        self.dataset = w.Combobox(
+            value=c.data.name, options=[*BUILTIN_DATASETS, *CURATED_DATASETS], ensure_option=False,
+            description="dataset", placeholder="built-in, hub id or .csv/.json/.jsonl path",
+            continuous_update=False, layout=_WIDE, style=_STYLE,
+        )  # fmt: skip
+        lo, _ = field_range(PrefixSettings, "length")  # type: ignore[misc]
+        self.prefix_length = w.IntSlider(
+            value=c.prefix.length, min=int(lo), max=_PREFIX_SLIDER_MAX, description="prefix length",
+            continuous_update=False, layout=_WIDE, style=_STYLE,
+        )  # fmt: skip
+        self.projection = w.Checkbox(value=c.prefix.projection, description="projection (MLP)", indent=False)
+        self.hidden_size = w.BoundedIntText(
+            value=c.prefix.hidden_size, min=1, max=65_536, description="hidden", style={"description_width": "48px"},
+            layout=w.Layout(width="150px"),
+        )  # fmt: skip
+        self.init = w.Dropdown(options=list(INIT_CHOICES), value=c.prefix.init, description="init",
+                               layout=_WIDE, style=_STYLE)  # fmt: skip
+        self.init_text = w.Text(value=c.prefix.init_text, description="init text", placeholder="e.g. describe :",
+                                layout=_WIDE, style=_STYLE)  # fmt: skip
+        self.lr = w.FloatLogSlider(
+            value=c.train.lr, base=10, min=-5, max=0.5, step=0.05, description="learning rate",
+            readout_format=".1e", continuous_update=False, layout=_WIDE, style=_STYLE,
+        )  # fmt: skip
+        s_hi = int(field_range(TrainSettings, "steps")[1])  # type: ignore[index]
+        self.steps = w.BoundedIntText(value=c.train.steps, min=1, max=s_hi, description="steps",
+                                      layout=_WIDE, style=_STYLE)  # fmt: skip
+        self.batch_size = w.BoundedIntText(value=c.train.batch_size, min=1, max=65_536, description="batch size",
+                                           layout=_WIDE, style=_STYLE)  # fmt: skip
+        self.seed = w.BoundedIntText(value=c.train.seed, min=0, max=2**32 - 1, description="seed",
+                                     layout=_WIDE, style=_STYLE)  # fmt: skip
+        self.init.observe(self._show_init_text, names="value")
+        self.projection.observe(self._show_hidden, names="value")
+        self._show_init_text()
+        self._show_hidden()
+        self.box = w.VBox(
+            [
+                self.model, self.dataset, self.prefix_length,
+                w.HBox([self.projection, self.hidden_size], layout=w.Layout(justify_content="space-between")),
+                self.init, self.init_text, self.lr, self.steps, self.batch_size, self.seed,
+            ],
+            layout=w.Layout(width="100%"),
+        )  # fmt: skip
+
+    @property
+    def widgets(self) -> list[w.ValueWidget]:
+        return [self.model, self.dataset, self.prefix_length, self.projection, self.hidden_size, self.init,
+                self.init_text, self.lr, self.steps, self.batch_size, self.seed]  # fmt: skip
+
+    def observe(self, callback: Callable[[dict], None], which: str = "all") -> None:
+        """Call ``callback(change)`` when a setting changes (``which``: all, model-data or prefix)."""
+        groups = {
+            "model-data": [self.model, self.dataset],
+            "prefix": [self.prefix_length, self.projection, self.hidden_size, self.init, self.init_text],
+            "all": self.widgets,
+        }
+        for widget in groups[which]:
+            widget.observe(callback, names="value")
+
+    def config(self) -> RunConfig:
+        """The current settings as a validated RunConfig (raises ConfigError with the allowed range)."""
+        cfg = copy.deepcopy(self._base)
+        cfg.model.name = self.model.value.strip()
+        if cfg.data.name != self.dataset.value.strip():
+            cfg.data.columns = {}  # a column mapping belongs to the dataset it was written for
+        cfg.data.name = self.dataset.value.strip()
+        cfg.prefix.length = int(self.prefix_length.value)
+        cfg.prefix.projection = bool(self.projection.value)
+        cfg.prefix.hidden_size = int(self.hidden_size.value)
+        cfg.prefix.init = self.init.value
+        cfg.prefix.init_text = self.init_text.value
+        cfg.train.lr = float(f"{self.lr.value:.3g}")
+        cfg.train.steps = int(self.steps.value)
+        cfg.train.batch_size = int(self.batch_size.value)
+        cfg.train.seed = int(self.seed.value)
+        if cfg.train.warmup_steps >= cfg.train.steps:
+            cfg.train.warmup_steps = cfg.train.steps // 10
+        return cfg.validate()
+
+    def set_config(self, config: RunConfig) -> None:
+        """Show ``config`` in the widgets (and keep its other settings for the next run)."""
+        self._base = copy.deepcopy(config)
+        c = config
+        self.model.value, self.dataset.value = c.model.name, c.data.name
+        self.prefix_length.max = max(_PREFIX_SLIDER_MAX, c.prefix.length)
+        self.prefix_length.value = c.prefix.length
+        self.projection.value, self.hidden_size.value = c.prefix.projection, c.prefix.hidden_size
+        self.init.value, self.init_text.value = c.prefix.init, c.prefix.init_text
+        self.lr.value, self.steps.value = c.train.lr, c.train.steps
+        self.batch_size.value, self.seed.value = c.train.batch_size, c.train.seed
+
+    def _show_init_text(self, _change: object = None) -> None:
+        self.init_text.layout.display = None if self.init.value == "text" else "none"
+
+    def _show_hidden(self, _change: object = None) -> None:
+        self.hidden_size.disabled = not self.projection.value
+
+
+def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
+    """A Python cell and a CLI line that recreate ``config`` headless."""
+    defaults = RunConfig().to_dict()
+    changed = {
+        section: {k: v for k, v in values.items() if defaults[section].get(k) != v}
+        for section, values in config.to_dict().items()
+    }
+    changed = {k: v for k, v in changed.items() if v}
+    p, t = config.prefix, config.train
+    init = f"text:{p.init_text}" if p.init == "text" else p.init
+    cli = [
+        "prefix-workbench", "train", "--model", config.model.name, "--dataset", config.data.name,
+        "--prefix-length", str(p.length), *(["--projection", "--hidden-size", str(p.hidden_size)]
+                                             if p.projection else ["--no-projection"]),
+        "--init", init, "--lr", f"{t.lr:g}", "--steps", str(t.steps), "--batch-size", str(t.batch_size),
+        "--seed", str(t.seed), "--out", out,
+    ]  # fmt: skip
+    return (
+        "import workbench as wb\n\n"
+        f"config = wb.RunConfig.from_dict({pprint.pformat(changed, sort_dicts=False, width=100)})\n"
+        "run = wb.Run.create(config)\n"
+        "run.train()\n"
+        f"run.export({out!r})\n\n"
+        f"# or in a terminal:\n# {shlex.join(cli)}\n"
+    )

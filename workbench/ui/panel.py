@@ -1,0 +1,295 @@
+"""The notebook panel: settings, Train / Stop, live charts, attention, samples, runs and export.
+
+``Workbench()`` in a cell shows one panel. It composes the settings widgets
+(:mod:`.controls`), the views (:mod:`.views`) and live charts (:mod:`.live`) around
+the same :class:`~workbench.run.Run` the CLI uses: the training loop only calls the
+panel back with events, and the panel redraws at most a few times a second.
+In JupyterLab a run trains in a background thread, so Stop acts at the next step;
+on Colab (or with ``foreground=True``) it trains in the calling cell and an interrupt
+stops it cleanly, keeping the prefix and its history. Errors are shown in place as
+one line; nothing here holds training or export logic of its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from .. import plots
+from ..config import RunConfig
+from ..data import TaskData, load_task_data
+from ..errors import WorkbenchError
+from ..history import EndEvent, EvalEvent, Event, History, StepEvent
+from ..models import LoadedModel, load_model
+from ..prefix import estimate_counts, preflight
+from ..probe import ProbeResult, prefix_attention
+from ..run import Run
+from .colab import download, enable_widgets, in_colab
+from .controls import Controls, code_for
+from .live import LiveFigure, Throttle, chart_mode
+from .views import AttentionView, InfoView, ProgressView, RunsView, SamplesView
+
+__all__ = ["Workbench"]
+
+_log = logging.getLogger(__name__)
+_SHARED_BASE_TASKS = ("causal-lm", "seq2seq")  # PEFT wraps the head of classifiers inside the base model
+_END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "out-of-memory": "error"}
+
+
+class Workbench:
+    """One panel for prefix-tuning runs; display it as a cell's last expression."""
+
+    def __init__(
+        self,
+        config: RunConfig | None = None,
+        *,
+        charts: str = "auto",
+        foreground: bool | None = None,
+        chart_interval_s: float = 1.0,
+    ) -> None:
+        self.colab = enable_widgets() if in_colab() else False
+        self.foreground = self.colab if foreground is None else foreground
+        self.chart_mode = chart_mode(charts)
+        self.controls = Controls(config)
+        self.progress, self.info, self.samples = ProgressView(), InfoView(), SamplesView()
+        self.attention, self.runs_view = AttentionView(self.chart_mode), RunsView(self.chart_mode)
+        self.loss_chart = LiveFigure(plots.loss_figure(History()), self.chart_mode)
+        self.runs: dict[str, Run] = {}
+        self.run: Run | None = None
+        self.probes: list[ProbeResult] = []  # of the current run, one per evaluation
+        self._busy = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._charts_due, self._line_due = Throttle(chart_interval_s), Throttle(0.25)
+        self._bases: dict[tuple[str, str], LoadedModel] = {}
+        self._datas: dict[tuple[str, str | None], TaskData] = {}
+        self._base_outputs: list[str] | None = None
+        self._first_step = 0
+        self._build_widgets()
+        self.controls.observe(lambda _c: self.refresh(), "all")
+        self.refresh()
+
+    # -- layout ------------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        button = w.Layout(width="110px")
+        self.train_button = w.Button(description="Train", button_style="success", icon="play", layout=button)
+        self.stop_button = w.Button(description="Stop", button_style="danger", icon="stop", layout=button,
+                                    disabled=True)  # fmt: skip
+        self.export_path = w.Text(value="runs/my-prefix", description="export to", layout=w.Layout(width="340px"))
+        self.overwrite = w.Checkbox(value=False, description="overwrite", indent=False, layout=w.Layout(width="100px"))
+        self.export_button = w.Button(description="Export", icon="download", layout=button)
+        self.resume_path = w.Text(placeholder="run directory with a checkpoint", description="resume from",
+                                  layout=w.Layout(width="340px"))  # fmt: skip
+        self.resume_button = w.Button(description="Resume", icon="repeat", layout=button)
+        self.code = w.Textarea(layout=w.Layout(width="100%", height="190px"))
+        self.train_button.on_click(lambda _b: self.train())
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.export_button.on_click(lambda _b: self.export())
+        self.resume_button.on_click(lambda _b: self.resume(self.resume_path.value))
+        left = w.VBox([w.HTML("<b>settings</b>"), self.controls.box, w.HBox([self.train_button, self.stop_button]),
+                       self.info.box], layout=w.Layout(width="36%", padding="0 12px 0 0"))  # fmt: skip
+        right = w.VBox([self.progress.box, self.loss_chart.widget], layout=w.Layout(width="64%"))
+        section = lambda title: w.HTML(f"<h4 style='margin:10px 0 2px'>{title}</h4>")  # noqa: E731
+        self.widget = w.VBox(
+            [
+                w.HTML("<h3 style='margin:4px 0'>prefix-workbench</h3>"),
+                w.HBox([left, right], layout=w.Layout(width="100%")),
+                section("Attention onto the prefix"), self.attention.box,
+                self.samples.box,
+                section("Runs"), self.runs_view.box,
+                section("Export and resume"),
+                w.HBox([self.export_path, self.overwrite, self.export_button]),
+                w.HBox([self.resume_path, self.resume_button]),
+                w.HTML("<b>copy as code</b> (the current settings, headless)"), self.code,
+            ],
+            layout=w.Layout(width="100%", max_width="1400px"),
+        )  # fmt: skip
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # -- settings ----------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Re-read the settings: data preview, parameter counts, compatibility findings, code."""
+        try:
+            config = self.controls.config()
+            self.code.value = code_for(config, self.export_path.value)
+            data = self._data(config)
+            self.info.show_preview(data.preview(3), data.kind)
+            base = self._base(config, data)
+            self.info.show_counts(estimate_counts(base, config.prefix))
+            self.info.show_findings(preflight(base, config.prefix, max_length=config.data.max_length,
+                                              want_attention=True))  # fmt: skip
+        except WorkbenchError as exc:
+            self.info.show_problem(str(exc))
+
+    def _data(self, config: RunConfig) -> TaskData:
+        key = (config.data.name, config.data.subset)
+        if key not in self._datas:
+            self._datas[key] = load_task_data(config.data, seed=config.train.seed)
+        return self._datas[key]
+
+    def _base(self, config: RunConfig, data: TaskData) -> LoadedModel:
+        key = (config.model.name, data.kind)
+        if key not in self._bases:
+            self._bases[key] = load_model(config.model, data.kind, label_names=data.label_names)
+        return self._bases[key]
+
+    # -- training ----------------------------------------------------------------------------
+
+    @property
+    def is_training(self) -> bool:
+        return self._busy.locked()
+
+    def train(self, config: RunConfig | None = None, *, wait: bool = False) -> Run | None:
+        """Start a run with the panel's settings (or ``config``); None if it could not start.
+
+        JupyterLab: in a background thread (``wait=True`` blocks until it ends). Colab or
+        ``foreground=True``: in this cell, Ctrl-C / interrupt stops it at a step boundary.
+        """
+        return self._start(lambda: self._new_run(config), wait)
+
+    def resume(self, path: str | Path, *, steps: int | None = None, wait: bool = False) -> Run | None:
+        """Continue the run saved with a checkpoint in ``path`` (after a restart or a crash).
+
+        ``steps``: a new total, to train on past the one the run was started with.
+        """
+        if not str(path).strip():
+            self.progress.say("type the run directory to resume from", "error")
+            return None
+        return self._start(lambda: Run.resume(str(path).strip(), steps=steps), wait)
+
+    def stop(self) -> None:
+        """Ask the current run to end after its current step."""
+        self._stop.set()
+        if self.run is not None:
+            self.run.stop()
+        if self.is_training:
+            self.progress.say("stopping at the end of this step…", "warning")
+
+    def wait(self, timeout: float | None = None) -> Run | None:
+        """Block until a background run ends; returns it."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return self.run
+
+    def _new_run(self, config: RunConfig | None) -> Run:
+        config = config or self.controls.config()
+        data = self._data(config)
+        shared = self._base(config, data) if config.data.name and self._shares_base(config, data) else None
+        return Run.create(config, base=shared)
+
+    def _shares_base(self, config: RunConfig, data: TaskData) -> bool:
+        return self._base(config, data).task in _SHARED_BASE_TASKS
+
+    def _start(self, make_run: Any, wait: bool) -> Run | None:
+        # Double clicks land here twice; only the first gets the lock.
+        if not self._busy.acquire(blocking=False):
+            self.progress.say("a run is already training; press Stop first", "warning")
+            return None
+        self._stop = threading.Event()
+        self.train_button.disabled, self.stop_button.disabled = True, False
+        self.progress.say("loading the model and data…")
+        if self.foreground:
+            self._work(make_run)
+            return self.run
+        self._thread = threading.Thread(target=self._work, args=(make_run,), name="workbench-train", daemon=True)
+        self._thread.start()
+        return self.wait() if wait else None
+
+    def _work(self, make_run: Any) -> None:
+        run: Run | None = None
+        try:
+            run = make_run()
+            self._adopt(run)
+            if not self._stop.is_set():
+                run.train([self._on_event], stop=self._stop)
+        except KeyboardInterrupt:
+            step = run.history.last_step if run else 0
+            self.progress.say(f"interrupted at step {step}; the prefix and its history are kept", "warning")
+        except WorkbenchError as exc:
+            self.progress.say(str(exc), "error")
+        except Exception as exc:  # shown in place; the traceback goes to the log
+            _log.exception("training failed")
+            self.progress.say(f"unexpected {type(exc).__name__}: {exc}", "error")
+        finally:
+            self.train_button.disabled, self.stop_button.disabled = False, True
+            self._busy.release()
+            if run is not None:
+                self._redraw(run, charts=True)
+
+    def _adopt(self, run: Run) -> None:
+        c = run.config
+        label = f"#{len(self.runs) + 1} {c.model.name} · {c.data.name} · P={c.prefix.length} · {c.prefix.init}"
+        self.runs[label] = run
+        self.run, self.probes, self._base_outputs = run, [], None
+        self._first_step = run.history.last_step
+        self.export_path.value = self.export_path.value or f"runs/{c.model.name}-{c.data.name}"
+        self.progress.say(f"training {label}")
+        self._redraw(run, charts=True)
+
+    def _on_event(self, event: Event) -> None:
+        run = self.run
+        assert run is not None
+        if isinstance(event, StepEvent):
+            if self._line_due.due():
+                self.progress.step(event, self._first_step)
+            if self._charts_due.due():
+                self._redraw(run, charts=True)
+        elif isinstance(event, EvalEvent):
+            self._show_eval(run, event)
+            self._redraw(run, charts=True)
+        elif isinstance(event, EndEvent):
+            if run.history.steps:
+                self.progress.step(run.history.steps[-1], self._first_step)
+            text = event.message or f"{event.reason} at step {event.step}"
+            self.progress.say(f"{text} — export it below, or train again", _END_LEVEL[event.reason])
+
+    def _show_eval(self, run: Run, event: EvalEvent) -> None:
+        try:
+            pairs = run.data.preview(1) if run.task in ("seq-cls", "token-cls") else [run.data.render(
+                run.data.validation[0])]  # fmt: skip
+            probe = prefix_attention(run.trainer.unwrapped, run.tokenizer, pairs, task=run.task,
+                                     separator=run.config.data.separator, step=event.step)  # fmt: skip
+            self.probes.append(probe)
+            self.attention.show(probe)
+            if self._base_outputs is None and run.task in _SHARED_BASE_TASKS and event.samples:
+                self._base_outputs = run.generate([s["input"] for s in event.samples], use_prefix=False)
+            self.samples.show(event.samples, self._base_outputs, event.step)
+        except Exception as exc:  # a view failing must not end the run; say so in place
+            _log.exception("evaluation display failed")
+            self.progress.say(f"could not draw the evaluation ({type(exc).__name__}: {exc})", "warning")
+
+    def _redraw(self, run: Run, *, charts: bool) -> None:
+        if charts:
+            c = run.config
+            self.loss_chart.show(plots.loss_figure(run.history, title=f"{c.model.name} · {c.data.name} · "
+                                                                      f"prefix {c.prefix.length}"))  # fmt: skip
+            self.runs_view.show({label: r.history for label, r in self.runs.items()})
+
+    # -- export ------------------------------------------------------------------------------
+
+    def export(self, path: str | Path | None = None, *, overwrite: bool | None = None) -> Path | None:
+        """Write the current run's directory (adapter, run.json, model card); on Colab also download a zip."""
+        path = Path(path or self.export_path.value.strip() or "runs/my-prefix")
+        if self.run is None:
+            self.progress.say("nothing to export yet: train a run first", "error")
+            return None
+        if self.is_training:
+            self.progress.say("the run is still training; press Stop (or wait) before exporting", "error")
+            return None
+        try:
+            out = self.run.export(path, overwrite=self.overwrite.value if overwrite is None else overwrite)
+            if self.colab:
+                download(out)
+        except WorkbenchError as exc:
+            self.progress.say(str(exc), "error")
+            return None
+        self.progress.say(f"exported to {out}", "ok")
+        return out

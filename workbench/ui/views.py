@@ -1,0 +1,165 @@
+"""The display parts of the panel: status and progress, settings info, samples, attention, runs.
+
+Each view owns a few widgets and has one or two methods that take plain data (an
+event, a probe result, a list of sample rows) and show it. Views never start,
+stop or change runs; :mod:`.panel` decides what to show when. HTML is escaped
+everywhere, since prompts and outputs are user text.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+import ipywidgets as w
+
+from .. import plots
+from ..history import History, StepEvent
+from ..prefix import Finding, ParameterCounts
+from ..probe import ProbeResult
+from .live import LiveFigure
+
+__all__ = ["AttentionView", "InfoView", "ProgressView", "RunsView", "SamplesView"]
+
+_COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
+_TABLE = "border-collapse:collapse;font-size:12px;width:100%"
+_CELL = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th style='{_CELL};background:#f6f8fa'>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='{_CELL}'>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table style='{_TABLE}'><tr>{head}</tr>{body}</table>"
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else (
+        f"{seconds // 60}:{seconds % 60:02d}")  # fmt: skip
+
+
+class ProgressView:
+    """A progress bar, a one-line progress text, and a status line for messages and errors."""
+
+    def __init__(self) -> None:
+        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="100%"))
+        self.line = w.HTML("<span style='color:#555'>ready</span>")
+        self.status = w.HTML("")
+        self.box = w.VBox([self.bar, self.line, self.status], layout=w.Layout(width="100%"))
+
+    def step(self, event: StepEvent, first_step: int = 0) -> None:
+        total = max(event.total_steps, 1)
+        self.bar.max, self.bar.value = total, min(event.step, total)
+        done = max(event.step - first_step, 1)
+        eta = event.elapsed_s / done * (total - event.step) if event.elapsed_s else 0.0
+        parts = [f"step {event.step}/{total}", f"loss {event.loss:.4f}", f"{event.tokens_per_s:,.0f} tok/s",
+                 f"elapsed {_clock(event.elapsed_s)}", f"ETA {_clock(eta)}"]  # fmt: skip
+        if event.memory_mb:
+            parts.append(f"GPU memory {event.memory_mb / 1024:.2f} GB")
+        self.line.value = f"<code>{html.escape(' · '.join(parts))}</code>"
+
+    def say(self, message: str, level: str = "info") -> None:
+        """Show ``message`` in place (``level``: ok, info, warning, error); empty clears it."""
+        color = _COLORS.get(level, "#555")
+        self.status.value = f"<span style='color:{color}'>{html.escape(message)}</span>" if message else ""
+
+
+class InfoView:
+    """What the current settings mean: data preview, trainable parameters, compatibility findings."""
+
+    def __init__(self) -> None:
+        self.preview = w.HTML("")
+        self.counts = w.HTML("")
+        self.findings = w.HTML("")
+        self.box = w.VBox([self.counts, self.findings, self.preview], layout=w.Layout(width="100%"))
+
+    def show_preview(self, rows: Sequence[tuple[str, str]], kind: str) -> None:
+        self.preview.value = f"<b>data preview</b> ({html.escape(kind)})" + _table(["input", "expected output"], rows)
+
+    def show_counts(self, counts: ParameterCounts) -> None:
+        self.counts.value = (
+            f"<b>trainable</b> {counts.trainable:,} parameters ({counts.trainable_percent:.3f}% of the base "
+            f"{counts.base:,}); the adapter stores {counts.stored:,}"
+        )
+
+    def show_findings(self, findings: Sequence[Finding]) -> None:
+        self.findings.value = "<br>".join(
+            f"<span style='color:{_COLORS[f.level]}'>{f.level}: {html.escape(f.message)}</span>" for f in findings
+        )
+
+    def show_problem(self, message: str) -> None:
+        self.counts.value = f"<span style='color:{_COLORS['error']}'>{html.escape(message)}</span>"
+        self.findings.value = ""
+
+
+class SamplesView:
+    """Base model vs prefix-tuned output on the same prompts."""
+
+    def __init__(self) -> None:
+        self.table = w.HTML("<i>samples appear at the first evaluation</i>")
+        self.box = w.VBox([w.HTML("<b>samples</b>"), self.table], layout=w.Layout(width="100%"))
+
+    def show(self, samples: Sequence[Mapping[str, str]], base: Sequence[str] | None, step: int) -> None:
+        rows = [
+            (s["input"], base[i] if base and i < len(base) else "", s["output"], s["reference"])
+            for i, s in enumerate(samples)
+        ]
+        self.table.value = f"<div>step {step}</div>" + _table(
+            ["input", "base model (no prefix)", "with the prefix", "reference"], rows
+        )
+
+
+class AttentionView:
+    """Layer × head share on the prefix, and the per-token map of a chosen layer and head."""
+
+    def __init__(self, mode: str) -> None:
+        self.probe: ProbeResult | None = None
+        self.share = LiveFigure(plots.prefix_share_figure(None), mode)
+        self.tokens = LiveFigure(plots.token_attention_figure(None), mode)
+        self.layer = w.Dropdown(options=[("last", -1)], value=-1, description="layer", layout=w.Layout(width="160px"))
+        self.head = w.Dropdown(options=[("mean", None)], value=None, description="head", layout=w.Layout(width="160px"))
+        self.layer.observe(self._redraw_tokens, names="value")
+        self.head.observe(self._redraw_tokens, names="value")
+        left = w.VBox([self.share.widget], layout=w.Layout(width="40%"))
+        right = w.VBox([w.HBox([self.layer, self.head]), self.tokens.widget], layout=w.Layout(width="60%"))
+        self.box = w.HBox([left, right], layout=w.Layout(width="100%"))
+
+    def show(self, probe: ProbeResult) -> None:
+        layers, heads = probe.share.shape
+        if len(self.layer.options) != layers + 1:
+            self.layer.options = [("last", -1)] + [(str(i), i) for i in range(layers)]
+        if len(self.head.options) != heads + 1:
+            self.head.options = [("mean", None)] + [(str(i), i) for i in range(heads)]
+        self.probe = probe
+        self.share.show(plots.prefix_share_figure(probe))
+        self._redraw_tokens()
+
+    def _redraw_tokens(self, _change: object = None) -> None:
+        if self.probe is not None:
+            self.tokens.show(plots.token_attention_figure(self.probe, layer=self.layer.value, head=self.head.value))
+
+
+class RunsView:
+    """Earlier runs of this panel, selectable, overlaid in one chart."""
+
+    def __init__(self, mode: str) -> None:
+        self.chart = LiveFigure(plots.overlay_figure({}), mode)
+        self.select = w.SelectMultiple(options=[], rows=4, description="overlay", layout=w.Layout(width="100%"))
+        self._histories: dict[str, History] = {}
+        self.select.observe(lambda _c: self.redraw(), names="value")
+        self.box = w.VBox([self.select, self.chart.widget], layout=w.Layout(width="100%"))
+
+    def show(self, histories: Mapping[str, History]) -> None:
+        """Offer ``histories``; newly added runs are selected."""
+        new = [label for label in histories if label not in self._histories]
+        self._histories = dict(histories)
+        chosen = [v for v in self.select.value if v in histories] + new
+        self.select.options = list(histories)
+        self.select.value = tuple(chosen)
+        self.redraw()
+
+    def redraw(self) -> None:
+        chosen = {k: self._histories[k] for k in self.select.value if k in self._histories}
+        self.chart.show(plots.overlay_figure(chosen, title=f"Runs ({len(chosen)} overlaid)"))
