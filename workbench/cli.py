@@ -79,6 +79,19 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--max-new-tokens", type=int, default=None)
     gen.add_argument("--no-prefix", action="store_true", help="ask the frozen base model instead")
 
+    cmp = sub.add_parser(
+        "compare",
+        help="prefix lengths, projection, prompt tuning, LoRA and full fine-tuning "
+        "on the same data and budget: a table and a chart",
+    )
+    cmp.add_argument("--model", default=None, help=f"default {DEFAULT_MODEL}")
+    cmp.add_argument("--dataset", default=None, help=f"default {DEFAULT_DATASET}")
+    cmp.add_argument("--steps", type=int, default=200)
+    cmp.add_argument("--batch-size", type=int, default=None)
+    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--only", action="append", default=[], help="run only the method with this label (repeatable)")
+    cmp.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.html")
+
     sub.add_parser("models", help="list built-in models and curated hub ids")
     sub.add_parser("datasets", help="list built-in datasets and curated hub ids")
     return parser
@@ -87,7 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": _train, "generate": _generate, "models": _models, "datasets": _datasets}[args.command](args)
+        commands = {"train": _train, "generate": _generate, "compare": _compare, "models": _models,
+                    "datasets": _datasets}  # fmt: skip
+        return commands[args.command](args)
     except WorkbenchError as exc:
         print(f"prefix-workbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -263,6 +278,31 @@ def _datasets(args: argparse.Namespace) -> int:
     for name, spec in CURATED_DATASETS.items():
         print(f"  {name:<22} {spec['kind']:<15} {spec['description']}")
     print("local files: .csv, .json, .jsonl with columns source+target, text+label or tokens+tags (or --column)")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import DEFAULT_METHODS, compare, format_table
+    from .plots import comparison_figure
+
+    cfg = RunConfig()
+    cfg.model.name = args.model or cfg.model.name
+    cfg.data.name = args.dataset or cfg.data.name
+    cfg.train.steps, cfg.train.seed = args.steps, args.seed
+    cfg.train.batch_size = args.batch_size or cfg.train.batch_size
+    cfg.train.warmup_steps = min(cfg.train.warmup_steps, args.steps // 10)
+    cfg.validate()
+    methods = [m for m in DEFAULT_METHODS if not args.only or m.label in args.only]
+    if not methods:
+        labels = ", ".join(m.label for m in DEFAULT_METHODS)
+        raise ConfigError(f"--only {args.only} matches no method; labels: {labels}")
+    results = compare(cfg, methods, on_result=lambda r: print(format_table([r]).splitlines()[-1], flush=True))
+    print(format_table(results))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
+    comparison_figure(results).write_html(out / "compare.html", include_plotlyjs="cdn")
+    print(f"wrote {out / 'compare.json'} and {out / 'compare.html'}")
     return 0
 
 

@@ -12,6 +12,7 @@ widgets or knows about notebooks (:mod:`workbench.ui`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -23,6 +24,7 @@ from .probe import ProbeResult
 
 __all__ = [
     "attention_over_training",
+    "comparison_figure",
     "loss_figure",
     "overlay_figure",
     "prefix_share_figure",
@@ -162,4 +164,21 @@ def attention_over_training(probes: Sequence[ProbeResult]) -> go.Figure:
     fig.update_layout(title="Attention on the prefix over training", height=_HEIGHT, margin=_MARGIN,
                       xaxis_title="step", yaxis={"title": "share on prefix (mean of heads)", "range": [0, 1]},
                       template="plotly_white")  # fmt: skip
+    return fig
+
+
+def comparison_figure(results: Sequence[Any]) -> go.Figure:
+    """Metric vs trainable parameters (log scale), one marker per method (:mod:`workbench.compare`)."""
+    fig = go.Figure()
+    for i, r in enumerate(results):
+        fig.add_trace(go.Scatter(
+            x=[r.trainable], y=[r.value], name=r.method.label, mode="markers+text", text=[r.method.label],
+            textposition="top center", marker={"size": 11, "color": _COLORS[i % len(_COLORS)]},
+            hovertemplate=(f"{r.method.label}<br>%{{x:,}} trainable<br>{r.metric} %{{y:.3f}}<br>"
+                           f"{r.stored_bytes / 1024:.1f} kB stored, {r.train_s:.0f} s<extra></extra>"),
+        ))  # fmt: skip
+    metric = results[0].metric if results else "metric"
+    fig.update_layout(title="Methods on the same data and budget", height=_HEIGHT + 120, margin=_MARGIN,
+                      xaxis={"title": "trainable parameters", "type": "log"}, yaxis_title=metric,
+                      showlegend=False, template="plotly_white")  # fmt: skip
     return fig

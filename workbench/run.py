@@ -24,6 +24,7 @@ from .generate import generate_texts
 from .history import Callback, History, StepEvent
 from .models import LoadedModel, load_model, resolve_task
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
+from .probe import ProbeResult, prefix_attention
 from .train import Trainer
 
 __all__ = ["Run"]
@@ -174,6 +175,19 @@ class Run:
             separator=self.config.data.separator,
             max_new_tokens=max_new_tokens or self.config.train.max_new_tokens,
             use_prefix=use_prefix,
+        )
+
+    def probe(self, examples: Sequence[tuple[str, str]] | None = None, *, step: int | None = None) -> ProbeResult:
+        """Attention onto the prefix for (source, target) ``examples`` (default: the first validation row)."""
+        if examples is None:
+            examples = [self.data.render(self.data.validation[0])]
+        return prefix_attention(
+            self.trainer.unwrapped if self._trainer else self.model,
+            self.tokenizer,
+            list(examples),
+            task=self.task,
+            separator=self.config.data.separator,
+            step=self.history.last_step if step is None else step,
         )
 
     def export(self, path: str | Path, *, overwrite: bool = False, checkpoint: bool | None = None) -> Path:

@@ -38,6 +38,9 @@ def test_init_text_shows_only_for_text_init_and_hidden_only_with_projection():
     controls.init.value = "text"
     controls.projection.value = True
     assert controls.init_text.layout.display is None and not controls.hidden_size.disabled
+    controls.init.value = "zero"
+    hidden = [c for c in controls.widgets if c.layout.display == "none"]
+    assert hidden == [controls.init_text]  # and nothing else
 
 
 def test_bad_settings_are_refused_with_the_allowed_range():

@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--lines", type=int, default=200_000, help="corpus size (lines)")
     parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--init-from", type=Path, help="continue from a model directory this script wrote")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
@@ -90,7 +91,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         vocab_size=len(tok), pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id, **ARCHITECTURE,
     )  # fmt: skip
-    model = GPT2LMHeadModel(config).to(device)
+    if args.init_from:  # a second stage: same architecture and tokenizer, more steps
+        model = GPT2LMHeadModel.from_pretrained(args.init_from).to(device)
+        tok = type(tok).from_pretrained(args.init_from)
+    else:
+        model = GPT2LMHeadModel(config).to(device)
     model.generation_config.pad_token_id = tok.pad_token_id
     data = _encode(corpus_lines(args.lines, seed=args.seed), tok, device)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, vocabulary {len(tok)}, "
@@ -135,9 +140,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args.out.mkdir(parents=True, exist_ok=True)
     model.to("cpu").save_pretrained(args.out)
     tok.save_pretrained(args.out)
-    record = {"architecture": ARCHITECTURE, "steps": args.steps, "batch": args.batch, "lr": args.lr,
+    earlier = []
+    if args.init_from:
+        prev = json.loads((args.init_from / "pretrain.json").read_text())
+        earlier = prev.get("stages", [prev])
+    stage = {"steps": args.steps, "batch": args.batch, "lr": args.lr,
               "lines": args.lines, "seed": args.seed, "device": str(device), "minutes": round(minutes, 2),
               "torch": torch.__version__, "loss_every_50": losses, "figures": figures}  # fmt: skip
+    record = {"architecture": ARCHITECTURE, "stages": [*earlier, stage], "figures": figures}
     (args.out / "pretrain.json").write_text(json.dumps(record, indent=1) + "\n")
     return figures
 

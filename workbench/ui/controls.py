@@ -23,9 +23,13 @@ from ..models import BUILTIN_MODELS, CURATED_MODELS
 
 __all__ = ["Controls", "code_for"]
 
-_WIDE = w.Layout(width="100%")
 _STYLE = {"description_width": "96px"}
 _PREFIX_SLIDER_MAX = 200  # the slider's reach; longer prefixes are a config away
+
+
+def _wide() -> w.Layout:
+    # One Layout per widget: a shared one would hide all of them when one is hidden.
+    return w.Layout(width="100%")
 
 
 class Controls:
@@ -37,17 +41,17 @@ class Controls:
         self.model = w.Combobox(
             value=c.model.name, options=[*BUILTIN_MODELS, *CURATED_MODELS], ensure_option=False,
             description="model", placeholder="built-in, hub id or local path", continuous_update=False,
-            layout=_WIDE, style=_STYLE,
+            layout=_wide(), style=_STYLE,
         )  # fmt: skip
         self.dataset = w.Combobox(
             value=c.data.name, options=[*BUILTIN_DATASETS, *CURATED_DATASETS], ensure_option=False,
             description="dataset", placeholder="built-in, hub id or .csv/.json/.jsonl path",
-            continuous_update=False, layout=_WIDE, style=_STYLE,
+            continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
         lo, _ = field_range(PrefixSettings, "length")  # type: ignore[misc]
         self.prefix_length = w.IntSlider(
             value=c.prefix.length, min=int(lo), max=_PREFIX_SLIDER_MAX, description="prefix length",
-            continuous_update=False, layout=_WIDE, style=_STYLE,
+            continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
         self.projection = w.Checkbox(value=c.prefix.projection, description="projection (MLP)", indent=False)
         self.hidden_size = w.BoundedIntText(
@@ -55,20 +59,20 @@ class Controls:
             layout=w.Layout(width="150px"),
         )  # fmt: skip
         self.init = w.Dropdown(options=list(INIT_CHOICES), value=c.prefix.init, description="init",
-                               layout=_WIDE, style=_STYLE)  # fmt: skip
+                               layout=_wide(), style=_STYLE)  # fmt: skip
         self.init_text = w.Text(value=c.prefix.init_text, description="init text", placeholder="e.g. describe :",
-                                layout=_WIDE, style=_STYLE)  # fmt: skip
+                                layout=_wide(), style=_STYLE)  # fmt: skip
         self.lr = w.FloatLogSlider(
             value=c.train.lr, base=10, min=-5, max=0.5, step=0.05, description="learning rate",
-            readout_format=".1e", continuous_update=False, layout=_WIDE, style=_STYLE,
+            readout_format=".1e", continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
         s_hi = int(field_range(TrainSettings, "steps")[1])  # type: ignore[index]
         self.steps = w.BoundedIntText(value=c.train.steps, min=1, max=s_hi, description="steps",
-                                      layout=_WIDE, style=_STYLE)  # fmt: skip
+                                      layout=_wide(), style=_STYLE)  # fmt: skip
         self.batch_size = w.BoundedIntText(value=c.train.batch_size, min=1, max=65_536, description="batch size",
-                                           layout=_WIDE, style=_STYLE)  # fmt: skip
+                                           layout=_wide(), style=_STYLE)  # fmt: skip
         self.seed = w.BoundedIntText(value=c.train.seed, min=0, max=2**32 - 1, description="seed",
-                                     layout=_WIDE, style=_STYLE)  # fmt: skip
+                                     layout=_wide(), style=_STYLE)  # fmt: skip
         self.init.observe(self._show_init_text, names="value")
         self.projection.observe(self._show_hidden, names="value")
         self._show_init_text()

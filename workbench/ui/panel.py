@@ -26,7 +26,7 @@ from ..errors import WorkbenchError
 from ..history import EndEvent, EvalEvent, Event, History, StepEvent
 from ..models import LoadedModel, load_model
 from ..prefix import estimate_counts, preflight
-from ..probe import ProbeResult, prefix_attention
+from ..probe import ProbeResult
 from ..run import Run
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
@@ -174,9 +174,13 @@ class Workbench:
             self.progress.say("stopping at the end of this step…", "warning")
 
     def wait(self, timeout: float | None = None) -> Run | None:
-        """Block until a background run ends; returns it."""
+        """Block until a background run ends; returns it. Interrupting the kernel stops the run."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            try:
+                self._thread.join(timeout)
+            except KeyboardInterrupt:  # the cell waiting here was interrupted: stop cleanly, then return
+                self.stop()
+                self._thread.join()
         return self.run
 
     def _new_run(self, config: RunConfig | None) -> Run:
@@ -253,10 +257,7 @@ class Workbench:
 
     def _show_eval(self, run: Run, event: EvalEvent) -> None:
         try:
-            pairs = run.data.preview(1) if run.task in ("seq-cls", "token-cls") else [run.data.render(
-                run.data.validation[0])]  # fmt: skip
-            probe = prefix_attention(run.trainer.unwrapped, run.tokenizer, pairs, task=run.task,
-                                     separator=run.config.data.separator, step=event.step)  # fmt: skip
+            probe = run.probe(step=event.step)
             self.probes.append(probe)
             self.attention.show(probe)
             if self._base_outputs is None and run.task in _SHARED_BASE_TASKS and event.samples:

@@ -1,0 +1,151 @@
+"""Prefix tuning against its neighbours, on the same data and budget: one table.
+
+Each :class:`Method` row names a way to adapt the frozen base — a prefix (length,
+projection, init), PEFT prompt tuning, LoRA, or full fine-tuning — and how many
+training examples it gets. :func:`compare` trains every row with the same
+:class:`~workbench.train.Trainer` (same batches, seed, steps and evaluation) on a
+fresh copy of the base model and reports trainable parameters, the stored size of
+what it saves, train time and the task's headline metric. ``prefix-workbench
+compare`` prints the table and writes a plotly chart; notebook 04 shows it. This
+module does not draw (see :func:`workbench.plots.comparison_figure`).
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from peft import LoraConfig, PromptTuningConfig, get_peft_model
+
+from .config import PrefixSettings, RunConfig
+from .data import encode_split, load_task_data
+from .metrics import HEADLINE
+from .models import TASK_KINDS, LoadedModel, load_model
+from .prefix import attach_prefix
+from .train import Trainer
+
+__all__ = ["DEFAULT_METHODS", "Method", "Result", "compare", "format_table"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row: ``kind`` is prefix, prompt, lora or full; ``examples`` None means all."""
+
+    label: str
+    kind: str = "prefix"
+    length: int = 10
+    projection: bool = False
+    init: str = "random"
+    init_text: str = ""
+    rank: int = 8
+    lr: float | None = None  # None: the kind's default below
+    examples: int | None = None
+
+
+# Learning rates that suit each kind on small models (full fine-tuning moves every weight).
+_LR = {"prefix": 3e-2, "prompt": 3e-2, "lora": 3e-3, "full": 1e-3}
+
+DEFAULT_METHODS: tuple[Method, ...] = (
+    *(Method(f"prefix {n}", length=n) for n in (1, 5, 10, 20, 50)),
+    Method("prefix 10 + projection", length=10, projection=True, lr=3e-3),
+    Method("prompt tuning 10", kind="prompt", length=10),
+    Method("LoRA r=8", kind="lora"),
+    Method("full fine-tuning", kind="full"),
+    Method("prefix 10, 200 examples", length=10, examples=200),
+    Method("prefix 2 random, 50 examples", length=2, examples=50),
+    Method("prefix 2 text init, 50 examples", length=2, init="text", init_text="describe :", examples=50),
+)
+
+
+@dataclass
+class Result:
+    method: Method
+    trainable: int
+    stored_bytes: int
+    train_s: float
+    metric: str
+    value: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "method": asdict(self.method)}
+
+
+def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
+    task_type = TASK_KINDS[loaded.task]["peft_task"]
+    if method.kind == "prefix":
+        settings = PrefixSettings(length=method.length, projection=method.projection, init=method.init,
+                                  init_text=method.init_text)  # fmt: skip
+        return attach_prefix(loaded, settings, seed=seed)
+    if method.kind == "prompt":
+        return get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type, num_virtual_tokens=method.length))
+    if method.kind == "lora":
+        cfg = LoraConfig(task_type=task_type, r=method.rank, lora_alpha=2 * method.rank, target_modules="all-linear")
+        return get_peft_model(loaded.model, cfg)
+    if method.kind == "full":
+        loaded.model.requires_grad_(True)
+        return loaded.model
+    raise ValueError(f"unknown method kind {method.kind!r}; use prefix, prompt, lora or full")
+
+
+def _stored_bytes(model: Any) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        return sum(p.stat().st_size for p in Path(tmp).glob("*.safetensors"))
+
+
+def compare(
+    config: RunConfig,
+    methods: Sequence[Method] = DEFAULT_METHODS,
+    *,
+    on_result: Callable[[Result], None] | None = None,
+) -> list[Result]:
+    """Train every method on ``config``'s model and data with its train settings; one Result each."""
+    results = []
+    full_data = load_task_data(config.data, seed=config.train.seed)
+    metric = HEADLINE[full_data.kind]
+    for method in methods:
+        data = copy.copy(full_data)
+        if method.examples is not None:
+            data.train = full_data.train.select(range(min(method.examples, len(full_data.train))))
+        loaded = load_model(config.model, data.kind, label_names=data.label_names)
+        model = _adapt(loaded, method, config.train.seed)
+        settings = copy.deepcopy(config.train)
+        settings.lr = method.lr or _LR[method.kind]
+        settings.eval_every = 0  # one evaluation, at the end
+        kwargs = {"max_length": config.data.max_length, "separator": config.data.separator}
+        splits = [encode_split(data, s, loaded.tokenizer, loaded.task, **kwargs) for s in ("train", "validation")]
+        sep = config.data.separator
+        trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings, separator=sep)
+        start = time.perf_counter()
+        history = trainer.fit()
+        train_s = time.perf_counter() - start
+        final = history.evals[-1].metrics if history.evals else {}
+        result = Result(
+            method=method,
+            trainable=sum(p.numel() for p in trainer.params),
+            stored_bytes=_stored_bytes(trainer.unwrapped),
+            train_s=train_s,
+            metric=metric,
+            value=float(final.get(metric, float("nan"))),
+            metrics={k: v for k, v in final.items() if isinstance(v, int | float)},
+        )
+        results.append(result)
+        if on_result:
+            on_result(result)
+    return results
+
+
+def format_table(results: Sequence[Result]) -> str:
+    """A plain-text table, one row per method."""
+    head = f"{'method':<34}{'trainable':>12}{'stored':>11}{'train s':>9}  metric"
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lines.append(f"{r.method.label:<34}{r.trainable:>12,}{r.stored_bytes / 1024:>9.1f}kB{r.train_s:>9.1f}  "
+                     f"{r.metric} {r.value:.3f}")  # fmt: skip
+    return "\n".join(lines)
