@@ -59,7 +59,7 @@ _EXPORTS = {
     "Workbench": ".ui",
 }
 # Submodules reachable as attributes: ``wb.plots.loss_figure(run.history)``.
-_SUBMODULES = ("plots", "ui")
+_SUBMODULES = ("compare", "metrics", "plots", "ui")
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -94,11 +94,13 @@ __all__ = [
     "Workbench",
     "WorkbenchError",
     "attach_prefix",
+    "compare",
     "estimate_counts",
     "generate_texts",
     "load_model",
     "load_run",
     "load_task_data",
+    "metrics",
     "parameter_counts",
     "plots",
     "prefix_attention",

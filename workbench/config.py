@@ -28,7 +28,7 @@ __all__ = [
     "field_range",
 ]
 
-DEFAULT_MODEL = "tiny-gpt2"
+DEFAULT_MODEL = "tiny-demo"
 DEFAULT_DATASET = "toy-e2e"
 
 INIT_CHOICES = ("random", "zero", "text")

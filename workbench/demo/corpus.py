@@ -34,9 +34,14 @@ TASK_WEIGHTS = {"describe": 0.36, "name of": 0.10, "keys": 0.10, "record": 0.12,
 _SEED_BASE = 7_000_001
 
 
+def _review(rng: random.Random) -> dict[str, object]:
+    # sentiment_examples alternates labels from its first row, so draw a pair and pick one.
+    return rng.choice(toy.sentiment_examples(2, seed=rng.randrange(1 << 30)))
+
+
 def _line(task: str, rng: random.Random) -> str:
     if task == "sentiment":
-        (row,) = toy.sentiment_examples(1, seed=rng.randrange(1 << 30))
+        row = _review(rng)
         return f"sentiment : {row['text']} -> {toy.SENTIMENT_LABELS[int(row['label'])]}"  # type: ignore[arg-type]
     record = toy.random_record(rng)
     source, sentence = toy.record_to_source(record), toy.describe(record, rng)
@@ -48,7 +53,7 @@ def _line(task: str, rng: random.Random) -> str:
         return f"keys : {source} -> {' '.join(record)}"
     if task == "record":
         return f"record : {sentence} -> {source}"
-    return sentence if rng.random() < 0.5 else str(toy.sentiment_examples(1, seed=rng.randrange(1 << 30))[0]["text"])
+    return sentence if rng.random() < 0.5 else str(_review(rng)["text"])
 
 
 def corpus_lines(n: int, seed: int = 0) -> list[str]:

@@ -129,8 +129,9 @@ _DECODER = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
 _GQA = {**_DECODER, "num_key_value_heads": 2}
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
-    "tiny-demo": BuiltinModel("gpt2", "pretrained word-level GPT-2 that knows the toy world's tasks "
-                              "(shipped; see workbench/demo)", shipped="demo/weights"),
+    "tiny-demo": BuiltinModel("gpt2", "pretrained word-level GPT-2 (0.8M) that does the toy world's tasks when "
+                              "asked ('describe :', 'sentiment :'); shipped, see workbench/demo",
+                              shipped="demo/weights"),
     "tiny-gpt2": BuiltinModel("gpt2", "GPT-2, absolute positions",
                               {"n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": 128, "n_positions": 512}),
     "tiny-llama": BuiltinModel("llama", "Llama, RoPE, GQA (4 heads, 2 KV heads)", _GQA),
