@@ -152,8 +152,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if kind not in ("random", "zero", "text") or (kind != "text" and text):
             raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
         cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
-    if cfg.train.warmup_steps >= cfg.train.steps and args.warmup_steps is None:
-        cfg.train.warmup_steps = cfg.train.steps // 10  # a short run keeps a proportional warmup
+    if args.warmup_steps is None:  # an explicit warmup is validated, not changed
+        cfg.train.fit_warmup()
     return cfg.validate()
 
 

@@ -113,6 +113,11 @@ class TrainSettings:
     precision: str = _choice("auto", PRECISIONS)
     checkpoint_every: int = _ranged(0, 0, 10_000_000)
 
+    def fit_warmup(self) -> None:
+        """Shorten a warmup that is not shorter than the run to a tenth of it (for short runs)."""
+        if self.warmup_steps >= self.steps:
+            self.warmup_steps = self.steps // 10
+
 
 @dataclass
 class RunConfig:

@@ -60,8 +60,7 @@ def save_run(run: Run, path: str | Path, *, overwrite: bool = False, checkpoint:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        model = run.trainer.unwrapped if run._trainer else run.model
-        model.save_pretrained(tmp / ADAPTER_DIR)
+        run.live_model.save_pretrained(tmp / ADAPTER_DIR)
         run.tokenizer.save_pretrained(tmp / ADAPTER_DIR)
         info = _run_info(run)
         (tmp / RUN_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")

@@ -89,10 +89,15 @@ def parameter_counts(model: PeftModel) -> ParameterCounts:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     base = sum(p.numel() for p in model.get_base_model().parameters() if not p.requires_grad)
     cfg = model.active_peft_config
-    stored = cfg.num_virtual_tokens * cfg.num_layers * 2 * cfg.token_dim
+    stored = _stored_prefix(cfg)
     # modules_to_save (a classifier head) are stored too
     stored += sum(p.numel() for n, p in model.named_parameters() if p.requires_grad and "modules_to_save" in n)
     return ParameterCounts(trainable=trainable, stored=stored, base=base)
+
+
+def _stored_prefix(cfg: PrefixTuningConfig) -> int:
+    # What save_pretrained writes: one key and one value vector per slot and layer (after any projection).
+    return cfg.num_virtual_tokens * cfg.num_layers * 2 * cfg.token_dim
 
 
 def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterCounts:
@@ -111,7 +116,7 @@ def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterC
         for p in module.parameters()
     )
     base = sum(p.numel() for p in loaded.model.parameters())
-    stored = cfg.num_virtual_tokens * cfg.num_layers * 2 * cfg.token_dim + head
+    stored = _stored_prefix(cfg) + head
     return ParameterCounts(trainable=prefix + head, stored=stored, base=base)
 
 

@@ -107,6 +107,11 @@ class Run:
         return parameter_counts(self.model)
 
     @property
+    def live_model(self) -> Any:
+        """The prefix-tuned model as training left it (the trainer's, once there is one)."""
+        return self.trainer.unwrapped if self._trainer else self.model
+
+    @property
     def is_training(self) -> bool:
         return self._lock.locked()
 
@@ -168,7 +173,7 @@ class Run:
     ) -> list[str]:
         """Greedy outputs for ``prompts`` with the prefix (or the frozen base, ``use_prefix=False``)."""
         return generate_texts(
-            self.trainer.unwrapped if self._trainer else self.model,
+            self.live_model,
             self.tokenizer,
             list(prompts),
             task=self.task,
@@ -182,7 +187,7 @@ class Run:
         if examples is None:
             examples = [self.data.render(self.data.validation[0])]
         return prefix_attention(
-            self.trainer.unwrapped if self._trainer else self.model,
+            self.live_model,
             self.tokenizer,
             list(examples),
             task=self.task,

@@ -185,12 +185,8 @@ class Workbench:
 
     def _new_run(self, config: RunConfig | None) -> Run:
         config = config or self.controls.config()
-        data = self._data(config)
-        shared = self._base(config, data) if config.data.name and self._shares_base(config, data) else None
-        return Run.create(config, base=shared)
-
-    def _shares_base(self, config: RunConfig, data: TaskData) -> bool:
-        return self._base(config, data).task in _SHARED_BASE_TASKS
+        base = self._base(config, self._data(config))
+        return Run.create(config, base=base if base.task in _SHARED_BASE_TASKS else None)
 
     def _start(self, make_run: Any, wait: bool) -> Run | None:
         # Double clicks land here twice; only the first gets the lock.
@@ -226,7 +222,7 @@ class Workbench:
             self.train_button.disabled, self.stop_button.disabled = False, True
             self._busy.release()
             if run is not None:
-                self._redraw(run, charts=True)
+                self._redraw(run)
 
     def _adopt(self, run: Run) -> None:
         c = run.config
@@ -236,7 +232,7 @@ class Workbench:
         self._first_step = run.history.last_step
         self.export_path.value = self.export_path.value or f"runs/{c.model.name}-{c.data.name}"
         self.progress.say(f"training {label}")
-        self._redraw(run, charts=True)
+        self._redraw(run)
 
     def _on_event(self, event: Event) -> None:
         run = self.run
@@ -245,10 +241,10 @@ class Workbench:
             if self._line_due.due():
                 self.progress.step(event, self._first_step)
             if self._charts_due.due():
-                self._redraw(run, charts=True)
+                self._redraw(run)
         elif isinstance(event, EvalEvent):
             self._show_eval(run, event)
-            self._redraw(run, charts=True)
+            self._redraw(run)
         elif isinstance(event, EndEvent):
             if run.history.steps:
                 self.progress.step(run.history.steps[-1], self._first_step)
@@ -267,12 +263,11 @@ class Workbench:
             _log.exception("evaluation display failed")
             self.progress.say(f"could not draw the evaluation ({type(exc).__name__}: {exc})", "warning")
 
-    def _redraw(self, run: Run, *, charts: bool) -> None:
-        if charts:
-            c = run.config
-            self.loss_chart.show(plots.loss_figure(run.history, title=f"{c.model.name} · {c.data.name} · "
-                                                                      f"prefix {c.prefix.length}"))  # fmt: skip
-            self.runs_view.show({label: r.history for label, r in self.runs.items()})
+    def _redraw(self, run: Run) -> None:
+        c = run.config
+        self.loss_chart.show(plots.loss_figure(run.history, title=f"{c.model.name} · {c.data.name} · "
+                                                                  f"prefix {c.prefix.length}"))  # fmt: skip
+        self.runs_view.show({label: r.history for label, r in self.runs.items()})
 
     # -- export ------------------------------------------------------------------------------
 
