@@ -1,6 +1,6 @@
 """Engine overhead: the workbench's Trainer vs a bare PyTorch + PEFT loop, same everything.
 
-    python bench/engine_overhead.py [--model tiny-gpt2] [--steps 60] [--repeats 3] [--big]
+    python bench/engine_overhead.py [--model tiny-demo] [--steps 60] [--repeats 3] [--big]
 
 Both sides train the same prefix (same seed, batches, optimizer, schedule, clipping and steps)
 on the same frozen model; the bare loop has no callbacks, history, events or metric reads.
@@ -12,26 +12,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 import warnings
-from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM, get_scheduler
+from _measure import bench_config, gpt2_dir
+from transformers import get_scheduler
 
 from workbench import Run, RunConfig
 from workbench.data import Collator
-from workbench.models import word_tokenizer
-
-
-def _config(model: str, steps: int) -> RunConfig:
-    cfg = RunConfig()
-    cfg.model.name = model
-    cfg.data.max_train_examples, cfg.data.max_eval_examples = 1024, 8
-    cfg.train.steps, cfg.train.warmup_steps, cfg.train.eval_every, cfg.train.eval_generate = steps, 5, 0, 0
-    cfg.train.device = "cpu"
-    return cfg
 
 
 def workbench_run(cfg: RunConfig) -> float:
@@ -66,30 +55,18 @@ def bare_run(cfg: RunConfig) -> float:
     return time.perf_counter() - start
 
 
-def big_model_dir() -> str:
-    """A ~20M-parameter GPT-2 (8 layers, width 448) with the toy tokenizer, saved to a temp dir."""
-    out = Path(tempfile.mkdtemp(prefix="gpt2-20m-"))
-    tok = word_tokenizer()
-    ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id, "bos_token_id": tok.bos_token_id}
-    config = AutoConfig.for_model("gpt2", n_embd=448, n_layer=8, n_head=8, n_positions=512, vocab_size=len(tok), **ids)
-    torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(config).save_pretrained(out)
-    tok.save_pretrained(out)
-    return str(out)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="tiny-gpt2")
+    parser.add_argument("--model", default="tiny-demo")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--big", action="store_true", help="also a ~20M-parameter GPT-2 from a config")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    models = [args.model] + ([big_model_dir()] if args.big else [])
+    models = [args.model] + ([gpt2_dir()] if args.big else [])
     ratios = []
     for model in models:
-        cfg = _config(model, args.steps)
+        cfg = bench_config(model, args.steps)
         bare_run(cfg)  # warm-up: caches, allocator, kernels
         times: dict[str, list[float]] = {"bare": [], "workbench": []}
         for _ in range(args.repeats):

@@ -1,3 +1,5 @@
+import itertools
+
 from workbench import Run
 
 
@@ -19,3 +21,18 @@ def test_base_and_prefix_outputs_differ_after_training(make_config):
     run.train()
     prompts = ["name[Aromi] food[Italian]"]
     assert run.generate(prompts, use_prefix=False) != run.generate(prompts)
+
+
+def test_a_stop_ends_generation_within_a_token_and_skips_later_batches(make_config):
+    from workbench.generate import generate_texts
+
+    run = Run.create(make_config())
+    prompts = ["name[Aromi] food[Italian]", "name[Zizzi]", "name[Cotto]", "name[Strada]"]
+    calls = itertools.count()
+    # Asked before the first batch (call 0) and after every generated token (calls 1, 2, 3 …).
+    outputs = generate_texts(run.model, run.tokenizer, prompts, task="causal-lm", max_new_tokens=20, batch_size=2,
+                             stop=lambda: next(calls) >= 3)  # fmt: skip
+    full = generate_texts(run.model, run.tokenizer, prompts[:2], task="causal-lm", max_new_tokens=20, batch_size=2)
+    assert len(outputs) == 2  # the second batch never started
+    assert all(len(run.tokenizer.tokenize(o)) <= 3 for o in outputs)
+    assert all(len(run.tokenizer.tokenize(f)) > 3 for f in full)

@@ -107,3 +107,16 @@ def test_gradient_accumulation_counts_optimizer_steps(make_config):
     run = Run.create(make_config(train={"steps": 4, "grad_accum": 3, "batch_size": 2}))
     history = run.train()
     assert history.last_step == 4 and run.trainer.scheduler.last_epoch == 4
+
+
+def test_a_stop_during_an_evaluation_abandons_it(make_config):
+    run = Run.create(make_config(train={"steps": 50, "eval_every": 3, "eval_generate": 32, "max_new_tokens": 48}))
+    stop = threading.Event()
+
+    def stop_as_evaluation_starts(event):
+        if isinstance(event, StepEvent) and event.step == 6:
+            stop.set()  # the evaluation at step 6 begins right after this event
+
+    history = run.train([stop_as_evaluation_starts], stop=stop)
+    assert [e.step for e in history.evals] == [3]
+    assert history.ends[-1].reason == "stopped" and history.ends[-1].step == 6

@@ -4,11 +4,14 @@ Classifiers and taggers are scored from their logits; generative models
 (causal LM, seq2seq) generate greedily for the first ``n_generate`` validation rows
 and their text is read back as a label, a tag sequence or a sentence (see
 :mod:`workbench.metrics`). Returns an :class:`EvalResult` with a few samples for
-display. The training loop calls this; it knows nothing about the loop.
+display, or None when a ``stop`` callable turned true before it finished (a Stop
+press: the evaluation is abandoned within a generated token, not finished first).
+The training loop calls this; it knows nothing about the loop.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,8 +52,10 @@ def evaluate(
     n_generate: int = 32,
     max_new_tokens: int = 48,
     autocast: Any = None,
-) -> EvalResult:
-    """Loss over all of ``encoded``; metric from logits or from greedy generations."""
+    stop: Callable[[], bool] | None = None,
+) -> EvalResult | None:
+    """Loss over all of ``encoded``; metric from logits or from greedy generations (None if stopped)."""
+    stopped = stop or (lambda: False)
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -59,6 +64,8 @@ def evaluate(
     preds: list[Any] = []
     try:
         for start in range(0, len(encoded), batch_size):
+            if stopped():
+                return None
             feats = encoded.features[start : start + batch_size]
             batch = {k: v.to(device) for k, v in collate(feats).items()}
             with autocast() if autocast else torch.autocast(device.type, enabled=False):
@@ -69,7 +76,10 @@ def evaluate(
                 preds += out.logits.argmax(-1).tolist()
             elif task == "token-cls":
                 preds += _token_predictions(out.logits.argmax(-1), batch["labels"])
-        metrics, samples = _metrics(model, tokenizer, task, data, preds, separator, n_generate, max_new_tokens)
+        metrics, samples = _metrics(model, tokenizer, task, data, preds, separator, n_generate, max_new_tokens,
+                                    stop)  # fmt: skip
+        if stopped():
+            return None
     finally:
         model.train(was_training)
     return EvalResult(loss=total / max(count, 1), metrics=metrics, samples=samples)
@@ -89,6 +99,7 @@ def _metrics(
     separator: str,
     n_generate: int,
     max_new_tokens: int,
+    stop: Callable[[], bool] | None,
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     names = data.label_names or []
     val = data.validation
@@ -108,8 +119,11 @@ def _metrics(
     rows = [val[i] for i in range(min(n_generate, len(val)))]
     pairs = [data.render(r) for r in rows]
     outputs = generate_texts(
-        model, tokenizer, [s for s, _ in pairs], task=task, separator=separator, max_new_tokens=max_new_tokens
-    )
+        model, tokenizer, [s for s, _ in pairs], task=task, separator=separator, max_new_tokens=max_new_tokens,
+        stop=stop,
+    )  # fmt: skip
+    if len(outputs) < len(rows):  # stopped part-way; evaluate() drops the result
+        return {}, []
     samples = [{"input": s, "reference": r, "output": o} for (s, r), o in zip(pairs[:3], outputs[:3])]
     if data.kind == "classification":
         pred_ids = [parse_label(o, names) for o in outputs]

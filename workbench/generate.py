@@ -5,17 +5,19 @@ a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source
 Decoders are padded on the left for generation so that every row's next token
 sits at the end; the prefix keys carry no position, so left padding leaves
 greedy outputs unchanged (tested). Only the newly generated tokens are decoded.
-This module neither trains nor loads models.
+A ``stop`` callable ends the work early (a Stop press during an evaluation): the
+batch in flight ends at its next token and later batches are skipped. This module
+neither trains nor loads models.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from typing import Any
 
 import torch
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCriteriaList
 
 from .data import format_prompt
 
@@ -33,8 +35,12 @@ def generate_texts(
     max_new_tokens: int = 48,
     batch_size: int = 16,
     use_prefix: bool = True,
+    stop: Callable[[], bool] | None = None,
 ) -> list[str]:
-    """Greedy continuations of ``prompts``; ``use_prefix=False`` asks the frozen base model."""
+    """Greedy continuations of ``prompts``; ``use_prefix=False`` asks the frozen base model.
+
+    With ``stop``, fewer (and shorter) outputs come back once ``stop()`` is true.
+    """
     if task not in ("causal-lm", "seq2seq"):
         raise ValueError(f"generation needs a causal-lm or seq2seq model, not {task}")
     was_training = model.training
@@ -48,6 +54,8 @@ def generate_texts(
     try:
         with context:
             for start in range(0, len(prompts), batch_size):
+                if stop is not None and stop():
+                    break
                 chunk = prompts[start : start + batch_size]
                 texts = [format_prompt(p, separator) for p in chunk] if task == "causal-lm" else list(chunk)
                 enc = tokenizer(texts, return_tensors="pt", padding=True).to(device)
@@ -59,6 +67,7 @@ def generate_texts(
                     num_beams=1,
                     pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
+                    stopping_criteria=StoppingCriteriaList([_StopWhen(stop)] if stop else []),
                 )
                 if task == "causal-lm":
                     ids = ids[:, enc["input_ids"].shape[1] :]
@@ -67,3 +76,13 @@ def generate_texts(
         tokenizer.padding_side = side
         model.train(was_training)
     return outputs
+
+
+class _StopWhen(StoppingCriteria):
+    """Ends every row at the next token once ``flag()`` is true."""
+
+    def __init__(self, flag: Callable[[], bool]) -> None:
+        self.flag = flag
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self.flag(), dtype=torch.bool, device=input_ids.device)

@@ -17,7 +17,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -91,6 +91,7 @@ class Trainer:
         callbacks = list(callbacks)
         self._stop.clear()
         stop_flag = stop or self._stop
+        stopping = lambda: stop_flag.is_set() or self._stop.is_set()  # noqa: E731
         s = self.settings
         start = time.perf_counter()
         clock = {"t": start, "tokens": 0, "loss": torch.zeros((), device=self.accelerator.device), "n": 0}
@@ -101,7 +102,7 @@ class Trainer:
         self.model.train()
         with _signals_set(stop_flag), _out_of_memory_as_end(self, callbacks, start):
             while self.step < s.steps:
-                if stop_flag.is_set() or self._stop.is_set():
+                if stopping():
                     reason, message = "stopped", f"stopped at step {self.step}"
                     break
                 for _ in range(s.grad_accum):
@@ -132,9 +133,9 @@ class Trainer:
                         torch._foreach_copy_(good, [p.detach() for p in self.params])
                     self._emit(event, callbacks)
                 if s.eval_every and self.step % s.eval_every == 0 and self.step < s.steps:
-                    self._emit(self._eval_event(start), callbacks)
+                    self._evaluate_and_emit(start, stopping, callbacks)
         if reason == "completed" and (not self.history.evals or self.history.evals[-1].step != self.step):
-            self._emit(self._eval_event(start), callbacks)
+            self._evaluate_and_emit(start, stopping, callbacks)
         elapsed = self._elapsed_before + time.perf_counter() - start
         self._emit(EndEvent(self.step, reason, message, elapsed), callbacks)  # type: ignore[arg-type]
         self._elapsed_before = elapsed
@@ -143,11 +144,16 @@ class Trainer:
 
     def evaluate(self) -> EvalResult:
         """Evaluate now on the validation split (no event, no history entry)."""
+        result = self._evaluate(stop=None)
+        assert result is not None  # only a stop callable abandons an evaluation
+        return result
+
+    def _evaluate(self, stop: Callable[[], bool] | None) -> EvalResult | None:
         return evaluate(
             self.unwrapped, self.tokenizer, self.task, self.data, self.val_split,
             batch_size=self.settings.batch_size, separator=self.separator,
             n_generate=self.settings.eval_generate, max_new_tokens=self.settings.max_new_tokens,
-            autocast=self.accelerator.autocast,
+            autocast=self.accelerator.autocast, stop=stop,
         )  # fmt: skip
 
     def state_dict(self) -> dict[str, Any]:
@@ -214,10 +220,12 @@ class Trainer:
         clock.update(t=now, tokens=0, n=0, loss=torch.zeros((), device=self.accelerator.device))
         return event
 
-    def _eval_event(self, start: float) -> EvalEvent:
-        result = self.evaluate()
-        elapsed = self._elapsed_before + time.perf_counter() - start
-        return EvalEvent(self.step, result.loss, result.metrics, result.samples, elapsed)
+    def _evaluate_and_emit(self, start: float, stop: Callable[[], bool], callbacks: list[Callback]) -> None:
+        """Evaluate now and emit the result, unless a stop request arrived during it (Stop must not wait)."""
+        result = self._evaluate(stop)
+        if result is not None:
+            elapsed = self._elapsed_before + time.perf_counter() - start
+            self._emit(EvalEvent(self.step, result.loss, result.metrics, result.samples, elapsed), callbacks)
 
     def _emit(self, event: Event, callbacks: list[Callback]) -> None:
         self.history.record(event)

@@ -35,7 +35,7 @@ def test_task_kind_follows_architecture_and_dataset(arch, kind, task):
 
 
 def test_encoder_cannot_generate_text():
-    with pytest.raises(CompatibilityError, match="cannot learn a text dataset"):
+    with pytest.raises(CompatibilityError, match="cannot learn a 'text' dataset"):
         load_model(ModelChoice("tiny-bert"), "text")
 
 

@@ -4,7 +4,7 @@ Each line is ``"{instruction} : {input} -> {output}"`` (or plain text). The task
 teach the demo model to do, when *asked*, what the built-in datasets later ask for
 without the instruction: ``describe :`` turns a record into a sentence (``toy-e2e``),
 ``sentiment :`` labels a review (``toy-sentiment``). Other tasks over the same
-inputs (``name of :``, ``keys :``, ``record :``) make a bare record ambiguous, so the
+inputs (``priceRange of :`` and the other look-ups, ``keys :``, ``record :``) make a bare record ambiguous, so the
 frozen model without a prefix does *not* already solve ``toy-e2e``: the prefix has
 to find the instruction. The corpus is drawn from seeds disjoint from the built-in
 datasets'. This module only makes text; :mod:`.pretrain` trains on it.
@@ -21,14 +21,16 @@ __all__ = ["INSTRUCTIONS", "TASK_WEIGHTS", "corpus_lines", "demo_vocabulary"]
 # instruction word(s) -> what they ask for
 INSTRUCTIONS = {
     "describe": "a record -> a sentence mentioning every attribute",
-    "name of": "a record -> the restaurant's name",
+    "of": "`{attribute} of : {record}` -> that attribute's value (`name of`, `priceRange of`, ...)",
     "keys": "a record -> its attribute names",
     "record": "a sentence -> its record",
     "sentiment": "a review -> negative / positive",
 }
 # How often each task appears. Record-input tasks are balanced so that a bare record,
-# with no instruction, does not point at "describe".
-TASK_WEIGHTS = {"describe": 0.36, "name of": 0.10, "keys": 0.10, "record": 0.12, "sentiment": 0.18, "text": 0.14}
+# with no instruction, does not point at "describe". The look-ups ("of") teach the
+# value-binding that "describe" needs (a priceRange value must come back as the price,
+# not as a rating): one short, sharp target per line instead of one token in forty.
+TASK_WEIGHTS = {"describe": 0.34, "of": 0.22, "keys": 0.06, "record": 0.12, "sentiment": 0.14, "text": 0.12}
 
 # Apart from the seeds of the built-in datasets (0 for train, 1_000_003 for validation).
 _SEED_BASE = 7_000_001
@@ -47,8 +49,9 @@ def _line(task: str, rng: random.Random) -> str:
     source, sentence = toy.record_to_source(record), toy.describe(record, rng)
     if task == "describe":
         return f"describe : {source} -> {sentence}"
-    if task == "name of":
-        return f"name of : {source} -> {record['name']}"
+    if task == "of":
+        attr = rng.choice(list(record))
+        return f"{attr} of : {source} -> {record[attr]}"
     if task == "keys":
         return f"keys : {source} -> {' '.join(record)}"
     if task == "record":

@@ -107,9 +107,10 @@ def resolve_task(architecture: str, dataset_kind: str) -> TaskKind:
     try:
         return _TASK_TABLE[(architecture, dataset_kind)]  # type: ignore[return-value]
     except KeyError:
+        kinds = sorted(kind for arch, kind in _TASK_TABLE if arch == architecture)
         raise CompatibilityError(
-            f"an {architecture} model cannot learn a {dataset_kind} dataset; "
-            "pick a decoder or seq2seq model for text generation"
+            f"a {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: {', '.join(kinds)}); "
+            "for text generation pick a decoder or seq2seq model"
         ) from None
 
 

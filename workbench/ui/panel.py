@@ -243,7 +243,8 @@ class Workbench:
             if self._charts_due.due():
                 self._redraw(run)
         elif isinstance(event, EvalEvent):
-            self._show_eval(run, event)
+            if not self._stop.is_set():  # Stop was pressed: end now, no probe or samples first
+                self._show_eval(run, event)
             self._redraw(run)
         elif isinstance(event, EndEvent):
             if run.history.steps:

@@ -1,0 +1,121 @@
+"""What the bench/ scripts share: GPT-2s built from a config, and a training step's memory.
+
+Not part of the package and not a benchmark itself. On CPU PyTorch keeps no peak
+counter for tensor memory (``torch.cuda.max_memory_allocated`` is CUDA only), so
+``step_memory`` *accounts* for it tensor by tensor during one real training step:
+the weights, the tensors autograd saves for backward during the forward (counted
+once per storage, parameters excluded: they are the weights), the gradients that
+exist after backward, and the optimizer's state. A step's peak lies between the
+larger and the sum of activations and gradients; ``total`` reports the sum, the
+same rule for every side of a comparison.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM
+
+from workbench import RunConfig
+from workbench.models import word_tokenizer
+
+MB = 2**20
+
+
+def gpt2_dir(n_embd: int = 448, n_layer: int = 8, n_head: int = 8, n_positions: int = 512) -> str:
+    """A random-init GPT-2 with the toy word tokenizer, saved to a temp dir (no download).
+
+    The defaults give the ~20M-parameter model the engine benchmarks use.
+    """
+    out = Path(tempfile.mkdtemp(prefix=f"gpt2-{n_layer}x{n_embd}-"))
+    tok = word_tokenizer()
+    ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id, "bos_token_id": tok.bos_token_id}
+    config = AutoConfig.for_model("gpt2", n_embd=n_embd, n_layer=n_layer, n_head=n_head, n_positions=n_positions,
+                                  vocab_size=len(tok), **ids)  # fmt: skip
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(config).save_pretrained(out)
+    tok.save_pretrained(out)
+    return str(out)
+
+
+def bench_config(model: str, steps: int) -> RunConfig:
+    """Training settings for timing: toy-e2e, CPU, no evaluation until the end (then a short one)."""
+    cfg = RunConfig()
+    cfg.model.name = model
+    cfg.data.max_train_examples, cfg.data.max_eval_examples = 1024, 8
+    cfg.train.steps, cfg.train.warmup_steps, cfg.train.eval_every, cfg.train.eval_generate = steps, 2, 0, 0
+    cfg.train.device = "cpu"
+    return cfg
+
+
+@dataclass
+class StepMemory:
+    """Bytes one training step holds, by kind."""
+
+    weights: int
+    activations: int
+    gradients: int
+    optimizer: int
+    frozen_with_grad: int  # frozen parameters that got a gradient anyway (must be 0)
+
+    @property
+    def total(self) -> int:
+        return self.weights + self.activations + self.gradients + self.optimizer
+
+
+def _nbytes(t: torch.Tensor) -> int:
+    return t.numel() * t.element_size()
+
+
+def step_memory(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> StepMemory:
+    """Run one training step on ``batch`` and account for what it holds (see the module doc).
+
+    ``optimizer`` should already have stepped once, so its state exists (AdamW creates it lazily).
+    """
+    params = list(model.parameters())
+    param_storages = {p.untyped_storage().data_ptr() for p in params}
+    saved: dict[int, int] = {}
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        storage = t.untyped_storage()
+        if storage.data_ptr() not in param_storages:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return t
+
+    optimizer.zero_grad(set_to_none=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = model(**batch).loss
+    loss.backward()
+    grads = sum(_nbytes(p.grad) for p in params if p.grad is not None)
+    frozen_with_grad = sum(1 for p in params if not p.requires_grad and p.grad is not None)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    state = sum(_nbytes(v) for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v))
+    weights = sum(_nbytes(p) for p in params) + sum(_nbytes(b) for b in model.buffers())
+    return StepMemory(weights, sum(saved.values()), grads, state, frozen_with_grad)
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> None:
+    """forward, backward, AdamW step: what every training step does."""
+    loss = model(**batch).loss
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+def median_seconds(fn: Callable[[], None], repeats: int, warmup: int = 2) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
