@@ -1,4 +1,4 @@
-"""tiny-demo: shipped, loads offline, needs its instruction, and text init turns the instruction into a prefix."""
+"""tiny-demo: shipped, loads offline, needs its instruction, a prefix learns it, text init turns it into a prefix."""
 
 from __future__ import annotations
 
@@ -36,7 +36,16 @@ def test_ships_inside_the_package_small_and_offline(demo):
 def test_the_frozen_model_does_the_task_when_asked_and_not_without_the_instruction(demo):
     asked, _ = _coverage(demo.model, demo.tokenizer, [f"describe : {s}" for s in SOURCES])
     bare, _ = _coverage(demo.model, demo.tokenizer, SOURCES)
-    assert bare <= 0.10 < asked
+    assert bare <= 0.10 and asked >= 0.9
+
+
+def test_a_short_default_run_learns_the_task_without_the_instruction(make_config):
+    # The CLI's defaults (prefix 10, lr 1e-2, batch 8), cut to 60 steps: the frozen model scores 0.00 bare.
+    train = {"steps": 60, "lr": 1e-2, "warmup_steps": 6, "eval_generate": 16, "max_new_tokens": 48}
+    cfg = make_config("tiny-demo", prefix={"length": 10}, train=train)
+    cfg.data.max_train_examples, cfg.data.max_length = None, 128
+    history = Run.create(cfg).train()
+    assert history.evals[-1].metrics["slot_coverage"] >= 0.9
 
 
 def test_text_init_from_the_instruction_reproduces_the_instructed_model(demo, make_config):

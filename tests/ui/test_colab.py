@@ -30,7 +30,8 @@ def colab(monkeypatch):
 
 @pytest.fixture
 def panel(colab, make_config):
-    return Workbench(make_config(train={"steps": 30, "lr": 0.3, "eval_every": 0}), chart_interval_s=0)
+    cfg = make_config(train={"steps": 30, "lr": 0.3, "eval_every": 0})
+    return Workbench(cfg, chart_interval_s=0, chart_budget=None)
 
 
 def test_colab_is_detected_and_the_panel_trains_in_the_foreground_with_static_charts(colab, panel):

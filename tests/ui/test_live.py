@@ -46,3 +46,11 @@ def test_throttle_allows_one_call_per_interval():
     assert throttle.due() and not throttle.due() and throttle.due(force=True)
     time.sleep(0.25)
     assert throttle.due()
+
+
+def test_throttle_stretches_its_interval_so_slow_work_keeps_within_its_budget():
+    throttle = Throttle(0.5, budget=0.05)
+    throttle.took(0.1)  # 0.1 s of drawing at 5 % of wall time: once every 2 s
+    assert throttle.interval_s == pytest.approx(2.0)
+    throttle.took(0.001)  # fast again: back to the floor, never below it
+    assert throttle.interval_s == 0.5

@@ -14,7 +14,7 @@ from workbench.ui import Workbench
 @pytest.fixture
 def panel(make_config):
     cfg = make_config(train={"steps": 12, "lr": 0.3, "eval_every": 6})
-    return Workbench(cfg, chart_interval_s=0)
+    return Workbench(cfg, chart_interval_s=0, chart_budget=None)
 
 
 def test_settings_show_preview_counts_and_findings(panel):

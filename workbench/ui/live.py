@@ -85,12 +85,24 @@ class LiveFigure:
 
 
 class Throttle:
-    """``due()`` is true at most once per ``interval_s`` (always for ``force=True``); thread-safe."""
+    """``due()`` is true at most once per ``interval_s`` (always for ``force=True``); thread-safe.
 
-    def __init__(self, interval_s: float) -> None:
-        self.interval_s = interval_s
+    ``took(seconds)`` reports how long the throttled work took; with a ``budget`` the
+    interval then stretches so that the work stays within that share of the wall time
+    (a slow chart on a fast run is drawn less often instead of slowing training).
+    """
+
+    def __init__(self, interval_s: float, budget: float | None = None) -> None:
+        self.interval_s = self.min_interval_s = interval_s
+        self.budget = budget
         self._last = float("-inf")
         self._lock = threading.Lock()
+
+    def took(self, seconds: float) -> None:
+        if self.budget is None:
+            return
+        with self._lock:
+            self.interval_s = max(self.min_interval_s, seconds / self.budget)
 
     def due(self, *, force: bool = False) -> bool:
         with self._lock:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,11 @@ _END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "o
 
 
 class Workbench:
-    """One panel for prefix-tuning runs; display it as a cell's last expression."""
+    """One panel for prefix-tuning runs; display it as a cell's last expression.
+
+    Charts redraw at most every ``chart_interval_s``, and less often when drawing would
+    take more than ``chart_budget`` of the wall time (None: every interval, e.g. in tests).
+    """
 
     def __init__(
         self,
@@ -50,6 +55,7 @@ class Workbench:
         charts: str = "auto",
         foreground: bool | None = None,
         chart_interval_s: float = 1.0,
+        chart_budget: float | None = 0.04,
     ) -> None:
         self.colab = enable_widgets() if in_colab() else False
         self.foreground = self.colab if foreground is None else foreground
@@ -64,7 +70,7 @@ class Workbench:
         self._busy = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._charts_due, self._line_due = Throttle(chart_interval_s), Throttle(0.25)
+        self._charts_due, self._line_due = Throttle(chart_interval_s, chart_budget), Throttle(0.25)
         self._bases: dict[tuple[str, str], LoadedModel] = {}
         self._datas: dict[tuple[str, str | None], TaskData] = {}
         self._base_outputs: list[str] | None = None
@@ -241,7 +247,9 @@ class Workbench:
             if self._line_due.due():
                 self.progress.step(event, self._first_step)
             if self._charts_due.due():
-                self._redraw(run)
+                start = time.perf_counter()
+                self._redraw(run, overlay=False)  # the runs overlay waits for evaluations and the end
+                self._charts_due.took(time.perf_counter() - start)
         elif isinstance(event, EvalEvent):
             if not self._stop.is_set():  # Stop was pressed: end now, no probe or samples first
                 self._show_eval(run, event)
@@ -264,11 +272,12 @@ class Workbench:
             _log.exception("evaluation display failed")
             self.progress.say(f"could not draw the evaluation ({type(exc).__name__}: {exc})", "warning")
 
-    def _redraw(self, run: Run) -> None:
+    def _redraw(self, run: Run, *, overlay: bool = True) -> None:
         c = run.config
         self.loss_chart.show(plots.loss_figure(run.history, title=f"{c.model.name} · {c.data.name} · "
                                                                   f"prefix {c.prefix.length}"))  # fmt: skip
-        self.runs_view.show({label: r.history for label, r in self.runs.items()})
+        if overlay:
+            self.runs_view.show({label: r.history for label, r in self.runs.items()})
 
     # -- export ------------------------------------------------------------------------------
 
