@@ -22,7 +22,7 @@ import warnings
 from _measure import MB, StepMemory, bench_config, gpt2_dir, step_memory
 
 from workbench import RunConfig
-from workbench.data import Collator, encode_split, load_task_data
+from workbench.data import Collator, encode_splits, load_task_data
 from workbench.models import load_model
 from workbench.prefix import attach_prefix
 from workbench.train import Trainer
@@ -35,8 +35,7 @@ def _trainer(cfg: RunConfig, side: str) -> Trainer:
         model = attach_prefix(loaded, cfg.prefix, seed=cfg.train.seed)
     else:
         model = loaded.model.requires_grad_(True)
-    kw = {"max_length": cfg.data.max_length, "separator": cfg.data.separator}
-    splits = [encode_split(data, s, loaded.tokenizer, loaded.task, **kw) for s in ("train", "validation")]
+    splits = encode_splits(data, loaded.tokenizer, loaded.task, cfg.data)
     return Trainer(model, loaded.tokenizer, loaded.task, data, *splits, copy.deepcopy(cfg.train))
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from .config import PrefixSettings, RunConfig
-from .data import encode_split, load_task_data
+from .data import encode_splits, load_task_data
 from .metrics import HEADLINE
 from .models import TASK_KINDS, LoadedModel, load_model
 from .prefix import attach_prefix
@@ -118,10 +118,9 @@ def compare(
         settings = copy.deepcopy(config.train)
         settings.lr = method.lr or _LR[method.kind]
         settings.eval_every = 0  # one evaluation, at the end
-        kwargs = {"max_length": config.data.max_length, "separator": config.data.separator}
-        splits = [encode_split(data, s, loaded.tokenizer, loaded.task, **kwargs) for s in ("train", "validation")]
-        sep = config.data.separator
-        trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings, separator=sep)
+        splits = encode_splits(data, loaded.tokenizer, loaded.task, config.data)
+        trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings,
+                          separator=config.data.separator)  # fmt: skip
         start = time.perf_counter()
         history = trainer.fit()
         train_s = time.perf_counter() - start

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from .config import RunConfig
-from .data import EncodedSplit, TaskData, encode_split, load_task_data
+from .data import EncodedSplit, TaskData, encode_splits, load_task_data
 from .errors import CompatibilityError
 from .evaluate import EvalResult
 from .generate import generate_texts
@@ -214,11 +214,7 @@ class Run:
     @property
     def splits(self) -> tuple[EncodedSplit, EncodedSplit]:
         if self._splits is None:
-            kwargs = {"max_length": self.config.data.max_length, "separator": self.config.data.separator}
-            self._splits = (
-                encode_split(self.data, "train", self.tokenizer, self.task, **kwargs),
-                encode_split(self.data, "validation", self.tokenizer, self.task, **kwargs),
-            )
+            self._splits = encode_splits(self.data, self.tokenizer, self.task, self.config.data)
         return self._splits
 
     def __repr__(self) -> str:

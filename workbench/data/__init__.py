@@ -1,6 +1,6 @@
 """Datasets: the built-in toy world, loading from hub or files, and encoding for a task."""
 
-from .encode import IGNORE, Collator, EncodedSplit, encode_split, format_prompt
+from .encode import IGNORE, Collator, EncodedSplit, encode_split, encode_splits, format_prompt
 from .sources import BUILTIN_DATASETS, CURATED_DATASETS, ROLES, TaskData, load_task_data
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "EncodedSplit",
     "TaskData",
     "encode_split",
+    "encode_splits",
     "format_prompt",
     "load_task_data",
 ]

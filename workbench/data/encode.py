@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
 from .sources import TaskData
 
-__all__ = ["Collator", "EncodedSplit", "encode_split", "format_prompt"]
+if TYPE_CHECKING:
+    from ..config import DataChoice
+
+__all__ = ["Collator", "EncodedSplit", "encode_split", "encode_splits", "format_prompt"]
 
 IGNORE = -100  # label value that cross-entropy skips
 
@@ -75,6 +78,15 @@ def encode_split(
             stacklevel=2,
         )
     return out
+
+
+def encode_splits(
+    data: TaskData, tokenizer: PreTrainedTokenizerBase, task: str, choice: DataChoice
+) -> tuple[EncodedSplit, EncodedSplit]:
+    """Train and validation, encoded alike with ``choice``'s ``max_length`` and ``separator``."""
+    kwargs = {"max_length": choice.max_length, "separator": choice.separator}
+    return (encode_split(data, "train", tokenizer, task, **kwargs),
+            encode_split(data, "validation", tokenizer, task, **kwargs))  # fmt: skip
 
 
 def _encode_causal(

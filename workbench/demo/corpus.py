@@ -4,10 +4,11 @@ Each line is ``"{instruction} : {input} -> {output}"`` (or plain text). The task
 teach the demo model to do, when *asked*, what the built-in datasets later ask for
 without the instruction: ``describe :`` turns a record into a sentence (``toy-e2e``),
 ``sentiment :`` labels a review (``toy-sentiment``). Other tasks over the same
-inputs (``priceRange of :`` and the other look-ups, ``keys :``, ``record :``) make a bare record ambiguous, so the
-frozen model without a prefix does *not* already solve ``toy-e2e``: the prefix has
-to find the instruction. The corpus is drawn from seeds disjoint from the built-in
-datasets'. This module only makes text; :mod:`.pretrain` trains on it.
+inputs (look-ups such as ``priceRange of :``, ``keys :``, ``record :``) make a bare
+record ambiguous, so the frozen model without a prefix does *not* already solve
+``toy-e2e``: the prefix has to find the instruction. The corpus is drawn from seeds
+disjoint from the built-in datasets'. This module only makes text; :mod:`.pretrain`
+trains on it.
 """
 
 from __future__ import annotations

@@ -87,9 +87,10 @@ def _spread(model: GPT2LMHeadModel, tok: Any, words: list[str]) -> None:
         raise SystemExit(f"--spread: not every word is in the vocabulary: {words}")
     with torch.no_grad():
         rows = model.transformer.wte.weight[ids]
-        deviation = rows - rows.mean(0)
+        mean = rows.mean(0)
+        deviation = rows - mean
         scale = rows.norm(dim=1).mean() / deviation.norm(dim=1).mean()
-        model.transformer.wte.weight[ids] = rows.mean(0) + deviation * scale
+        model.transformer.wte.weight[ids] = mean + deviation * scale
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
