@@ -8,8 +8,11 @@ really serialized and sent. Both sides train tiny-demo on toy-e2e with the same
 settings, evaluations included (the panel also probes attention and shows samples on
 each); the engine side is ``Run.train()`` with no callbacks, the panel side
 ``Workbench.train()`` with live charts in both modes (``widget``: FigureWidget updated
-in place; ``static``: figure re-rendered into an Output). Times are the runs' own
-``EndEvent.elapsed_s``, alternated so drift hits every side. Then Stop: the Stop button
+in place; ``static``: figure re-rendered into an Output). A third side runs the engine
+in a background thread with no panel, as the panel trains (so that the kernel stays
+free for the Stop button): it splits the overhead into what the thread costs and what
+the panel's drawing costs. Times are the runs' own ``EndEvent.elapsed_s``, alternated
+so drift hits every side. Then Stop: the Stop button
 is clicked at several points of a run, twice just as an evaluation starts (the slowest
 moment); latency is click → panel ready again. The last line gives panel / engine for
 the worse chart mode and the worst Stop latency (targets <= 1.10, <= 1 s).
@@ -21,6 +24,7 @@ import argparse
 import json
 import statistics
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -51,12 +55,17 @@ def measure(steps: int, repeats: int) -> dict:
     """Inside the kernel: elapsed seconds per side, and Stop latencies."""
     warnings.simplefilter("ignore")
     cfg = _config(steps)
-    times: dict[str, list[float]] = {"engine": [], "widget": [], "static": []}
+    times: dict[str, list[float]] = {"engine": [], "thread": [], "widget": [], "static": []}
     Run.create(cfg).train()  # warm-up: caches, allocator, first generate
     for _ in range(repeats):
         run = Run.create(cfg)
         run.train()
         times["engine"].append(run.history.ends[-1].elapsed_s)
+        run = Run.create(cfg)
+        worker = threading.Thread(target=run.train)
+        worker.start()
+        worker.join()
+        times["thread"].append(run.history.ends[-1].elapsed_s)
         for charts in ("widget", "static"):
             run = _panel(cfg, charts).train(cfg, wait=True)
             times[charts].append(run.history.ends[-1].elapsed_s)
@@ -109,8 +118,11 @@ def main() -> None:
     med = {side: statistics.median(t) for side, t in result["times"].items()}
     print(f"tiny-demo on toy-e2e, {result['steps']} steps, evaluations every {result['steps'] // 3} "
           f"(median of {args.repeats}, in an IPython kernel)")  # fmt: skip
+    names = {"engine": "engine", "thread": "engine in a thread", "widget": "panel, widget charts",
+             "static": "panel, static charts"}  # fmt: skip
     for side, seconds in med.items():
-        print(f"  {side:<7} {seconds:6.2f} s   {seconds / med['engine']:.3f}x engine")
+        print(f"  {names[side]:<21} {seconds:6.2f} s   {seconds / med['engine']:.3f}x engine   "
+              f"{seconds / med['thread']:.3f}x engine in a thread")  # fmt: skip
     for s in result["stop"]:
         print(f"  Stop clicked after step {s['at_step']:>3}: ready again in {s['seconds']:.3f} s "
               f"(ended at step {s['stopped_at']})")  # fmt: skip

@@ -12,11 +12,12 @@ widgets or knows about notebooks (:mod:`workbench.ui`).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+import plotly.io as pio
 
 from .history import History
 from .metrics import HEADLINE
@@ -35,6 +36,7 @@ __all__ = [
 _HEIGHT = 340
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 _MARGIN = {"l": 55, "r": 55, "t": 40, "b": 40}
+_COLORBAR = {"outlinewidth": 0, "ticks": ""}  # as plotly_white draws heatmap colour bars
 
 
 def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
@@ -63,63 +65,58 @@ def _metric_name(history: History, metric: str | None) -> str | None:
 def loss_figure(history: History, *, title: str = "Training", metric: str | None = None) -> go.Figure:
     """Train loss (raw, smoothed), validation loss, lr (right axis); the task metric in a lower panel."""
     metric = _metric_name(history, metric)
-    fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.06,
-        specs=[[{"secondary_y": True}], [{}]],
-    )  # fmt: skip
     steps = [s.step for s in history.steps]
     losses = [s.loss for s in history.steps]
     evals = history.evals
-    fig.add_trace(go.Scatter(x=steps, y=losses, name="train loss", mode="lines",
-                             line={"color": _COLORS[0], "width": 1}, opacity=0.3), row=1, col=1)  # fmt: skip
-    fig.add_trace(go.Scatter(x=steps, y=smooth(losses), name="train (smoothed)", mode="lines",
-                             line={"color": _COLORS[0], "width": 2}), row=1, col=1)  # fmt: skip
-    fig.add_trace(go.Scatter(x=[e.step for e in evals], y=[e.loss for e in evals], name="validation loss",
-                             mode="lines+markers", line={"color": _COLORS[1]}), row=1, col=1)  # fmt: skip
-    lr = go.Scatter(x=steps, y=[s.lr for s in history.steps], name="learning rate", mode="lines",
-                    line={"color": "#999", "dash": "dot", "width": 1})  # fmt: skip
-    fig.add_trace(lr, row=1, col=1, secondary_y=True)
     scored = [e for e in evals if isinstance(e.metrics.get(metric or ""), int | float)]
-    fig.add_trace(go.Scatter(x=[e.step for e in scored], y=[e.metrics[metric] for e in scored],
-                             name=metric or "metric", mode="lines+markers", line={"color": _COLORS[2]}),
-                  row=2, col=1)  # fmt: skip
-    fig.update_yaxes(title_text="loss", row=1, col=1, secondary_y=False)
-    fig.update_yaxes(title_text="lr", row=1, col=1, secondary_y=True, showgrid=False, exponentformat="e")
-    fig.update_yaxes(title_text=metric or "metric", row=2, col=1)
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_layout(title=title, height=_HEIGHT + 60, margin=_MARGIN, template="plotly_white",
-                      legend={"orientation": "h", "y": -0.18, "x": 0})  # fmt: skip
-    return fig
+    # Two panels sharing x: loss (y, lr on y2 at the right) above, the metric (x2, y3) below.
+    traces = [
+        go.Scatter(x=steps, y=losses, name="train loss", mode="lines", line={"color": _COLORS[0], "width": 1},
+                   opacity=0.3),
+        go.Scatter(x=steps, y=smooth(losses), name="train (smoothed)", mode="lines",
+                   line={"color": _COLORS[0], "width": 2}),
+        go.Scatter(x=[e.step for e in evals], y=[e.loss for e in evals], name="validation loss",
+                   mode="lines+markers", line={"color": _COLORS[1]}),
+        go.Scatter(x=steps, y=[s.lr for s in history.steps], name="learning rate", mode="lines", yaxis="y2",
+                   line={"color": "#999", "dash": "dot", "width": 1}),
+        go.Scatter(x=[e.step for e in scored], y=[e.metrics[metric] for e in scored], name=metric or "metric",
+                   mode="lines+markers", line={"color": _COLORS[2]}, xaxis="x2", yaxis="y3"),
+    ]  # fmt: skip
+    return _figure(traces, title=title, height=_HEIGHT + 60, legend={"orientation": "h", "y": -0.18, "x": 0},
+                   xaxis={"anchor": "y", "domain": [0, 0.94], "matches": "x2", "showticklabels": False},
+                   yaxis={"anchor": "x", "domain": [0.34, 1], "title": "loss"},
+                   yaxis2={"anchor": "x", "overlaying": "y", "side": "right", "title": "lr", "showgrid": False,
+                           "exponentformat": "e"},
+                   xaxis2={"anchor": "y3", "domain": [0, 0.94], "title": "step"},
+                   yaxis3={"anchor": "x2", "domain": [0, 0.28], "title": metric or "metric"})  # fmt: skip
 
 
 def overlay_figure(histories: Mapping[str, History], *, title: str = "Runs") -> go.Figure:
     """Several runs in one chart: smoothed train loss (solid) and validation loss (dotted) per run."""
-    fig = go.Figure()
+    traces = []
     for i, (label, history) in enumerate(histories.items()):
         color = _COLORS[i % len(_COLORS)]
-        fig.add_trace(go.Scatter(x=[s.step for s in history.steps], y=smooth(history.losses()), name=label,
+        traces.append(go.Scatter(x=[s.step for s in history.steps], y=smooth(history.losses()), name=label,
                                  mode="lines", line={"color": color}, legendgroup=label))  # fmt: skip
-        fig.add_trace(go.Scatter(x=[e.step for e in history.evals], y=[e.loss for e in history.evals],
+        traces.append(go.Scatter(x=[e.step for e in history.evals], y=[e.loss for e in history.evals],
                                  name=f"{label} (val)", mode="lines+markers", legendgroup=label,
                                  line={"color": color, "dash": "dot"}, showlegend=False))  # fmt: skip
-    fig.update_layout(title=title, height=_HEIGHT, margin=_MARGIN, template="plotly_white",
-                      xaxis_title="step", yaxis_title="loss (smoothed; dotted: validation)")  # fmt: skip
-    return fig
+    return _figure(traces, title=title, xaxis={"title": "step"},
+                   yaxis={"title": "loss (smoothed; dotted: validation)"})  # fmt: skip
 
 
 def prefix_share_figure(probe: ProbeResult | None, *, title: str | None = None) -> go.Figure:
     """Layer × head heatmap of the share of attention on the prefix slots (0-1)."""
     z = probe.share if probe is not None else np.zeros((0, 0))
     layers, heads = z.shape
-    fig = go.Figure(go.Heatmap(
+    heatmap = go.Heatmap(
         z=z, x=[f"H{h}" for h in range(heads)], y=[f"L{layer}" for layer in range(layers)],
-        zmin=0, zmax=1, colorscale="Viridis", colorbar={"title": "on prefix"},
+        zmin=0, zmax=1, colorscale="Viridis", colorbar={**_COLORBAR, "title": "on prefix"},
         hovertemplate="layer %{y}, head %{x}: %{z:.2f} of attention on the prefix<extra></extra>",
-    ))  # fmt: skip
+    )  # fmt: skip
     step = f" (step {probe.step})" if probe is not None else ""
-    fig.update_layout(title=title or f"Attention on the prefix{step}", height=_HEIGHT, margin=_MARGIN,
-                      xaxis_title="head", yaxis_title="layer", template="plotly_white")  # fmt: skip
-    return fig
+    return _figure([heatmap], title=title or f"Attention on the prefix{step}", xaxis={"title": "head"},
+                   yaxis={"title": "layer"})  # fmt: skip
 
 
 def token_attention_figure(probe: ProbeResult | None, *, layer: int = -1, head: int | None = None) -> go.Figure:
@@ -139,46 +136,57 @@ def token_attention_figure(probe: ProbeResult | None, *, layer: int = -1, head: 
             f"{t} ·{i}" for i, t in enumerate(probe.key_labels[probe.prefix_length :])
         ]
         queries = [f"{t} ·{i}" for i, t in enumerate(probe.query_labels)]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=keys, y=queries, colorscale="Blues", zmin=0, colorbar={"title": "weight"},
+    heatmap = go.Heatmap(
+        z=z, x=keys, y=queries, colorscale="Blues", zmin=0, colorbar={**_COLORBAR, "title": "weight"},
         hovertemplate="query %{y} → key %{x}: %{z:.3f}<extra></extra>",
-    ))  # fmt: skip
+    )  # fmt: skip
     n_prefix = probe.prefix_length if probe is not None else 0
-    if n_prefix:
-        fig.add_vline(x=n_prefix - 0.5, line={"color": "#d62728", "width": 2})
-    fig.update_layout(title=f"Per-token attention{where}", height=_HEIGHT + 60, margin={**_MARGIN, "b": 80},
-                      xaxis={"title": "key (prefix slots, then tokens)", "tickangle": -60},
-                      yaxis={"title": "query", "autorange": "reversed"}, template="plotly_white")  # fmt: skip
-    return fig
+    # A red line between the last prefix slot and the first token (x in category units, y across the plot).
+    boundary = {"type": "line", "x0": n_prefix - 0.5, "x1": n_prefix - 0.5, "xref": "x", "y0": 0, "y1": 1,
+                "yref": "y domain", "line": {"color": "#d62728", "width": 2}}  # fmt: skip
+    return _figure([heatmap], title=f"Per-token attention{where}", height=_HEIGHT + 60,
+                   margin={**_MARGIN, "b": 80}, shapes=[boundary] if n_prefix else [],
+                   xaxis={"title": "key (prefix slots, then tokens)", "tickangle": -60},
+                   yaxis={"title": "query", "autorange": "reversed"})  # fmt: skip
 
 
 def attention_over_training(probes: Sequence[ProbeResult]) -> go.Figure:
     """Share of attention on the prefix per layer (mean over heads), one line per layer, over steps."""
-    fig = go.Figure()
+    traces = []
     if probes:
         share = np.stack([p.layer_share for p in probes])  # [probes, layers]
         steps = [p.step for p in probes]
-        for layer in range(share.shape[1]):
-            fig.add_trace(go.Scatter(x=steps, y=share[:, layer], name=f"layer {layer}", mode="lines+markers",
-                                     line={"color": _COLORS[layer % len(_COLORS)]}))  # fmt: skip
-    fig.update_layout(title="Attention on the prefix over training", height=_HEIGHT, margin=_MARGIN,
-                      xaxis_title="step", yaxis={"title": "share on prefix (mean of heads)", "range": [0, 1]},
-                      template="plotly_white")  # fmt: skip
-    return fig
+        colors = [_COLORS[layer % len(_COLORS)] for layer in range(share.shape[1])]
+        traces = [go.Scatter(x=steps, y=share[:, layer], name=f"layer {layer}", mode="lines+markers",
+                             line={"color": color}) for layer, color in enumerate(colors)]  # fmt: skip
+    return _figure(traces, title="Attention on the prefix over training", xaxis={"title": "step"},
+                   yaxis={"title": "share on prefix (mean of heads)", "range": [0, 1]})  # fmt: skip
 
 
 def comparison_figure(results: Sequence[Any]) -> go.Figure:
     """Metric vs trainable parameters (log scale), one marker per method (:mod:`workbench.compare`)."""
-    fig = go.Figure()
-    for i, r in enumerate(results):
-        fig.add_trace(go.Scatter(
+    traces = [
+        go.Scatter(
             x=[r.trainable], y=[r.value], name=r.method.label, mode="markers+text", text=[r.method.label],
             textposition="top center", marker={"size": 11, "color": _COLORS[i % len(_COLORS)]},
             hovertemplate=(f"{r.method.label}<br>%{{x:,}} trainable<br>{r.metric} %{{y:.3f}}<br>"
                            f"{r.stored_bytes / 1024:.1f} kB stored, {r.train_s:.0f} s<extra></extra>"),
-        ))  # fmt: skip
+        )
+        for i, r in enumerate(results)
+    ]  # fmt: skip
     metric = results[0].metric if results else "metric"
-    fig.update_layout(title="Methods on the same data and budget", height=_HEIGHT + 120, margin=_MARGIN,
-                      xaxis={"title": "trainable parameters", "type": "log"}, yaxis_title=metric,
-                      showlegend=False, template="plotly_white")  # fmt: skip
-    return fig
+    return _figure(traces, title="Methods on the same data and budget", height=_HEIGHT + 120, showlegend=False,
+                   xaxis={"title": "trainable parameters", "type": "log"}, yaxis={"title": metric})  # fmt: skip
+
+
+@cache
+def _template() -> go.layout.Template:
+    # plotly_white's layout only: its per-trace defaults cover two dozen trace types, and validating them
+    # was most of the cost of every figure (a live chart builds one per redraw).
+    return go.layout.Template(layout=pio.templates["plotly_white"].layout)
+
+
+def _figure(traces: Sequence[Any], *, title: str, height: int = _HEIGHT, **layout: Any) -> go.Figure:
+    """The figure, validated once, in the workbench's look."""
+    layout = {"margin": _MARGIN, **layout, "title": title, "height": height, "template": _template()}
+    return go.Figure(data=list(traces), layout=layout)

@@ -26,13 +26,24 @@ def test_widget_mode_copies_new_points_into_the_same_traces():
     assert list(widget.data[0].x) == [1, 2, 3, 4, 5] and widget.data[0].y[-1] == pytest.approx(1.0)
 
 
+def test_widget_mode_sends_only_changes_so_a_zoom_survives_a_redraw():
+    chart = LiveFigure(plots.loss_figure(_history(3), title="first"), "widget")
+    chart.widget.layout.xaxis.range = [2, 3]  # as a zoom in the browser would set it
+    chart.show(plots.loss_figure(_history(6), title="second"))
+    assert list(chart.widget.data[1].x) == [1, 2, 3, 4, 5, 6] and chart.widget.layout.title.text == "second"
+    assert chart.widget.layout.xaxis.range == (2, 3)
+    chart.show(plots.overlay_figure({"a": _history(2), "b": _history(4)}))  # other traces: replaced
+    assert [t.name for t in chart.widget.data] == ["a", "a (val)", "b", "b (val)"]
+
+
 def test_static_mode_renders_the_plotly_mimetype_and_html():
     chart = LiveFigure(plots.loss_figure(History()), "static")
     chart.show(plots.loss_figure(_history(3)))
     (output,) = chart.widget.outputs
     spec = output["data"]["application/vnd.plotly.v1+json"]
     assert spec["data"][0]["x"] == [1, 2, 3]
-    assert "plotly" in output["data"]["text/html"]
+    html = output["data"]["text/html"]
+    assert "https://cdn.plot.ly/plotly-" in html and len(html) < 100_000  # plotly.js linked, not inlined
 
 
 def test_auto_mode_and_bad_modes():

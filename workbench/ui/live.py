@@ -17,15 +17,20 @@ import importlib.util
 import json
 import threading
 import time
+from functools import cache
 
 import ipywidgets as w
+import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.offline import get_plotlyjs_version
 
 from .colab import in_colab
 
 __all__ = ["LiveFigure", "Throttle", "chart_mode"]
 
 CHART_MODES = ("auto", "widget", "static")
+_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def chart_mode(requested: str = "auto") -> str:
@@ -40,7 +45,11 @@ def chart_mode(requested: str = "auto") -> str:
 
 
 class LiveFigure:
-    """One chart; :meth:`show` replaces what it draws with a new figure of the same kind."""
+    """One chart; :meth:`show` replaces what it draws with a new figure of the same kind.
+
+    Widget mode sends only what changed since the last figure shown (new points, a new
+    title), so a redraw costs little and a zoom the user made survives it.
+    """
 
     def __init__(self, figure: go.Figure, mode: str = "auto") -> None:
         self.mode = chart_mode(mode)
@@ -48,6 +57,7 @@ class LiveFigure:
         self.draws = 0
         if self.mode == "widget":
             self._fw = go.FigureWidget(figure)
+            self._shown = figure.to_plotly_json()
             self.widget: w.Widget = self._fw
         else:
             self._out = w.Output(layout=w.Layout(width="100%"))
@@ -63,25 +73,48 @@ class LiveFigure:
             self._render_static(figure)
 
     def _sync(self, figure: go.Figure) -> None:
-        fw = self._fw
-        same_shape = len(fw.data) == len(figure.data) and all(a.type == b.type for a, b in zip(fw.data, figure.data))
+        fw, old, new = self._fw, self._shown, figure.to_plotly_json()
         with fw.batch_update():
-            if same_shape:
-                for old, new in zip(fw.data, figure.data):
-                    old.update(new.to_plotly_json(), overwrite=True)
+            if [t["type"] for t in old["data"]] == [t["type"] for t in new["data"]]:
+                for trace, before, after in zip(fw.data, old["data"], new["data"]):
+                    if changed := _changed(before, after):
+                        trace.update(changed, overwrite=True)
             else:
                 fw.data = ()
                 fw.add_traces(list(figure.data))
-            fw.layout.update(figure.layout.to_plotly_json(), overwrite=True)
+            if changed := _changed(old["layout"], new["layout"]):
+                fw.layout.update(changed, overwrite=True)
+        self._shown = new
 
     def _render_static(self, figure: go.Figure) -> None:
-        spec = json.loads(figure.to_json())
-        spec["config"] = {"displaylogo": False, "responsive": True}
-        bundle = {
-            "application/vnd.plotly.v1+json": spec,
-            "text/html": figure.to_html(include_plotlyjs="cdn", full_html=False, default_height=figure.layout.height),
-        }
+        spec = json.loads(pio.to_json(figure, validate=False))  # numpy arrays become lists, once
+        html = pio.to_html(spec, validate=False, include_plotlyjs=_plotlyjs_url(), full_html=False,
+                           default_height=figure.layout.height, config=_CONFIG)  # fmt: skip
+        bundle = {"application/vnd.plotly.v1+json": {**spec, "config": _CONFIG}, "text/html": html}
         self._out.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+
+
+@cache
+def _plotlyjs_url() -> str:
+    # The CDN copy of the plotly.js this plotly bundles. Given as a URL, to_html writes the script tag
+    # as is; with "cdn" it would hash the 4.6 MB bundle on every redraw (for the tag's integrity check).
+    return f"https://cdn.plot.ly/plotly-{get_plotlyjs_version()}.min.js"
+
+
+def _changed(before: dict, after: dict) -> dict:
+    """The top-level keys whose values differ (None: a key that is gone)."""
+    return {k: after.get(k) for k in before.keys() | after.keys() if not _same(before.get(k), after.get(k))}
+
+
+def _same(a: object, b: object) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and bool((a == b).all())
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except ValueError:  # sequences holding arrays: count them as changed
+        return False
 
 
 class Throttle:
