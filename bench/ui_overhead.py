@@ -2,20 +2,22 @@
 
     python bench/ui_overhead.py [--steps 120] [--repeats 3]
 
-The measuring runs inside a fresh IPython kernel (started with jupyter_client), as in
+The measuring runs inside fresh IPython kernels (started with jupyter_client), as in
 JupyterLab: the panel's widgets have live comms, so every throttled chart refresh is
 really serialized and sent. Both sides train tiny-demo on toy-e2e with the same
 settings, evaluations included (the panel also probes attention and shows samples on
-each); the engine side is ``Run.train()`` with no callbacks, the panel side
-``Workbench.train()`` with live charts in both modes (``widget``: FigureWidget updated
-in place; ``static``: figure re-rendered into an Output). A third side runs the engine
-in a background thread with no panel, as the panel trains (so that the kernel stays
-free for the Stop button): it splits the overhead into what the thread costs and what
-the panel's drawing costs. Times are the runs' own ``EndEvent.elapsed_s``, alternated
-so drift hits every side. Then Stop: the Stop button
-is clicked at several points of a run, twice just as an evaluation starts (the slowest
-moment); latency is click → panel ready again. The last line gives panel / engine for
-the worse chart mode and the worst Stop latency (targets <= 1.10, <= 1 s).
+each). The engine side is ``Run.train()`` in a cell of one kernel, with no callbacks;
+the panel side is ``Workbench.train()`` in a second kernel, with live charts in both
+modes (``widget``: FigureWidget updated in place; ``static``: figure re-rendered into
+an Output). Two kernels, because the panel trains in a background thread (so the
+kernel stays free for the Stop button) and libgomp, PyTorch's OpenMP runtime on
+Linux, slows a second thread's parallel regions once the main thread has trained
+(measured as a third side: the panel in the engine's kernel, after its runs). Times
+are the runs' own ``EndEvent.elapsed_s``, alternated so drift hits every side. Then
+Stop: the Stop button is clicked at several points of a run, twice just as an
+evaluation starts (the slowest moment); latency is click → panel ready again. The
+last line gives panel / engine for the worse chart mode and the worst Stop latency
+(targets <= 1.10, <= 1 s).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import argparse
 import json
 import statistics
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -38,7 +39,11 @@ _BENCH = Path(__file__).resolve().parent
 _MARK = "UI-OVERHEAD-RESULT "
 
 
+# -- in a kernel -------------------------------------------------------------------------------
+
+
 def _config(steps: int) -> RunConfig:
+    warnings.simplefilter("ignore")
     cfg = RunConfig()
     cfg.train.steps, cfg.train.eval_every, cfg.train.device = steps, steps // 3, "cpu"
     cfg.train.fit_warmup()
@@ -51,26 +56,20 @@ def _panel(cfg: RunConfig, charts: str) -> Workbench:
     return panel
 
 
-def measure(steps: int, repeats: int) -> dict:
-    """Inside the kernel: elapsed seconds per side, and Stop latencies."""
-    warnings.simplefilter("ignore")
+def engine_seconds(steps: int) -> float:
+    run = Run.create(_config(steps))
+    run.train()
+    return run.history.ends[-1].elapsed_s
+
+
+def panel_seconds(steps: int, charts: str) -> float:
     cfg = _config(steps)
-    times: dict[str, list[float]] = {"engine": [], "thread": [], "widget": [], "static": []}
-    Run.create(cfg).train()  # warm-up: caches, allocator, first generate
-    for _ in range(repeats):
-        run = Run.create(cfg)
-        run.train()
-        times["engine"].append(run.history.ends[-1].elapsed_s)
-        run = Run.create(cfg)
-        worker = threading.Thread(target=run.train)
-        worker.start()
-        worker.join()
-        times["thread"].append(run.history.ends[-1].elapsed_s)
-        for charts in ("widget", "static"):
-            run = _panel(cfg, charts).train(cfg, wait=True)
-            times[charts].append(run.history.ends[-1].elapsed_s)
-    latencies = []
-    evals = cfg.train.eval_every
+    return _panel(cfg, charts).train(cfg, wait=True).history.ends[-1].elapsed_s
+
+
+def stop_latencies(steps: int) -> list[dict]:
+    """Click Stop after a few steps, as evaluations start and just after; seconds until the panel is free."""
+    cfg, evals, out = _config(steps), steps // 3, []
     for at in (5, evals, evals + 7, 2 * evals, 2 * evals + 3):
         panel = _panel(cfg, "widget")
         panel.train(cfg)
@@ -79,34 +78,59 @@ def measure(steps: int, repeats: int) -> dict:
         start = time.perf_counter()
         panel.stop_button.click()
         panel.wait()
-        latencies.append({"at_step": at, "seconds": time.perf_counter() - start,
-                          "stopped_at": panel.run.history.ends[-1].step})  # fmt: skip
-    return {"times": times, "stop": latencies, "steps": steps}
+        out.append({"at_step": at, "seconds": time.perf_counter() - start,
+                    "stopped_at": panel.run.history.ends[-1].step})  # fmt: skip
+    return out
 
 
-def _in_kernel(steps: int, repeats: int) -> dict:
-    from jupyter_client.manager import start_new_kernel
+# -- driving the kernels -----------------------------------------------------------------------
 
-    km, kc = start_new_kernel(kernel_name="python3", cwd=str(_BENCH.parent))
-    found: dict = {}
 
-    def on_output(msg: dict) -> None:
-        text = msg["content"].get("text", "")
-        if msg["msg_type"] == "stream" and _MARK in text:
-            found.update(json.loads(text.split(_MARK, 1)[1]))
-        elif msg["msg_type"] == "error":
-            print("\n".join(msg["content"]["traceback"]), file=sys.stderr)
+class _Kernel:
+    """A fresh IPython kernel that imports this file and answers calls with JSON."""
 
-    code = (f"import sys, json; sys.path.insert(0, {str(_BENCH)!r}); import ui_overhead\n"
-            f"print({_MARK!r} + json.dumps(ui_overhead.measure({steps}, {repeats})))")  # fmt: skip
+    def __init__(self) -> None:
+        from jupyter_client.manager import start_new_kernel
+
+        self._km, self._kc = start_new_kernel(kernel_name="python3", cwd=str(_BENCH.parent))
+        self.call(f"sys.path.insert(0, {str(_BENCH)!r}) or 0", setup="import sys, json")
+
+    def call(self, expression: str, *, setup: str = "import ui_overhead") -> object:
+        found: list = []
+
+        def on_output(msg: dict) -> None:
+            text = msg["content"].get("text", "")
+            if msg["msg_type"] == "stream" and _MARK in text:
+                found.append(json.loads(text.split(_MARK, 1)[1]))
+            elif msg["msg_type"] == "error":
+                print("\n".join(msg["content"]["traceback"]), file=sys.stderr)
+
+        code = f"{setup}\nprint({_MARK!r} + json.dumps({expression}))"
+        self._kc.execute_interactive(code, output_hook=on_output, timeout=1800)
+        if not found:
+            raise SystemExit(f"the kernel printed no result for {expression}; see the traceback above")
+        return found[0]
+
+    def close(self) -> None:
+        self._kc.stop_channels()
+        self._km.shutdown_kernel(now=True)
+
+
+def measure(steps: int, repeats: int) -> dict:
+    engine, panel = _Kernel(), _Kernel()
     try:
-        kc.execute_interactive(code, output_hook=on_output, timeout=1800)
+        engine.call(f"ui_overhead.engine_seconds({steps})")  # warm-up: caches, allocator, first generate
+        panel.call(f"ui_overhead.panel_seconds({steps}, 'widget')")
+        times: dict[str, list[float]] = {"engine": [], "widget": [], "static": [], "same kernel": []}
+        for _ in range(repeats):
+            times["engine"].append(engine.call(f"ui_overhead.engine_seconds({steps})"))
+            for charts in ("widget", "static"):
+                times[charts].append(panel.call(f"ui_overhead.panel_seconds({steps}, {charts!r})"))
+            times["same kernel"].append(engine.call(f"ui_overhead.panel_seconds({steps}, 'widget')"))
+        return {"times": times, "stop": panel.call(f"ui_overhead.stop_latencies({steps})")}
     finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
-    if not found:
-        raise SystemExit("the kernel printed no result; see the traceback above")
-    return found
+        engine.close()
+        panel.close()
 
 
 def main() -> None:
@@ -114,15 +138,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    result = _in_kernel(args.steps, args.repeats)
+    result = measure(args.steps, args.repeats)
     med = {side: statistics.median(t) for side, t in result["times"].items()}
-    print(f"tiny-demo on toy-e2e, {result['steps']} steps, evaluations every {result['steps'] // 3} "
-          f"(median of {args.repeats}, in an IPython kernel)")  # fmt: skip
-    names = {"engine": "engine", "thread": "engine in a thread", "widget": "panel, widget charts",
-             "static": "panel, static charts"}  # fmt: skip
+    print(f"tiny-demo on toy-e2e, {args.steps} steps, evaluations every {args.steps // 3} "
+          f"(median of {args.repeats}, in IPython kernels)")  # fmt: skip
+    names = {"engine": "engine (its own kernel)", "widget": "panel, widget charts", "static": "panel, static charts",
+             "same kernel": "panel, widget charts, in the engine's kernel"}  # fmt: skip
     for side, seconds in med.items():
-        print(f"  {names[side]:<21} {seconds:6.2f} s   {seconds / med['engine']:.3f}x engine   "
-              f"{seconds / med['thread']:.3f}x engine in a thread")  # fmt: skip
+        print(f"  {names[side]:<45} {seconds:6.2f} s   {seconds / med['engine']:.3f}x engine")
     for s in result["stop"]:
         print(f"  Stop clicked after step {s['at_step']:>3}: ready again in {s['seconds']:.3f} s "
               f"(ended at step {s['stopped_at']})")  # fmt: skip
