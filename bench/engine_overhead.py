@@ -1,6 +1,6 @@
 """Engine overhead: the workbench's Trainer vs a bare PyTorch + PEFT loop, same everything.
 
-    python bench/engine_overhead.py [--model tiny-demo] [--steps 60] [--repeats 3] [--big]
+    python bench/engine_overhead.py [--model tiny-demo] [--steps 60] [--repeats 5] [--big]
 
 Both sides train the same prefix (same seed, batches, optimizer, schedule, clipping and steps)
 on the same frozen model; the bare loop has no callbacks, history, events or metric reads.
@@ -59,7 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="tiny-demo")
     parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--big", action="store_true", help="also a ~20M-parameter GPT-2 from a config")
     args = parser.parse_args()
     warnings.simplefilter("ignore")

@@ -72,9 +72,9 @@ class Workbench:
         self._thread: threading.Thread | None = None
         self._charts_due, self._line_due = Throttle(chart_interval_s, chart_budget), Throttle(0.25)
         self._bases: dict[tuple[str, str], LoadedModel] = {}
-        self._datas: dict[tuple[str, str | None], TaskData] = {}
+        self._datas: dict[tuple, TaskData] = {}
         self._base_outputs: list[str] | None = None
-        self._first_step = 0
+        self._since = (0, 0.0)  # (step, elapsed_s) the current run's session began at
         self._build_widgets()
         self.controls.observe(lambda _c: self.refresh(), "all")
         self.refresh()
@@ -136,7 +136,8 @@ class Workbench:
             self.info.show_problem(str(exc))
 
     def _data(self, config: RunConfig) -> TaskData:
-        key = (config.data.name, config.data.subset)
+        d = config.data  # what the preview rows and the task kind depend on
+        key = (d.name, d.subset, tuple(sorted(d.columns.items())), d.validation_fraction, config.train.seed)
         if key not in self._datas:
             self._datas[key] = load_task_data(config.data, seed=config.train.seed)
         return self._datas[key]
@@ -235,7 +236,7 @@ class Workbench:
         label = f"#{len(self.runs) + 1} {c.model.name} · {c.data.name} · P={c.prefix.length} · {c.prefix.init}"
         self.runs[label] = run
         self.run, self.probes, self._base_outputs = run, [], None
-        self._first_step = run.history.last_step
+        self._since = (run.history.last_step, run.history.ends[-1].elapsed_s if run.history.ends else 0.0)
         self.export_path.value = self.export_path.value or f"runs/{c.model.name}-{c.data.name}"
         self.progress.say(f"training {label}")
         self._redraw(run)
@@ -245,7 +246,7 @@ class Workbench:
         assert run is not None
         if isinstance(event, StepEvent):
             if self._line_due.due():
-                self.progress.step(event, self._first_step)
+                self.progress.step(event, self._since)
             if self._charts_due.due():
                 start = time.perf_counter()
                 self._redraw(run, overlay=False)  # the runs overlay waits for evaluations and the end
@@ -256,7 +257,7 @@ class Workbench:
             self._redraw(run)
         elif isinstance(event, EndEvent):
             if run.history.steps:
-                self.progress.step(run.history.steps[-1], self._first_step)
+                self.progress.step(run.history.steps[-1], self._since)
             text = event.message or f"{event.reason} at step {event.step}"
             self.progress.say(f"{text} — export it below, or train again", _END_LEVEL[event.reason])
 

@@ -49,11 +49,12 @@ class ProgressView:
         self.status = w.HTML("")
         self.box = w.VBox([self.bar, self.line, self.status], layout=w.Layout(width="100%"))
 
-    def step(self, event: StepEvent, first_step: int = 0) -> None:
+    def step(self, event: StepEvent, since: tuple[int, float] = (0, 0.0)) -> None:
+        """Show ``event``; ``since`` is the (step, elapsed seconds) this session began at (a resumed run)."""
         total = max(event.total_steps, 1)
         self.bar.max, self.bar.value = total, min(event.step, total)
-        done = max(event.step - first_step, 1)
-        eta = event.elapsed_s / done * (total - event.step) if event.elapsed_s else 0.0
+        steps, seconds = max(event.step - since[0], 1), event.elapsed_s - since[1]
+        eta = seconds / steps * (total - event.step) if seconds > 0 else 0.0
         parts = [f"step {event.step}/{total}", f"loss {event.loss:.4f}", f"{event.tokens_per_s:,.0f} tok/s",
                  f"elapsed {_clock(event.elapsed_s)}", f"ETA {_clock(eta)}"]  # fmt: skip
         if event.memory_mb:
