@@ -46,6 +46,19 @@ def test_events_reach_callbacks_in_order(make_config):
     assert isinstance(events[-2], EvalEvent) and "slot_coverage" in events[-2].metrics
 
 
+def test_time_throttled_loss_reads_log_before_evaluations_and_at_the_end_averaging_the_steps_between(make_config):
+    every_step = Run.create(make_config(train={"steps": 6, "eval_every": 3}))
+    every_step.train()
+    throttled = Run.create(make_config(train={"steps": 6, "eval_every": 3, "log_every_s": 3600.0}))
+    events = []
+    throttled.train([events.append])
+    kinds = [(type(e).__name__, e.step) for e in events]
+    assert kinds == [("StepEvent", 3), ("EvalEvent", 3), ("StepEvent", 6), ("EvalEvent", 6), ("EndEvent", 6)]
+    losses = every_step.history.losses()
+    assert events[0].loss == pytest.approx(sum(losses[:3]) / 3, rel=1e-5)  # same seed, same steps
+    assert events[2].loss == pytest.approx(sum(losses[3:]) / 3, rel=1e-5)
+
+
 def test_stop_flag_ends_at_a_step_boundary_and_training_can_continue(make_config):
     run = Run.create(make_config(train={"steps": 50}))
     stop = threading.Event()

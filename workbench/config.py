@@ -107,6 +107,8 @@ class TrainSettings:
     seed: int = _ranged(0, 0, 2**32 - 1)
     eval_every: int = _ranged(50, 0, 10_000_000)
     log_every: int = _ranged(1, 1, 10_000)
+    # Read the loss off the device at most this often (seconds; None: 0.25 on CUDA, every logged step elsewhere).
+    log_every_s: float | None = _ranged(None, 0.0, 3600.0)
     eval_generate: int = _ranged(32, 0, 100_000)
     max_new_tokens: int = _ranged(48, 1, 4096)
     device: str = _choice("auto", DEVICES)

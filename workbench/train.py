@@ -5,7 +5,8 @@
 schedule, gradient accumulation and clipping. ``accelerate`` places it on the
 device, applies bf16/fp16 autocast on CUDA and runs it under DDP when launched
 with ``accelerate launch``. Loss values are read from the device only at logged
-steps, so a GPU is not synced every step. A cooperative stop flag (also set by
+steps, and on CUDA at most every 0.25 s (``log_every_s``; the event then averages
+the steps since), so a GPU is not synced every step. A cooperative stop flag (also set by
 Ctrl-C / SIGTERM in the main thread) ends the run at a step boundary; a
 non-finite loss ends it with the last good prefix restored. The loop knows
 nothing about widgets or files.
@@ -33,6 +34,9 @@ from .evaluate import EvalResult, evaluate
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
 
 __all__ = ["Trainer", "pick_precision"]
+
+# Reading a loss makes the host wait for the device; by default only accelerators are throttled.
+_READ_EVERY_S = {"cuda": 0.25}
 
 
 def pick_precision(settings: TrainSettings) -> str:
@@ -119,7 +123,8 @@ class Trainer:
                     clock["tokens"] += tokens
                 self.scheduler.step()
                 self.step += 1
-                if self.step % s.log_every == 0 or self.step == s.steps:
+                evaluating = bool(s.eval_every) and self.step % s.eval_every == 0 and self.step < s.steps
+                if self._log_due(clock, boundary=evaluating or stopping()):
                     event = self._log(clock, start)
                     if not math.isfinite(event.loss):
                         with torch.no_grad():
@@ -132,7 +137,7 @@ class Trainer:
                     with torch.no_grad():
                         torch._foreach_copy_(good, [p.detach() for p in self.params])
                     self._emit(event, callbacks)
-                if s.eval_every and self.step % s.eval_every == 0 and self.step < s.steps:
+                if evaluating:
                     self._evaluate_and_emit(start, stopping, callbacks)
         if reason == "completed" and (not self.history.evals or self.history.evals[-1].step != self.step):
             self._evaluate_and_emit(start, stopping, callbacks)
@@ -203,6 +208,16 @@ class Trainer:
                     batch = {k: v.pin_memory() for k, v in batch.items()}
                 yield {k: v.to(device, non_blocking=True) for k, v in batch.items()}, tokens
                 micro += 1
+
+    def _log_due(self, clock: dict[str, Any], *, boundary: bool) -> bool:
+        """Log this step? Every ``log_every`` steps, time-throttled except before an evaluation, a stop or the end."""
+        s = self.settings
+        if self.step == s.steps:
+            return True
+        if self.step % s.log_every:
+            return False
+        every_s = s.log_every_s if s.log_every_s is not None else _READ_EVERY_S.get(self.accelerator.device.type, 0.0)
+        return boundary or time.perf_counter() - clock["t"] >= every_s
 
     def _log(self, clock: dict[str, Any], start: float) -> StepEvent:
         now = time.perf_counter()
