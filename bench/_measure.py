@@ -33,13 +33,20 @@ def gpt2_dir(n_embd: int = 448, n_layer: int = 8, n_head: int = 8, n_positions: 
 
     The defaults give the ~20M-parameter model the engine benchmarks use.
     """
-    out = Path(tempfile.mkdtemp(prefix=f"gpt2-{n_layer}x{n_embd}-"))
+    return model_dir("gpt2", n_embd=n_embd, n_layer=n_layer, n_head=n_head, n_positions=n_positions)
+
+
+def model_dir(model_type: str, **config: object) -> str:
+    """A random-init model of ``model_type`` built from ``config`` with the toy word tokenizer (no download).
+
+    ``vocab_size`` defaults to the tokenizer's; a larger one keeps a real model's embedding and head cost.
+    """
     tok = word_tokenizer()
+    out = Path(tempfile.mkdtemp(prefix=f"{model_type}-"))
     ids = {"pad_token_id": tok.pad_token_id, "eos_token_id": tok.eos_token_id, "bos_token_id": tok.bos_token_id}
-    config = AutoConfig.for_model("gpt2", n_embd=n_embd, n_layer=n_layer, n_head=n_head, n_positions=n_positions,
-                                  vocab_size=len(tok), **ids)  # fmt: skip
+    config = {"vocab_size": len(tok), **ids, **config}
     torch.manual_seed(0)
-    AutoModelForCausalLM.from_config(config).save_pretrained(out)
+    AutoModelForCausalLM.from_config(AutoConfig.for_model(model_type, **config)).save_pretrained(out)
     tok.save_pretrained(out)
     return str(out)
 
