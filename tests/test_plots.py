@@ -41,6 +41,19 @@ def test_loss_figure_has_raw_smoothed_validation_lr_and_metric():
     assert len(empty.data) == len(fig.data)  # same traces before any data, for live updates
 
 
+def test_long_runs_are_thinned_after_smoothing_and_keep_their_last_step():
+    h = History()
+    for i in range(1, 10_001):
+        loss = 1.0 if i % 2 else 3.0
+        h.record(StepEvent(step=i, loss=loss, lr=0.1, tokens_per_s=1.0, elapsed_s=i, total_steps=10_000))
+    fig = plots.loss_figure(h, max_points=500)
+    raw, smoothed = fig.data[0], fig.data[1]
+    assert len(raw.x) <= 500 and raw.x[0] == 1 and raw.x[-1] == 10_000
+    assert smoothed.y[-1] == pytest.approx(plots.smooth(h.losses())[-1])  # smoothed over every step, then thinned
+    assert len(plots.overlay_figure({"a": h}, max_points=500).data[0].x) <= 500
+    assert len(plots.loss_figure(_history()).data[0].x) == 10  # short runs keep every step
+
+
 def test_overlay_has_two_traces_per_run():
     fig = plots.overlay_figure({"a": _history(), "b": _history()})
     assert [t.name for t in fig.data] == ["a", "a (val)", "b", "b (val)"]

@@ -36,6 +36,7 @@ __all__ = [
 _HEIGHT = 340
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 _MARGIN = {"l": 55, "r": 55, "t": 40, "b": 40}
+_MAX_POINTS = 2000  # per step series; more only weighs on the browser and the comm, not the picture
 _COLORBAR = {"outlinewidth": 0, "ticks": ""}  # as plotly_white draws heatmap colour bars
 
 
@@ -62,22 +63,30 @@ def _metric_name(history: History, metric: str | None) -> str | None:
     return None
 
 
-def loss_figure(history: History, *, title: str = "Training", metric: str | None = None) -> go.Figure:
-    """Train loss (raw, smoothed), validation loss, lr (right axis); the task metric in a lower panel."""
+def loss_figure(
+    history: History, *, title: str = "Training", metric: str | None = None, max_points: int = _MAX_POINTS
+) -> go.Figure:
+    """Train loss (raw, smoothed), validation loss, lr (right axis); the task metric in a lower panel.
+
+    A long run's step series are thinned to ``max_points`` evenly spaced steps (the last one
+    always kept), after smoothing over every step: a live chart stays light at 10,000 steps.
+    """
     metric = _metric_name(history, metric)
-    steps = [s.step for s in history.steps]
-    losses = [s.loss for s in history.steps]
+    keep = _thin(len(history.steps), max_points)
+    smoothed = smooth(history.losses())
+    steps = [history.steps[i].step for i in keep]
+    losses = [history.steps[i].loss for i in keep]
     evals = history.evals
     scored = [e for e in evals if isinstance(e.metrics.get(metric or ""), int | float)]
     # Two panels sharing x: loss (y, lr on y2 at the right) above, the metric (x2, y3) below.
     traces = [
         go.Scatter(x=steps, y=losses, name="train loss", mode="lines", line={"color": _COLORS[0], "width": 1},
                    opacity=0.3),
-        go.Scatter(x=steps, y=smooth(losses), name="train (smoothed)", mode="lines",
+        go.Scatter(x=steps, y=[smoothed[i] for i in keep], name="train (smoothed)", mode="lines",
                    line={"color": _COLORS[0], "width": 2}),
         go.Scatter(x=[e.step for e in evals], y=[e.loss for e in evals], name="validation loss",
                    mode="lines+markers", line={"color": _COLORS[1]}),
-        go.Scatter(x=steps, y=[s.lr for s in history.steps], name="learning rate", mode="lines", yaxis="y2",
+        go.Scatter(x=steps, y=[history.steps[i].lr for i in keep], name="learning rate", mode="lines", yaxis="y2",
                    line={"color": "#999", "dash": "dot", "width": 1}),
         go.Scatter(x=[e.step for e in scored], y=[e.metrics[metric] for e in scored], name=metric or "metric",
                    mode="lines+markers", line={"color": _COLORS[2]}, xaxis="x2", yaxis="y3"),
@@ -91,12 +100,15 @@ def loss_figure(history: History, *, title: str = "Training", metric: str | None
                    yaxis3={"anchor": "x2", "domain": [0, 0.28], "title": metric or "metric"})  # fmt: skip
 
 
-def overlay_figure(histories: Mapping[str, History], *, title: str = "Runs") -> go.Figure:
+def overlay_figure(
+    histories: Mapping[str, History], *, title: str = "Runs", max_points: int = _MAX_POINTS
+) -> go.Figure:
     """Several runs in one chart: smoothed train loss (solid) and validation loss (dotted) per run."""
     traces = []
     for i, (label, history) in enumerate(histories.items()):
         color = _COLORS[i % len(_COLORS)]
-        traces.append(go.Scatter(x=[s.step for s in history.steps], y=smooth(history.losses()), name=label,
+        keep, smoothed = _thin(len(history.steps), max_points), smooth(history.losses())
+        traces.append(go.Scatter(x=[history.steps[k].step for k in keep], y=[smoothed[k] for k in keep], name=label,
                                  mode="lines", line={"color": color}, legendgroup=label))  # fmt: skip
         traces.append(go.Scatter(x=[e.step for e in history.evals], y=[e.loss for e in history.evals],
                                  name=f"{label} (val)", mode="lines+markers", legendgroup=label,
@@ -177,6 +189,14 @@ def comparison_figure(results: Sequence[Any]) -> go.Figure:
     metric = results[0].metric if results else "metric"
     return _figure(traces, title="Methods on the same data and budget", height=_HEIGHT + 120, showlegend=False,
                    xaxis={"title": "trainable parameters", "type": "log"}, yaxis={"title": metric})  # fmt: skip
+
+
+def _thin(n: int, max_points: int) -> list[int]:
+    """At most ``max_points`` evenly spaced indices of ``range(n)``, the first and the last among them."""
+    if n <= max_points:
+        return list(range(n))
+    stride = (n - 1) / (max_points - 1)
+    return sorted({round(k * stride) for k in range(max_points)})
 
 
 @cache
