@@ -5,11 +5,11 @@
 schedule, gradient accumulation and clipping. ``accelerate`` places it on the
 device, applies bf16/fp16 autocast on CUDA and runs it under DDP when launched
 with ``accelerate launch``. Loss values are read from the device only at logged
-steps, and on CUDA at most every 0.25 s (``log_every_s``; the event then averages
-the steps since), so a GPU is not synced every step. A cooperative stop flag (also set by
-Ctrl-C / SIGTERM in the main thread) ends the run at a step boundary; a
-non-finite loss ends it with the last good prefix restored. The loop knows
-nothing about widgets or files.
+steps, and on one CUDA device at most every 0.25 s (``log_every_s``; the event
+then averages the steps since), so a GPU is not synced every step. A cooperative
+stop flag (also set by Ctrl-C / SIGTERM in the main thread) ends the run at a
+step boundary; a non-finite loss ends it with the last good prefix restored. The
+loop knows nothing about widgets or files.
 """
 
 from __future__ import annotations
@@ -80,6 +80,7 @@ class Trainer:
             num_training_steps=settings.steps,
         )  # fmt: skip
         self._collate = Collator(tokenizer.pad_token_id)
+        self._read_every_s = self._read_interval()
         self._elapsed_before = sum(e.elapsed_s for e in self.history.ends[-1:])
 
     @property
@@ -216,8 +217,18 @@ class Trainer:
             return True
         if self.step % s.log_every:
             return False
-        every_s = s.log_every_s if s.log_every_s is not None else _READ_EVERY_S.get(self.accelerator.device.type, 0.0)
-        return boundary or time.perf_counter() - clock["t"] >= every_s
+        return boundary or time.perf_counter() - clock["t"] >= self._read_every_s
+
+    def _read_interval(self) -> float:
+        # Processes of a DDP run must log (and so check the loss) at the same steps: a process that
+        # stopped on a non-finite loss alone would leave the others waiting in their next all-reduce.
+        s, processes = self.settings, self.accelerator.num_processes
+        if s.log_every_s and processes > 1:
+            raise TrainingError(f"log_every_s throttles by time, which differs between the {processes} processes; "
+                                "use log_every (steps) under accelerate launch")  # fmt: skip
+        if s.log_every_s is not None or processes > 1:
+            return s.log_every_s or 0.0
+        return _READ_EVERY_S.get(self.accelerator.device.type, 0.0)
 
     def _log(self, clock: dict[str, Any], start: float) -> StepEvent:
         now = time.perf_counter()
