@@ -74,8 +74,8 @@ def loss_figure(
     metric = _metric_name(history, metric)
     keep = _thin(len(history.steps), max_points)
     smoothed = smooth(history.losses())
-    steps = [history.steps[i].step for i in keep]
-    losses = [history.steps[i].loss for i in keep]
+    kept = [history.steps[i] for i in keep]
+    steps, losses = [s.step for s in kept], [s.loss for s in kept]
     evals = history.evals
     scored = [e for e in evals if isinstance(e.metrics.get(metric or ""), int | float)]
     # Two panels sharing x: loss (y, lr on y2 at the right) above, the metric (x2, y3) below.
@@ -86,7 +86,7 @@ def loss_figure(
                    line={"color": _COLORS[0], "width": 2}),
         go.Scatter(x=[e.step for e in evals], y=[e.loss for e in evals], name="validation loss",
                    mode="lines+markers", line={"color": _COLORS[1]}),
-        go.Scatter(x=steps, y=[history.steps[i].lr for i in keep], name="learning rate", mode="lines", yaxis="y2",
+        go.Scatter(x=steps, y=[s.lr for s in kept], name="learning rate", mode="lines", yaxis="y2",
                    line={"color": "#999", "dash": "dot", "width": 1}),
         go.Scatter(x=[e.step for e in scored], y=[e.metrics[metric] for e in scored], name=metric or "metric",
                    mode="lines+markers", line={"color": _COLORS[2]}, xaxis="x2", yaxis="y3"),
@@ -195,7 +195,7 @@ def _thin(n: int, max_points: int) -> list[int]:
     """At most ``max_points`` evenly spaced indices of ``range(n)``, the first and the last among them."""
     if n <= max_points:
         return list(range(n))
-    stride = (n - 1) / (max_points - 1)
+    stride = (n - 1) / max(max_points - 1, 1)
     return sorted({round(k * stride) for k in range(max_points)})
 
 
