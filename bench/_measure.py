@@ -1,4 +1,4 @@
-"""What the bench/ scripts share: GPT-2s built from a config, and a training step's memory.
+"""What the bench/ scripts share: models built from a config, the bare training loop, a step's memory.
 
 Not part of the package and not a benchmark itself. On CPU PyTorch keeps no peak
 counter for tensor memory (``torch.cuda.max_memory_allocated`` is CUDA only), so
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from transformers import AutoConfig, AutoModelForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, get_scheduler
 
-from workbench import RunConfig
+from workbench import Run, RunConfig
+from workbench.data import Collator, EncodedSplit
 from workbench.models import word_tokenizer
 
 MB = 2**20
@@ -59,6 +60,49 @@ def bench_config(model: str, steps: int) -> RunConfig:
     cfg.train.steps, cfg.train.warmup_steps, cfg.train.eval_every, cfg.train.eval_generate = steps, 2, 0, 0
     cfg.train.device = "cpu"
     return cfg
+
+
+def first_epoch_order(n_rows: int, seed: int) -> list[int]:
+    """The row order of the Trainer's first epoch (``Trainer._batches``), for a loop that feeds the same batches."""
+    return torch.randperm(n_rows, generator=torch.Generator().manual_seed(seed * 1_000_003)).tolist()
+
+
+def bare_loop_seconds(cfg: RunConfig) -> tuple[float, EncodedSplit]:
+    """``cfg``'s training written as a plain loop over the Trainer's batches; seconds and the train split.
+
+    Same model, prefix init, optimizer, schedule and clipping; no callbacks, history or loss reads.
+    On CUDA: autocast (bf16, else fp16) and pinned non-blocking copies, as the Trainer does.
+    """
+    run = Run.create(cfg)  # same model, data, prefix init (seeded)
+    train, _ = run.splits
+    device = torch.device(cfg.train.device)
+    cuda = device.type == "cuda"
+    model = run.model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    sched = get_scheduler(cfg.train.schedule, opt, num_warmup_steps=cfg.train.warmup_steps,
+                          num_training_steps=cfg.train.steps)  # fmt: skip
+    collate, bs = Collator(run.tokenizer.pad_token_id), cfg.train.batch_size
+    order = first_epoch_order(len(train), cfg.train.seed)
+    dtype = torch.bfloat16 if not cuda or torch.cuda.is_bf16_supported() else torch.float16
+    model.train()
+    if cuda:
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for step in range(cfg.train.steps):
+        batch = collate([train.features[i] for i in order[step * bs : (step + 1) * bs]])
+        if cuda:
+            batch = {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
+        with torch.autocast(device.type, dtype=dtype, enabled=cuda):
+            loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, cfg.train.max_grad_norm)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        sched.step()
+    if cuda:
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, train
 
 
 @dataclass

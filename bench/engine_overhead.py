@@ -15,12 +15,9 @@ import statistics
 import time
 import warnings
 
-import torch
-from _measure import bench_config, gpt2_dir
-from transformers import get_scheduler
+from _measure import bare_loop_seconds, bench_config, gpt2_dir
 
 from workbench import Run, RunConfig
-from workbench.data import Collator
 
 
 def workbench_run(cfg: RunConfig) -> float:
@@ -33,26 +30,7 @@ def workbench_run(cfg: RunConfig) -> float:
 
 def bare_run(cfg: RunConfig) -> float:
     """The same training written as a plain loop over the same batches."""
-    run = Run.create(cfg)  # same model, data, prefix init (seeded)
-    train, _ = run.splits
-    model = run.model
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    sched = get_scheduler(cfg.train.schedule, opt, num_warmup_steps=cfg.train.warmup_steps,
-                          num_training_steps=cfg.train.steps)  # fmt: skip
-    collate, bs = Collator(run.tokenizer.pad_token_id), cfg.train.batch_size
-    order = torch.randperm(len(train), generator=torch.Generator().manual_seed(cfg.train.seed * 1_000_003)).tolist()
-    model.train()
-    start = time.perf_counter()
-    for step in range(cfg.train.steps):
-        rows = [train.features[i] for i in order[step * bs : (step + 1) * bs]]
-        loss = model(**collate(rows)).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.train.max_grad_norm)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        sched.step()
-    return time.perf_counter() - start
+    return bare_loop_seconds(cfg)[0]
 
 
 def main() -> None:

@@ -27,11 +27,10 @@ import warnings
 from pathlib import Path
 
 import torch
-from _measure import bench_config, model_dir
-from transformers import get_scheduler
+from _measure import bare_loop_seconds, bench_config, first_epoch_order, model_dir
 
 from workbench import Run, RunConfig
-from workbench.data import Collator, EncodedSplit
+from workbench.data import EncodedSplit
 from workbench.data.toy import text_examples
 
 # Published configurations (random weights here): model_type and the fields that set the cost.
@@ -85,45 +84,13 @@ def workbench_seconds(cfg: RunConfig) -> tuple[float, int]:
 
 def bare_seconds(cfg: RunConfig) -> tuple[float, int]:
     """The same steps as a plain loop: autocast, pinned non-blocking copies, no loss reads."""
-    run = Run.create(cfg)
-    train, _ = run.splits
-    device = torch.device(cfg.train.device)
-    model = run.model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    sched = get_scheduler(cfg.train.schedule, opt, num_warmup_steps=cfg.train.warmup_steps,
-                          num_training_steps=cfg.train.steps)  # fmt: skip
-    collate, bs = Collator(run.tokenizer.pad_token_id), cfg.train.batch_size
-    order = _order(train, cfg)
-    dtype = torch.bfloat16 if device.type != "cuda" or torch.cuda.is_bf16_supported() else torch.float16
-    model.train()
-    _sync(device.type)
-    start = time.perf_counter()
-    for step in range(cfg.train.steps):
-        batch = collate([train.features[i] for i in order[step * bs : (step + 1) * bs]])
-        if device.type == "cuda":
-            batch = {k: v.pin_memory().to(device, non_blocking=True) for k, v in batch.items()}
-        with torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
-            loss = model(**batch).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, cfg.train.max_grad_norm)
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        sched.step()
-    _sync(device.type)
-    return time.perf_counter() - start, _tokens(train, cfg)
-
-
-def _order(train: EncodedSplit, cfg: RunConfig) -> list[int]:
-    """The Trainer's first epoch (every timed step lies in it)."""
-    gen = torch.Generator().manual_seed(cfg.train.seed * 1_000_003)
-    return torch.randperm(len(train), generator=gen).tolist()
+    seconds, train = bare_loop_seconds(cfg)
+    return seconds, _tokens(train, cfg)
 
 
 def _tokens(train: EncodedSplit, cfg: RunConfig) -> int:
     """Tokens that are not padding in the run's batches."""
-    order, bs = _order(train, cfg), cfg.train.batch_size
-    rows = order[: cfg.train.steps * bs]
+    rows = first_epoch_order(len(train), cfg.train.seed)[: cfg.train.steps * cfg.train.batch_size]
     return sum(len(train.features[i]["input_ids"]) for i in rows)  # unpadded rows; the collator pads
 
 
