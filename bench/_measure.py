@@ -80,7 +80,7 @@ def bare_loop_seconds(cfg: RunConfig) -> tuple[float, EncodedSplit]:
     model = run.model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    sched = get_scheduler(cfg.train.schedule, opt, num_warmup_steps=cfg.train.warmup_steps,
+    sched = get_scheduler(cfg.train.schedule, opt, num_warmup_steps=cfg.train.warmup(),
                           num_training_steps=cfg.train.steps)  # fmt: skip
     collate, bs = Collator(run.tokenizer.pad_token_id), cfg.train.batch_size
     order = first_epoch_order(len(train), cfg.train.seed)

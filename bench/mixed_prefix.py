@@ -4,7 +4,7 @@
 
 Trains N small prefixes (a few steps each: speed does not depend on quality), then times
 the same N x rows prompts two ways in one process: PEFT with one adapter per batch
-(``set_adapter`` + ``generate``) and a :class:`workbench.serve.PrefixBank` serving every row
+(``set_adapter`` + ``generate``) and a :class:`workbench.prefix_bank.PrefixBank` serving every row
 its own prefix in a single batch. Checks that both give the same outputs; prints the ratio last.
 """
 
@@ -22,7 +22,7 @@ from peft import PeftModel
 
 from workbench import Run, RunConfig
 from workbench.data import format_prompt
-from workbench.serve import PrefixBank
+from workbench.prefix_bank import PrefixBank
 
 PROMPTS = [
     "name[Aromi] food[Italian] area[riverside]",

@@ -46,7 +46,6 @@ def _config(steps: int) -> RunConfig:
     warnings.simplefilter("ignore")
     cfg = RunConfig()
     cfg.train.steps, cfg.train.eval_every, cfg.train.device = steps, steps // 3, "cpu"
-    cfg.train.fit_warmup()
     return cfg
 
 

@@ -23,7 +23,7 @@ def demo():
 
 def _coverage(model, tok, prompts):
     outputs = generate_texts(model, tok, prompts, task="causal-lm", max_new_tokens=48)
-    return text_metrics(outputs, [r["target"] for r in ROWS], SOURCES)["slot_coverage"], outputs
+    return text_metrics(outputs, [[r["target"]] for r in ROWS], SOURCES)["slot_coverage"], outputs
 
 
 def test_ships_inside_the_package_small_and_offline(demo):

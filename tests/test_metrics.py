@@ -1,37 +1,102 @@
+import math
+
 import pytest
 
 from workbench.metrics import (
+    METRICS,
     classification_metrics,
+    classification_report,
+    is_better,
     parse_label,
+    parse_number,
     parse_tags,
+    regression_metrics,
     slot_coverage,
     tagging_metrics,
     text_metrics,
 )
 
+# Outputs equal to their references, for every kind of metric: each must score its best value.
+_TEXT_REFS = ["Aromi is an Italian pub .", "Zizzi is cheap .", "cheap", "It is near The Mill ."]
+_TEXT_SOURCES = ["name[Aromi] food[Italian] eatType[pub]", "name[Zizzi] priceRange[cheap]",
+                 "name[Zizzi] priceRange[cheap] area[riverside]", "near[The Mill] name[Cotto]"]  # fmt: skip
+_PERFECT = {
+    **text_metrics(_TEXT_REFS, [[r] for r in _TEXT_REFS], _TEXT_SOURCES),
+    **classification_metrics([0, 1, 2, 1], [0, 1, 2, 1]),
+    **regression_metrics([1.0, 2.5, 4.0], [1.0, 2.5, 4.0]),
+    **{k: v for k, v in tagging_metrics([["B-name", "O", "B-food"]], [["B-name", "O", "B-food"]]).items()
+       if k != "per_type"},
+}  # fmt: skip
 
-def test_slot_coverage_needs_every_value_and_reads_family_friendly():
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_outputs_equal_to_references_score_the_best_value(metric):
+    assert metric in _PERFECT, f"{metric} has no perfect-prediction case"
+    assert _PERFECT[metric] == pytest.approx(METRICS[metric].best)
+
+
+def test_one_word_outputs_that_are_exact_do_not_score_zero_bleu():
+    words = ["cheap", "moderate", "expensive"]
+    scores = text_metrics(words, [[w] for w in words])
+    assert scores["bleu"] == pytest.approx(100) and scores["exact_match"] == 1.0 and scores["chrf"] == 100
+    assert text_metrics(["cheap", "cheap", "cheap"], [[w] for w in words])["bleu"] < 50
+
+
+def test_bleu_and_exact_match_use_every_reference_of_a_row():
+    one = text_metrics(["Aromi is cheap ."], [["Aromi has low prices ."]])
+    both = text_metrics(["Aromi is cheap ."], [["Aromi has low prices .", "Aromi is cheap ."]])
+    assert one["exact_match"] == 0 and both["exact_match"] == 1
+    assert both["bleu"] == pytest.approx(100) and one["bleu"] < 100
+
+
+def test_rouge_l_rewards_the_longest_common_subsequence():
+    refs = [["the cat sat on the mat"]]
+    assert text_metrics(["the cat sat on the mat"], refs)["rougeL"] == pytest.approx(100)
+    partial = text_metrics(["the cat lay on a rug"], refs)["rougeL"]
+    assert 0 < partial < 100
+
+
+def test_slot_coverage_counts_what_the_reference_mentions_and_reads_family_friendly():
     src = "name[Aromi] food[Italian] familyFriendly[no]"
     assert slot_coverage(src, "Aromi serves Italian food . It is not family friendly .") == 1.0
     assert slot_coverage(src, "Aromi serves Italian food . It is family friendly .") == 0.0
     assert slot_coverage(src, "Aromi is not family friendly .") == 0.0
+    assert slot_coverage(src, "Aromi serves Italian food .", reference="Aromi serves Italian food .") == 1.0
     assert slot_coverage("no slots here", "anything") is None
+    # Records to one-word answers: only the slot the answer names counts.
+    scores = text_metrics(["cheap"], [["cheap"]], ["name[Zizzi] priceRange[cheap]"])
+    assert scores["slot_coverage"] == 1.0 and scores["exact_match"] == 1.0
 
 
-def test_text_metrics_bleu_exact_match_and_coverage():
-    refs = ["Aromi is an Italian pub .", "Zizzi is cheap ."]
-    srcs = ["name[Aromi] food[Italian] eatType[pub]", "name[Zizzi] priceRange[cheap]"]
-    perfect = text_metrics(refs, refs, srcs)
-    assert perfect["bleu"] == pytest.approx(100.0) and perfect["exact_match"] == 1.0 and perfect["slot_coverage"] == 1.0
-    half = text_metrics(["Aromi is an Italian pub .", "Zizzi ."], refs, srcs)
-    assert half["slot_coverage"] == 0.5 and half["exact_match"] == 0.5 and half["bleu"] < 100
+def test_no_slot_coverage_for_sources_that_are_not_records():
+    assert "slot_coverage" not in text_metrics(["a b"], [["a b"]], ["translate: hello [world]"])
 
 
-def test_classification_and_label_parsing():
+def test_classification_report_and_label_parsing():
     assert parse_label(" Positive .", ["negative", "positive"]) == 1
     assert parse_label("unsure", ["negative", "positive"]) == -1
+    assert parse_label("it was very good indeed", ["good", "very good", "bad"]) == 1  # the longer phrase
+    assert parse_label("bad, not good", ["good", "bad"]) == 1  # the first one named
     m = classification_metrics([1, 0, -1, 1], [1, 0, 0, 1])
-    assert m["accuracy"] == 0.75 and 0 < m["f1"] < 1
+    assert m["accuracy"] == 0.75 and m["f1"] == pytest.approx((2 / 3 + 1) / 2)
+    report = classification_report([1, 0, 0, 1], [1, 0, 1, 1], ["bad", "good"])
+    assert report["confusion"] == [[1, 0], [1, 2]]  # rows: true bad, true good
+    assert report["per_label"]["good"]["recall"] == pytest.approx(2 / 3) and report["per_label"]["bad"]["support"] == 1
+    assert "precision" in report["text"] and "good" in report["text"]
+
+
+def test_regression_metrics_and_number_parsing():
+    m = regression_metrics([2.0, 4.0], [1.0, 5.0])
+    assert m["rmse"] == pytest.approx(1.0) and m["mae"] == pytest.approx(1.0) and m["r2"] == pytest.approx(0.75)
+    assert math.isnan(regression_metrics([1.0], [2.0])["r2"])  # undefined for one row, not a made-up 0
+    assert parse_number("about 3.5 stars") == 3.5 and parse_number("-2") == -2 and parse_number(".5") == 0.5
+    assert parse_number("four") is None and parse_number("") is None
+
+
+def test_direction_of_each_metric():
+    assert is_better("rmse", 0.5, 1.0) and not is_better("rmse", 2.0, 1.0)
+    assert is_better("accuracy", 0.9, 0.5) and not is_better("accuracy", float("nan"), 0.1)
+    assert is_better("bleu", 10.0, float("nan"))
 
 
 def test_entity_level_tagging_report_per_type():

@@ -1,8 +1,9 @@
 """The ``prefix-workbench`` command line: the notebook's runs, headless.
 
 Subcommands: ``train`` (create a run, train with a progress bar, export the run
-directory), ``generate`` (greedy outputs from an exported run), ``models`` and
-``datasets`` (what is built in and curated). Flags map one-to-one onto
+directory), ``evaluate`` (score an exported run on a split, with a per-label report),
+``generate`` (greedy outputs from an exported run), ``compare`` (prefix tuning against
+other methods), ``models`` and ``datasets`` (what is built in and curated). Flags map one-to-one onto
 :class:`~workbench.config.RunConfig`; ``--config run.json`` loads saved settings
 first. Any :class:`~workbench.errors.WorkbenchError` ends the command with one line
 on stderr and exit status 2, never a traceback. The CLI holds no training logic.
@@ -11,6 +12,7 @@ on stderr and exit status 2, never a traceback. The CLI holds no training logic.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .config import DEFAULT_DATASET, DEFAULT_MODEL, RunConfig
+from .config import DATA_KIND_CHOICES, DEFAULT_DATASET, DEFAULT_MODEL, METRIC_CHOICES, RunConfig
 from .errors import ConfigError, WorkbenchError
 
 __all__ = ["build_parser", "main"]
@@ -46,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
     train.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
                        help="map a dataset column to a role (source, target, text, label, tokens, tags)")  # fmt: skip
+    train.add_argument(
+        "--kind",
+        choices=DATA_KIND_CHOICES,
+        help="what the data is when its columns leave it open (regression for whole-number targets)",
+    )
+    train.add_argument("--metric", help=f"headline metric: {', '.join(METRIC_CHOICES)} (default: the data's)")
+    train.add_argument("--test-fraction", type=float, help="hold out this share of a file as a test split")
     train.add_argument("--max-train-examples", type=int)
     train.add_argument("--max-length", type=int)
     train.add_argument("--prefix-length", type=int)
@@ -71,6 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (--steps to extend)"
     )
     train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
+
+    ev = sub.add_parser("evaluate", help="score an exported run on a split: metrics, per-label report, figure")
+    ev.add_argument("--run", required=True, help="run directory written by `train`")
+    ev.add_argument("--dataset", help="another dataset to score it on (default: the run's)")
+    ev.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN", help="as for train")
+    ev.add_argument("--split", default="test", choices=["train", "validation", "test"])
+    ev.add_argument("--test-fraction", type=float, help="hold out this share of a file as the test split")
+    ev.add_argument("--metric", help="headline metric (default: the run's)")
 
     gen = sub.add_parser("generate", help="greedy outputs from an exported run")
     gen.add_argument("--run", action="append", required=True, help="run directory written by `train` (repeatable)")
@@ -100,8 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"train": _train, "generate": _generate, "compare": _compare, "models": _models,
-                    "datasets": _datasets}  # fmt: skip
+        commands = {"train": _train, "evaluate": _evaluate, "generate": _generate, "compare": _compare,
+                    "models": _models, "datasets": _datasets}  # fmt: skip
         return commands[args.command](args)
     except WorkbenchError as exc:
         print(f"prefix-workbench: error: {exc}", file=sys.stderr)
@@ -125,6 +142,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("data", "subset"): args.subset,
         ("data", "max_train_examples"): args.max_train_examples,
         ("data", "max_length"): args.max_length,
+        ("data", "kind"): args.kind,
+        ("data", "metric"): args.metric,
+        ("data", "test_fraction"): args.test_fraction,
         ("prefix", "length"): args.prefix_length,
         ("prefix", "projection"): args.projection,
         ("prefix", "hidden_size"): args.hidden_size,
@@ -142,26 +162,30 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     for (section, name), value in flags.items():
         if value is not None:
             setattr(getattr(cfg, section), name, value)
-    for item in args.column:
-        role, sep, column = item.partition("=")
-        if not sep or not role or not column:
-            raise ConfigError(f"--column expects ROLE=COLUMN, got {item!r}")
-        cfg.data.columns[role.strip()] = column.strip()
+    cfg.data.columns.update(_columns(args.column))
     if args.init is not None:
         kind, _, text = args.init.partition(":")
         if kind not in ("random", "zero", "text") or (kind != "text" and text):
             raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
         cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
-    if args.warmup_steps is None:  # an explicit warmup is validated, not changed
-        cfg.train.fit_warmup()
     return cfg.validate()
+
+
+def _columns(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        role, sep, column = item.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise ConfigError(f"--column expects ROLE=COLUMN, got {item!r}")
+        out[role.strip()] = column.strip()
+    return out
 
 
 def _train(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .history import EndEvent, EvalEvent, Event, StepEvent
-    from .metrics import HEADLINE
+    from .report import report_text
     from .run import Run
 
     if args.resume:
@@ -171,7 +195,10 @@ def _train(args: argparse.Namespace) -> int:
         args.overwrite = True  # a resumed run rewrites its own directory
         run = Run.resume(args.resume, steps=args.steps)
         cfg = run.config
-        print(f"resuming {args.resume} at step {run.history.last_step} of {cfg.train.steps}")
+        if run.trainer.step >= cfg.train.steps:
+            raise ConfigError(f"{args.resume!r} is already at step {run.trainer.step} of {cfg.train.steps}; "
+                              "pass --steps N to train on to a larger total")  # fmt: skip
+        print(f"resuming at step {run.trainer.step} of {cfg.train.steps} ({args.resume})")
     else:
         cfg = config_from_args(args)
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -188,7 +215,7 @@ def _train(args: argparse.Namespace) -> int:
         f"{cfg.model.name} ({run.task}) on {cfg.data.name}: prefix {cfg.prefix.length} tokens, {counts.trainable:,} "
         f"trainable of {counts.base:,} base parameters ({counts.trainable_percent:.2f}%)"
     )
-    headline = HEADLINE.get(run.dataset_kind, "")
+    headline = run.metric
     bar = tqdm(total=cfg.train.steps, initial=run.history.last_step, desc="train", unit="step", dynamic_ncols=True)
 
     def show(event: Event) -> None:
@@ -211,8 +238,30 @@ def _train(args: argparse.Namespace) -> int:
     # `out` was checked to be new (or --overwrite given) before training; checkpoints may have written it since.
     path = run.export(out, overwrite=True)
     end = history.ends[-1]
+    if run.test is not None:
+        print(report_text(run.test, split="test", name=cfg.data.name))
     print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
     return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .report import report_text, save_report
+    from .run import Run
+
+    run = Run.load(args.run)
+    choice = copy.deepcopy(run.config.data)
+    if args.dataset:
+        choice.name, choice.columns, choice.subset = args.dataset, {}, None
+    choice.columns.update(_columns(args.column))
+    choice.test_fraction = args.test_fraction if args.test_fraction is not None else choice.test_fraction
+    choice.metric = args.metric or choice.metric
+    RunConfig(data=choice).validate()
+    data = run.load_data(choice)
+    result = run.evaluate(args.split, data=data, report=True)
+    print(report_text(result, split=args.split, name=choice.name))
+    written = save_report(result, args.run, split=args.split)
+    print("wrote " + " and ".join(str(p) for p in written))
+    return 0
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -225,7 +274,7 @@ def _generate(args: argparse.Namespace) -> int:
         run = Run.load(args.run[0])
         outputs = run.generate([p for p, _ in rows], use_prefix=not args.no_prefix, max_new_tokens=args.max_new_tokens)
     else:
-        from .serve import PrefixBank
+        from .prefix_bank import PrefixBank
 
         if args.no_prefix:
             raise ConfigError("--no-prefix takes a single --run")
@@ -277,7 +326,8 @@ def _datasets(args: argparse.Namespace) -> int:
     print("curated hub ids (downloaded on first use):")
     for name, spec in CURATED_DATASETS.items():
         print(f"  {name:<22} {spec['kind']:<15} {spec['description']}")
-    print("local files: .csv, .json, .jsonl with columns source+target, text+label or tokens+tags (or --column)")
+    print("local files: .csv, .json, .jsonl with columns source+target, text+label or tokens+tags (or --column);")
+    print("  a label column of decimals is a regression target (--kind regression for whole numbers)")
     return 0
 
 
@@ -290,7 +340,6 @@ def _compare(args: argparse.Namespace) -> int:
     cfg.data.name = args.dataset or cfg.data.name
     cfg.train.steps, cfg.train.seed = args.steps, args.seed
     cfg.train.batch_size = args.batch_size or cfg.train.batch_size
-    cfg.train.warmup_steps = min(cfg.train.warmup_steps, args.steps // 10)
     cfg.validate()
     methods = [m for m in DEFAULT_METHODS if not args.only or m.label in args.only]
     if not methods:

@@ -24,8 +24,7 @@ from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from .config import PrefixSettings, RunConfig
 from .data import encode_splits, load_task_data
-from .metrics import HEADLINE
-from .models import TASK_KINDS, LoadedModel, load_model
+from .models import LoadedModel, load_model
 from .prefix import attach_prefix
 from .train import Trainer
 
@@ -77,7 +76,7 @@ class Result:
 
 
 def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
-    task_type = TASK_KINDS[loaded.task]["peft_task"]
+    task_type = loaded.task.peft_task
     if method.kind == "prefix":
         settings = PrefixSettings(length=method.length, projection=method.projection, init=method.init,
                                   init_text=method.init_text)  # fmt: skip
@@ -108,7 +107,7 @@ def compare(
     """Train every method on ``config``'s model and data with its train settings; one Result each."""
     results = []
     full_data = load_task_data(config.data, seed=config.train.seed)
-    metric = HEADLINE[full_data.kind]
+    metric = full_data.metric
     for method in methods:
         data = copy.copy(full_data)
         if method.examples is not None:

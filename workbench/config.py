@@ -35,6 +35,10 @@ INIT_CHOICES = ("random", "zero", "text")
 SCHEDULES = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+DATA_KIND_CHOICES = ("auto", "text", "classification", "regression", "tagging")
+# Every metric a run can lead with (workbench.metrics.METRICS; kept here as names so config loads nothing).
+METRIC_CHOICES = ("accuracy", "f1", "precision", "recall", "rmse", "mae", "r2", "exact_match", "bleu", "chrf",
+                  "rougeL", "slot_coverage")  # fmt: skip
 
 
 def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
@@ -42,7 +46,8 @@ def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any
     return field(default=default, metadata={"range": (lo, hi), "open_lo": open_lo})
 
 
-def _choice(default: str, choices: tuple[str, ...]) -> Any:
+def _choice(default: str | None, choices: tuple[str, ...]) -> Any:
+    """A field that takes one of ``choices`` (or None, when that is its default)."""
     return field(default=default, metadata={"choices": choices})
 
 
@@ -62,15 +67,21 @@ class DataChoice:
     ``columns`` maps the workbench's roles to the dataset's column names, e.g.
     ``{"source": "meaning_representation", "target": "human_reference"}`` for a
     text task, ``{"text": "sentence", "label": "label"}`` for classification or
-    ``{"tokens": "tokens", "tags": "ner_tags"}`` for tagging.
+    ``{"tokens": "tokens", "tags": "ner_tags"}`` for tagging. ``kind`` says what the data
+    is when its columns leave it open (``"regression"`` for whole-number targets such as
+    star ratings); ``metric`` picks the headline metric (None: the dataset's or kind's
+    default); ``test_fraction`` holds out a test split from a file that has none.
     """
 
     name: str = DEFAULT_DATASET
     subset: str | None = None
     columns: dict[str, str] = field(default_factory=dict)
+    kind: str = _choice("auto", DATA_KIND_CHOICES)
+    metric: str | None = _choice(None, METRIC_CHOICES)
     max_train_examples: int | None = None
     max_eval_examples: int = _ranged(200, 1, 1_000_000)
     validation_fraction: float = _ranged(0.1, 0.0, 0.5, open_lo=True)
+    test_fraction: float = _ranged(0.0, 0.0, 0.5)
     max_length: int = _ranged(128, 8, 32_768)
     # Decoders read "{source} {separator}" and continue with the target.
     separator: str = "->"
@@ -100,7 +111,8 @@ class TrainSettings:
     lr: float = _ranged(1e-2, 0.0, 10.0, open_lo=True)
     batch_size: int = _ranged(8, 1, 65_536)
     grad_accum: int = _ranged(1, 1, 1024)
-    warmup_steps: int = _ranged(10, 0, 10_000_000)
+    # None: 10 steps, or a tenth of a run of 10 steps or fewer; an explicit value must be below ``steps``.
+    warmup_steps: int | None = _ranged(None, 0, 10_000_000)
     schedule: str = _choice("linear", SCHEDULES)
     weight_decay: float = _ranged(0.0, 0.0, 1.0)
     max_grad_norm: float = _ranged(1.0, 0.0, 1e6)
@@ -115,10 +127,11 @@ class TrainSettings:
     precision: str = _choice("auto", PRECISIONS)
     checkpoint_every: int = _ranged(0, 0, 10_000_000)
 
-    def fit_warmup(self) -> None:
-        """Shorten a warmup that is not shorter than the run to a tenth of it (for short runs)."""
-        if self.warmup_steps >= self.steps:
-            self.warmup_steps = self.steps // 10
+    def warmup(self) -> int:
+        """The warmup in steps: the explicit one, or the default fitted to the run's length."""
+        if self.warmup_steps is not None:
+            return self.warmup_steps
+        return 10 if self.steps > 10 else self.steps // 10
 
 
 @dataclass
@@ -136,7 +149,7 @@ class RunConfig:
             _validate_section(section)
         if self.prefix.init == "text" and not self.prefix.init_text.strip():
             raise ConfigError("prefix init 'text' needs init_text, e.g. --init text:'describe :'")
-        if self.train.warmup_steps >= self.train.steps > 1:
+        if self.train.warmup_steps is not None and self.train.warmup_steps >= self.train.steps > 1:
             raise ConfigError(
                 f"warmup_steps ({self.train.warmup_steps}) must be smaller than steps ({self.train.steps})"
             )
@@ -212,12 +225,13 @@ def _validate_section(section: Any) -> None:
     for f in fields(section):
         value = getattr(section, f.name)
         where = f"{type(section).__name__}.{f.name}"
-        if "choices" in f.metadata and value not in f.metadata["choices"]:
+        optional = value is None and f.default is None
+        if "choices" in f.metadata and value not in f.metadata["choices"] and not optional:
             raise ConfigError(f"{where} is {value!r}; choose one of {', '.join(f.metadata['choices'])}")
         if "range" not in f.metadata or value is None:
             continue
         lo, hi = f.metadata["range"]
-        is_int = isinstance(f.default, int) and not isinstance(f.default, bool)
+        is_int = (isinstance(f.default, int) and not isinstance(f.default, bool)) or str(f.type).startswith("int")
         if isinstance(value, bool) or not isinstance(value, int | float) or (is_int and not isinstance(value, int)):
             raise ConfigError(f"{where} must be {'an integer' if is_int else 'a number'}, got {value!r}")
         bad = math.isnan(value) or value > hi or value < lo or (f.metadata["open_lo"] and value <= lo)

@@ -19,7 +19,8 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCriteriaList
 
-from .data import format_prompt
+from .model_tasks import ModelTask, model_task
+from .models.sharing import running
 
 __all__ = ["generate_texts"]
 
@@ -30,7 +31,7 @@ def generate_texts(
     tokenizer: PreTrainedTokenizerBase,
     prompts: Sequence[str],
     *,
-    task: str,
+    task: ModelTask | str,
     separator: str = "->",
     max_new_tokens: int = 48,
     batch_size: int = 16,
@@ -39,42 +40,35 @@ def generate_texts(
 ) -> list[str]:
     """Greedy continuations of ``prompts``; ``use_prefix=False`` asks the frozen base model.
 
-    With ``stop``, fewer (and shorter) outputs come back once ``stop()`` is true.
+    With ``stop``, fewer (and shorter) outputs come back once ``stop()`` is true. The
+    tokenizer and the model are left as they were (padding is chosen per call).
     """
-    if task not in ("causal-lm", "seq2seq"):
+    task = model_task(task)
+    if not task.generative:
         raise ValueError(f"generation needs a causal-lm or seq2seq model, not {task}")
-    was_training = model.training
-    model.eval()
     # PeftModel.disable_adapter() runs the same weights without the prefix.
     context = model.disable_adapter() if not use_prefix and hasattr(model, "disable_adapter") else nullcontext()
     device = next(model.parameters()).device
     outputs: list[str] = []
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left" if task == "causal-lm" else "right"
-    try:
-        with context:
-            for start in range(0, len(prompts), batch_size):
-                if stop is not None and stop():
-                    break
-                chunk = prompts[start : start + batch_size]
-                texts = [format_prompt(p, separator) for p in chunk] if task == "causal-lm" else list(chunk)
-                enc = tokenizer(texts, return_tensors="pt", padding=True).to(device)
-                ids = model.generate(
-                    input_ids=enc["input_ids"],
-                    attention_mask=enc["attention_mask"],
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    num_beams=1,
-                    pad_token_id=tokenizer.pad_token_id,
-                    eos_token_id=tokenizer.eos_token_id,
-                    stopping_criteria=StoppingCriteriaList([_StopWhen(stop)] if stop else []),
-                )
-                if task == "causal-lm":
-                    ids = ids[:, enc["input_ids"].shape[1] :]
-                outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
-    finally:
-        tokenizer.padding_side = side
-        model.train(was_training)
+    with running(model, training=False), context:
+        for start in range(0, len(prompts), batch_size):
+            if stop is not None and stop():
+                break
+            texts = [task.prompt(p, separator) for p in prompts[start : start + batch_size]]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side=task.padding_side).to(device)
+            ids = model.generate(
+                input_ids=enc["input_ids"],
+                attention_mask=enc["attention_mask"],
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                num_beams=1,
+                pad_token_id=tokenizer.pad_token_id,
+                eos_token_id=tokenizer.eos_token_id,
+                stopping_criteria=StoppingCriteriaList([_StopWhen(stop)] if stop else []),
+            )
+            if task.continues_prompt:
+                ids = ids[:, enc["input_ids"].shape[1] :]
+            outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
     return outputs
 
 

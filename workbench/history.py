@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .metrics import is_better
+
 __all__ = ["Callback", "EndEvent", "EvalEvent", "Event", "History", "StepEvent"]
 
 
@@ -77,25 +79,45 @@ class History:
         return [s.loss for s in self.steps]
 
     def best_eval(self, metric: str) -> EvalEvent | None:
-        scored = [e for e in self.evals if isinstance(e.metrics.get(metric), int | float)]
-        return max(scored, key=lambda e: e.metrics[metric]) if scored else None
+        """The evaluation with the best finite ``metric`` (lowest for lower-is-better metrics such as RMSE)."""
+        best = None
+        for e in self.evals:
+            value = e.metrics.get(metric)
+            if isinstance(value, int | float) and (best is None or is_better(metric, value, best.metrics[metric])):
+                best = e
+        return best
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "steps": [_finite(asdict(s)) for s in self.steps],
-            "evals": [_finite(asdict(e)) for e in self.evals],
+            "steps": [_to_json(asdict(s)) for s in self.steps],
+            "evals": [_to_json(asdict(e)) for e in self.evals],
             "ends": [asdict(e) for e in self.ends],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(
-            steps=[StepEvent(**s) for s in data.get("steps", [])],
-            evals=[EvalEvent(**e) for e in data.get("evals", [])],
+            steps=[StepEvent(**_from_json(s)) for s in data.get("steps", [])],
+            evals=[EvalEvent(**_from_json(e)) for e in data.get("evals", [])],
             ends=[EndEvent(**e) for e in data.get("ends", [])],
         )
 
 
-def _finite(record: dict[str, Any]) -> dict[str, Any]:
-    # JSON has no NaN/inf; keep them readable as strings.
-    return {k: (repr(v) if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
+# JSON has no NaN or infinity: they are written as the strings "nan", "inf", "-inf" and read back as floats.
+_NON_FINITE = {"nan", "inf", "-inf"}
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, str) and value in _NON_FINITE:
+        return float(value)
+    if isinstance(value, dict):
+        return {k: _from_json(v) for k, v in value.items()}
+    return value

@@ -1,40 +1,97 @@
-"""Task metrics, computed with well-kept libraries: scikit-learn, seqeval, sacrebleu.
+"""Task metrics, computed with well-kept libraries: scikit-learn, seqeval, sacrebleu, rouge-score.
 
-* classification: accuracy and macro F1 (scikit-learn);
+* classification: accuracy and macro F1, and a per-label report (scikit-learn);
+* regression: RMSE, MAE and R² (scikit-learn); lower RMSE is better;
 * tagging: entity-level precision / recall / F1, overall and per entity type (seqeval);
-* text: BLEU (sacrebleu) and exact match, plus *slot coverage* when the sources are
-  E2E-style records (``name[Aromi] food[Italian]``): the share of outputs that
-  mention every attribute value of their record.
+* text: exact match, BLEU and chrF (sacrebleu), ROUGE-L (Google's ``rouge-score``, an
+  optional extra), and *slot coverage* where the sources are ``key[value]`` records.
 
-Predictions arrive as labels or strings; this module does not run models. For
-generative models, :func:`parse_label` and :func:`parse_tags` read the label word or
-the tag sequence back out of generated text.
+:data:`METRICS` says for every metric whether higher is better and what a perfect
+score is, so charts, tables and sweeps rank runs the right way round. Every metric
+gives its best value when every prediction equals its reference (tested). Predictions
+arrive as labels, numbers or strings; this module does not run models, and reading
+generated text back as a prediction is :mod:`workbench.data_kinds`' job.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .errors import ConfigError
 
 __all__ = [
-    "HEADLINE",
+    "METRICS",
+    "Metric",
     "classification_metrics",
+    "classification_report",
+    "is_better",
     "parse_label",
+    "parse_number",
     "parse_tags",
+    "regression_metrics",
+    "require_metric_library",
     "slot_coverage",
     "tagging_metrics",
     "text_metrics",
 ]
 
-# The one number per dataset kind that charts and tables lead with.
-HEADLINE = {"classification": "accuracy", "tagging": "f1", "text": "slot_coverage"}
 
-_SLOT = re.compile(r"(\w+)\[([^\]]*)\]")
-# How a few E2E attribute values are phrased in text (others appear verbatim).
-_SURFACE = {
-    ("familyFriendly", "yes"): r"(?<!not )family friendly",
-    ("familyFriendly", "no"): r"not family friendly",
-}
+@dataclass(frozen=True)
+class Metric:
+    """How to read a metric: its direction and its perfect value."""
+
+    name: str
+    higher_is_better: bool
+    best: float
+    description: str
+    library: str | None = None  # an optional package it needs (pip name)
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.higher_is_better else "minimize"
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("accuracy", True, 1.0, "share of rows with the right label"),
+    Metric("f1", True, 1.0, "macro F1 over labels (classification) or entity-level micro F1 (tagging)"),
+    Metric("precision", True, 1.0, "entity-level micro precision"),
+    Metric("recall", True, 1.0, "entity-level micro recall"),
+    Metric("rmse", False, 0.0, "root mean squared error"),
+    Metric("mae", False, 0.0, "mean absolute error"),
+    Metric("r2", True, 1.0, "coefficient of determination"),
+    Metric("exact_match", True, 1.0, "share of outputs equal to a reference (case and spacing ignored)"),
+    Metric("bleu", True, 100.0, "corpus BLEU (sacrebleu, effective n-gram order), all references of a source"),
+    Metric("chrf", True, 100.0, "character n-gram F-score (sacrebleu)"),
+    Metric("rougeL", True, 100.0, "ROUGE-L F-measure with stemming (rouge-score), the summarization standard",
+           library="rouge-score"),
+    Metric("slot_coverage", True, 1.0, "share of outputs that mention every key[value] their reference mentions"),
+)}  # fmt: skip
+
+
+def is_better(metric: str, a: float, b: float) -> bool:
+    """Is ``a`` a better value of ``metric`` than ``b``? (NaN is never better.)"""
+    if not math.isfinite(a):
+        return False
+    if not math.isfinite(b):
+        return True
+    return a > b if METRICS[metric].higher_is_better else a < b
+
+
+def require_metric_library(metric: str) -> None:
+    """Raise a one-line :class:`ConfigError` naming what to install when ``metric`` needs a missing package."""
+    library = METRICS[metric].library
+    if library is None:
+        return
+    try:
+        __import__(library.replace("-", "_"))
+    except ImportError:
+        raise ConfigError(f"metric {metric!r} needs {library}: pip install 'prefix-workbench[rouge]'") from None
+
+
+# -- classification and regression -----------------------------------------------------------
 
 
 def classification_metrics(pred: Sequence[int], ref: Sequence[int]) -> dict[str, float]:
@@ -47,17 +104,48 @@ def classification_metrics(pred: Sequence[int], ref: Sequence[int]) -> dict[str,
     }
 
 
+def classification_report(pred: Sequence[int], ref: Sequence[int], names: Sequence[str]) -> dict[str, object]:
+    """Per-label precision / recall / F1 / support, its text form, and the confusion matrix (rows: true)."""
+    from sklearn.metrics import classification_report as report
+    from sklearn.metrics import confusion_matrix
+
+    labels = list(range(len(names)))
+    kwargs = {"labels": labels, "target_names": list(names), "zero_division": 0}
+    return {
+        "per_label": report(ref, pred, output_dict=True, **kwargs),
+        "text": report(ref, pred, **kwargs),
+        "confusion": confusion_matrix(ref, pred, labels=labels).tolist(),
+        "labels": list(names),
+    }
+
+
+def regression_metrics(pred: Sequence[float], ref: Sequence[float]) -> dict[str, float]:
+    """RMSE (the headline, lower is better), MAE and R²."""
+    from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+
+    mse = float(mean_squared_error(ref, pred))
+    # R² is undefined for fewer than two rows or constant references; report NaN rather than a made-up 0.
+    r2 = float(r2_score(ref, pred)) if len(ref) > 1 and len(set(ref)) > 1 else float("nan")
+    return {"rmse": math.sqrt(mse), "mae": float(mean_absolute_error(ref, pred)), "r2": r2}
+
+
+# -- tagging ----------------------------------------------------------------------------------
+
+
 def tagging_metrics(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]]) -> dict[str, object]:
     """Entity-level micro precision/recall/F1 and a per-type report (seqeval, strict IOB2 off)."""
-    from seqeval.metrics import classification_report
+    from seqeval.metrics import classification_report as report
 
-    report = classification_report(list(ref), list(pred), output_dict=True, zero_division=0)
-    micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
+    result = report(list(ref), list(pred), output_dict=True, zero_division=0)
+    micro = result.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
     per_type = {
         name: {"precision": float(r["precision"]), "recall": float(r["recall"]), "f1": float(r["f1-score"]),
                "support": int(r["support"])}
-        for name, r in report.items() if not name.endswith("avg")
+        for name, r in result.items() if not name.endswith("avg")
     }  # fmt: skip
+    if not per_type and list(pred) == list(ref):
+        # No entities anywhere and none predicted: nothing was missed or invented.
+        return {"precision": 1.0, "recall": 1.0, "f1": 1.0, "per_type": {}}
     return {
         "precision": float(micro["precision"]),
         "recall": float(micro["recall"]),
@@ -66,43 +154,101 @@ def tagging_metrics(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]])
     }
 
 
-def slot_coverage(source: str, output: str) -> float | None:
-    """1.0 if ``output`` mentions every ``attr[value]`` of ``source``, else 0.0; None if no slots."""
-    slots = _SLOT.findall(source)
+# -- text -------------------------------------------------------------------------------------
+
+_SLOT = re.compile(r"(\w+)\[([^\]]*)\]")
+# How a few E2E attribute values are phrased in text (others appear verbatim).
+_SURFACE = {
+    ("familyFriendly", "yes"): r"(?<!not )family friendly",
+    ("familyFriendly", "no"): r"not family friendly",
+}
+
+
+def slot_coverage(source: str, output: str, reference: str | None = None) -> float | None:
+    """1.0 if ``output`` mentions every ``attr[value]`` of ``source`` that ``reference`` mentions, else 0.0.
+
+    Without a reference every slot counts. None when the source holds no slots (or the
+    reference mentions none of them): the row says nothing about coverage.
+    """
+    slots = [(a, v) for a, v in _SLOT.findall(source) if reference is None or _mentions(reference, a, v)]
     if not slots:
         return None
-    text = _norm(output)
-    for attr, value in slots:
-        pattern = _SURFACE.get((attr, value)) or re.escape(_norm(value))
-        if not re.search(pattern, text):
-            return 0.0
-    return 1.0
+    return 1.0 if all(_mentions(output, a, v) for a, v in slots) else 0.0
 
 
-def text_metrics(pred: Sequence[str], ref: Sequence[str], sources: Sequence[str] | None = None) -> dict[str, float]:
-    """BLEU (0-100), exact match and, for E2E-style sources, slot coverage (both 0-1)."""
-    import sacrebleu
+def _mentions(text: str, attr: str, value: str) -> bool:
+    pattern = _SURFACE.get((attr, value)) or re.escape(_norm(value))
+    return re.search(pattern, _norm(text)) is not None
 
+
+def is_record(source: str) -> bool:
+    """Does ``source`` look like a ``key[value] key[value]`` record?"""
+    return len(_SLOT.findall(source)) >= 1 and not _SLOT.sub("", source).strip(" ,;|")
+
+
+def text_metrics(
+    pred: Sequence[str],
+    refs: Sequence[Sequence[str]],
+    sources: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """Exact match (0-1), BLEU, chrF and ROUGE-L (0-100), and slot coverage (0-1) for record sources.
+
+    ``refs[i]`` holds every reference of row i (a record with several human references);
+    BLEU and chrF use them all, exact match accepts any, ROUGE-L and slot coverage take the first.
+    """
+    from sacrebleu.metrics import BLEU, CHRF
+
+    pred, refs = list(pred), [list(r) for r in refs]
+    if not pred:
+        return {"exact_match": 0.0}
+    # sacrebleu wants reference *streams*: stream k holds the k-th reference of every row (None if it has fewer).
+    width = max(len(r) for r in refs)
+    streams = [[r[k] if k < len(r) else None for r in refs] for k in range(width)]
     out = {
-        "bleu": float(sacrebleu.corpus_bleu(list(pred), [list(ref)], force=True).score) if pred else 0.0,
-        "exact_match": sum(_norm(p) == _norm(r) for p, r in zip(pred, ref)) / max(len(pred), 1),
+        "exact_match": sum(any(_norm(p) == _norm(x) for x in r) for p, r in zip(pred, refs)) / len(pred),
+        # Effective order: one-word outputs have no 4-grams, and an exact one must not score 0.
+        "bleu": float(BLEU(effective_order=True).corpus_score(pred, streams).score),
+        "chrf": float(CHRF().corpus_score(pred, streams).score),
     }
-    if sources is not None:
-        scores = [slot_coverage(s, p) for s, p in zip(sources, pred)]
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError:  # an optional extra; asking for it as the metric says what to install
+        pass
+    else:
+        scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+        out["rougeL"] = 100 * sum(scorer.score(r[0], p)["rougeL"].fmeasure for p, r in zip(pred, refs)) / len(pred)
+    if sources is not None and any(is_record(s) for s in sources):
+        scores = [slot_coverage(s, p, r[0]) for s, p, r in zip(sources, pred, refs)]
         known = [s for s in scores if s is not None]
         if known:
             out["slot_coverage"] = sum(known) / len(known)
     return out
 
 
+# -- reading generated text back ----------------------------------------------------------------
+
+
 def parse_label(text: str, label_names: Sequence[str]) -> int:
-    """The index of the first label name in generated ``text``, or -1 if none appears."""
-    words = text.strip().split()
-    lowered = {name.lower(): i for i, name in enumerate(label_names)}
-    for word in words:
-        if word.lower() in lowered:
-            return lowered[word.lower()]
-    return -1
+    """The index of the first label name in generated ``text``, or -1 if none appears.
+
+    Multi-word names ("very good") are matched as phrases, longest first.
+    """
+    norm = f" {_norm(text)} "
+    found = [(norm.find(f" {_norm(n)} "), -len(n), i) for i, n in enumerate(label_names)]
+    found = [f for f in found if f[0] >= 0]  # (position, -length, index): the earliest, then the longest
+    return min(found)[2] if found else -1
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def parse_number(text: str) -> float | None:
+    """The first number in generated ``text`` (``3``, ``-2.5``, ``.5``, ``1e3``), or None."""
+    match = _NUMBER.search(text)
+    if match is None:
+        return None
+    value = float(match.group())
+    return value if math.isfinite(value) else None
 
 
 def parse_tags(text: str, n_tokens: int, tag_names: Sequence[str]) -> list[str]:

@@ -20,15 +20,17 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from .history import History
-from .metrics import HEADLINE
+from .metrics import METRICS
 from .probe import ProbeResult
 
 __all__ = [
     "attention_over_training",
     "comparison_figure",
+    "confusion_figure",
     "loss_figure",
     "overlay_figure",
     "prefix_share_figure",
+    "regression_figure",
     "smooth",
     "token_attention_figure",
 ]
@@ -54,13 +56,21 @@ def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
 
 
 def _metric_name(history: History, metric: str | None) -> str | None:
+    # Evaluations list the run's headline metric first.
     if metric:
         return metric
     for ev in history.evals:
-        for name in (*HEADLINE.values(), "accuracy", "slot_coverage", "f1", "bleu"):
-            if isinstance(ev.metrics.get(name), int | float):
+        for name, value in ev.metrics.items():
+            if isinstance(value, int | float):
                 return name
     return None
+
+
+def _metric_title(metric: str | None) -> str:
+    if metric is None:
+        return "metric"
+    known = METRICS.get(metric)
+    return f"{metric} (lower is better)" if known and not known.higher_is_better else metric
 
 
 def loss_figure(
@@ -97,7 +107,7 @@ def loss_figure(
                    yaxis2={"anchor": "x", "overlaying": "y", "side": "right", "title": "lr", "showgrid": False,
                            "exponentformat": "e"},
                    xaxis2={"anchor": "y3", "domain": [0, 0.94], "title": "step"},
-                   yaxis3={"anchor": "x2", "domain": [0, 0.28], "title": metric or "metric"})  # fmt: skip
+                   yaxis3={"anchor": "x2", "domain": [0, 0.28], "title": _metric_title(metric)})  # fmt: skip
 
 
 def overlay_figure(
@@ -188,7 +198,36 @@ def comparison_figure(results: Sequence[Any]) -> go.Figure:
     ]  # fmt: skip
     metric = results[0].metric if results else "metric"
     return _figure(traces, title="Methods on the same data and budget", height=_HEIGHT + 120, showlegend=False,
-                   xaxis={"title": "trainable parameters", "type": "log"}, yaxis={"title": metric})  # fmt: skip
+                   xaxis={"title": "trainable parameters", "type": "log"},
+                   yaxis={"title": _metric_title(metric)})  # fmt: skip
+
+
+def confusion_figure(report: Mapping[str, Any], *, title: str = "Confusion matrix") -> go.Figure:
+    """True label (rows) × predicted label (columns) counts, from a classification report."""
+    labels, z = list(report.get("labels", [])), np.array(report.get("confusion", []), dtype=float)
+    heatmap = go.Heatmap(
+        z=z, x=labels, y=labels, colorscale="Blues", zmin=0, colorbar={**_COLORBAR, "title": "rows"},
+        texttemplate="%{z:.0f}", hovertemplate="true %{y} → predicted %{x}: %{z:.0f}<extra></extra>",
+    )  # fmt: skip
+    return _figure([heatmap], title=title, xaxis={"title": "predicted"},
+                   yaxis={"title": "true", "autorange": "reversed"})  # fmt: skip
+
+
+def regression_figure(true: Sequence[float], predicted: Sequence[float | None], *,
+                      title: str = "Predicted vs true") -> go.Figure:  # fmt: skip
+    """One marker per row (outputs with no number left out), and the line where they would be equal."""
+    pairs = [(t, p) for t, p in zip(true, predicted) if p is not None and np.isfinite(p)]
+    xs, ys = [t for t, _ in pairs], [p for _, p in pairs]
+    lo, hi = (min(xs + ys), max(xs + ys)) if pairs else (0.0, 1.0)
+    traces = [
+        go.Scatter(x=[lo, hi], y=[lo, hi], name="predicted = true", mode="lines",
+                   line={"color": "#999", "dash": "dot"}),
+        go.Scatter(x=xs, y=ys, name="rows", mode="markers", marker={"color": _COLORS[0], "opacity": 0.7},
+                   hovertemplate="true %{x:.3g}, predicted %{y:.3g}<extra></extra>"),
+    ]  # fmt: skip
+    missed = len(true) - len(pairs)
+    note = f" ({missed} without a number)" if missed else ""
+    return _figure(traces, title=title + note, xaxis={"title": "true"}, yaxis={"title": "predicted"})
 
 
 def _thin(n: int, max_points: int) -> list[int]:

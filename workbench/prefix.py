@@ -19,8 +19,10 @@ from peft import PeftModel, PrefixTuningConfig, get_peft_model
 from peft.tuners.cartridge.utils import initialize_kv_prefix_from_past_key_values
 
 from .config import PrefixSettings
+from .data import TaskData
+from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
-from .models import TASK_KINDS, LoadedModel, quirks_for
+from .models import LoadedModel, quirks_for
 
 __all__ = [
     "Finding",
@@ -63,7 +65,7 @@ class ParameterCounts:
 def prefix_config(loaded: LoadedModel, settings: PrefixSettings) -> PrefixTuningConfig:
     """The PEFT config for ``settings`` on ``loaded``'s task; PEFT fills layers/heads/dims in."""
     return PrefixTuningConfig(
-        task_type=TASK_KINDS[loaded.task]["peft_task"],
+        task_type=loaded.task.peft_task,
         num_virtual_tokens=settings.length,
         prefix_projection=settings.projection,
         encoder_hidden_size=settings.hidden_size,
@@ -112,7 +114,7 @@ def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterC
     head = sum(
         p.numel()
         for name, module in loaded.model.named_children()
-        if loaded.task in ("seq-cls", "token-cls") and name in _HEAD_NAMES
+        if not loaded.task.generative and name in _HEAD_NAMES
         for p in module.parameters()
     )
     base = sum(p.numel() for p in loaded.model.parameters())
@@ -121,11 +123,18 @@ def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterC
 
 
 def preflight(
-    loaded: LoadedModel, settings: PrefixSettings, *, max_length: int, want_attention: bool = False
+    loaded: LoadedModel,
+    settings: PrefixSettings,
+    *,
+    max_length: int,
+    want_attention: bool = False,
+    data: TaskData | None = None,
 ) -> list[Finding]:
-    """Known failure modes of prefix tuning on this model, as findings (errors first)."""
+    """Known failure modes of prefix tuning on this model (and ``data``), as findings (errors first)."""
     config = loaded.model.config
     findings = list(_settings_findings(loaded, settings))
+    if data is not None:
+        findings += [Finding("info", note) for note in data.notes] + _coverage_findings(loaded, data)
     # transformers 5 renamed is_gradient_checkpointing to is_activation_checkpointing
     checkpointing = getattr(loaded.model, "is_activation_checkpointing", None)
     if checkpointing is None:
@@ -162,6 +171,24 @@ def preflight(
                                         f"{impl} to eager for probing only, training keeps {impl}"))  # fmt: skip
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(findings, key=lambda f: order[f.level])
+
+
+# Above this share of unknown tokens a prefix is being asked for what the model cannot read or write.
+_UNKNOWN_WARN = 0.05
+
+
+def _coverage_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
+    coverage = tokenizer_coverage(loaded.tokenizer, data)
+    if coverage is None:
+        return []
+    sides = [("source", coverage.source_unknown)]
+    if loaded.task.generative:  # a head never writes the target
+        sides.append(("target", coverage.target_unknown))
+    return [
+        Finding("warning", f"{share:.0%} of {side} tokens are unknown to {loaded.name}'s {coverage.vocabulary} "
+                           f"(first {coverage.rows} rows); pick a model with a subword tokenizer for this data")
+        for side, share in sides if share > _UNKNOWN_WARN
+    ]  # fmt: skip
 
 
 def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Finding]:

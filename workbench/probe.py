@@ -11,7 +11,7 @@ and switched back afterwards; training never runs eager. Plotting is elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import format_prompt
+from .model_tasks import ModelTask, model_task
+from .models.sharing import base_lock, base_of, running
 
 __all__ = ["ProbeResult", "eager_attention", "prefix_attention"]
 
@@ -47,18 +48,19 @@ class ProbeResult:
 
 
 @contextmanager
-def eager_attention(model: Any):
-    """Temporarily run ``model`` (a PeftModel or a transformers model) with eager attention."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    previous = getattr(base.config, "_attn_implementation", None)
-    if previous in (None, "eager"):
-        yield
-        return
-    base.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        base.set_attn_implementation(previous)
+def eager_attention(model: Any) -> Iterator[None]:
+    """Run ``model`` (a PeftModel or a transformers model) with eager attention, under its base's lock."""
+    base = base_of(model)
+    with base_lock(base):
+        previous = getattr(base.config, "_attn_implementation", None)
+        if previous in (None, "eager"):
+            yield
+            return
+        base.set_attn_implementation("eager")
+        try:
+            yield
+        finally:
+            base.set_attn_implementation(previous)
 
 
 @torch.no_grad()
@@ -67,36 +69,32 @@ def prefix_attention(
     tokenizer: Any,
     examples: Sequence[tuple[str, str]],
     *,
-    task: str,
+    task: ModelTask | str,
     separator: str = "->",
     step: int = 0,
 ) -> ProbeResult:
     """Probe ``model`` on (source, target) ``examples`` rendered as in training."""
     if not examples:
         raise ValueError("prefix_attention needs at least one (source, target) example")
+    task = model_task(task)
     n_prefix = model.active_peft_config.num_virtual_tokens
     device = next(model.parameters()).device
-    batch, query_ids = _inputs(tokenizer, examples, task, separator)
+    batch, mask_key = task.probe_batch(tokenizer, list(examples), separator)
     batch = {k: v.to(device) for k, v in batch.items()}
-    was_training = model.training
-    model.eval()
-    try:
-        with eager_attention(model):
-            out = model(**batch, output_attentions=True)
-    finally:
-        model.train(was_training)
-    maps = out.decoder_attentions if task == "seq2seq" else out.attentions
+    with running(model, training=False), eager_attention(model):
+        out = model(**batch, output_attentions=True)
+    maps = getattr(out, task.attention_output, None)
     if not maps or maps[0] is None:
         raise RuntimeError("the model returned no attention maps even with eager attention")
     # Each map: [batch, heads, queries, prefix + keys]; average over real query positions.
     att = torch.stack([m.float() for m in maps], dim=1)  # [B, L, H, Q, P+K]
-    mask = batch["decoder_attention_mask" if task == "seq2seq" else "attention_mask"].float()  # [B, Q]
+    mask = batch[mask_key].float()  # [B, Q]
     on_prefix = att[..., :n_prefix].sum(-1)  # [B, L, H, Q]
     weights = mask[:, None, None, :]
     share = (on_prefix * weights).sum((0, 3)) / weights.sum((0, 3)).clamp_min(1)
     first_len = int(mask[0].sum())
     per_token = att[0, :, :, :first_len, : n_prefix + first_len].cpu().numpy()
-    tokens = tokenizer.convert_ids_to_tokens(query_ids[0][:first_len])
+    tokens = tokenizer.convert_ids_to_tokens(batch[task.probe_queries][0][:first_len].tolist())
     return ProbeResult(
         share=share.cpu().numpy(),
         per_token=per_token,
@@ -105,29 +103,3 @@ def prefix_attention(
         prefix_length=n_prefix,
         step=step,
     )
-
-
-def _inputs(
-    tokenizer: Any, examples: Sequence[tuple[str, str]], task: str, separator: str
-) -> tuple[dict[str, torch.Tensor], list[list[int]]]:
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "right"
-    try:
-        if task == "causal-lm":
-            texts = [f"{format_prompt(s, separator)} {t}" for s, t in examples]
-            enc = tokenizer(texts, return_tensors="pt", padding=True)
-            return dict(enc), enc["input_ids"].tolist()
-        if task == "seq2seq":
-            enc = tokenizer([s for s, _ in examples], return_tensors="pt", padding=True)
-            dec = tokenizer(text_target=[t for _, t in examples], return_tensors="pt", padding=True)
-            batch = {
-                "input_ids": enc["input_ids"],
-                "attention_mask": enc["attention_mask"],
-                "decoder_input_ids": dec["input_ids"],
-                "decoder_attention_mask": dec["attention_mask"],
-            }
-            return batch, dec["input_ids"].tolist()
-        enc = tokenizer([s for s, _ in examples], return_tensors="pt", padding=True)
-        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, enc["input_ids"].tolist()
-    finally:
-        tokenizer.padding_side = side

@@ -2,36 +2,46 @@
 
 :class:`Run` is the facade that the CLI, the notebook panel and scripts share. It
 composes the pieces — load the model and data, attach a prefix, encode, train with
-:class:`~workbench.train.Trainer`, generate, probe, export — and keeps their
-results (history, metrics). It holds no logic of its own beyond wiring them, and
-it knows nothing about widgets.
+:class:`~workbench.train.Trainer`, evaluate, generate, probe, write and read run
+directories (:mod:`workbench.rundir`) — and keeps their results (history, the final
+test evaluation). Its lifecycle: :meth:`create` (or :meth:`load` / :meth:`resume`),
+then :meth:`train` as often as wanted — ``train(steps=N)`` continues to a total of N
+with the schedule re-planned for it — then :meth:`export`. It holds no logic of its
+own beyond wiring the pieces, and it knows nothing about widgets.
 """
 
 from __future__ import annotations
 
+import platform
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from .config import RunConfig
-from .data import EncodedSplit, TaskData, encode_splits, load_task_data
-from .errors import CompatibilityError
+from .config import DataChoice, RunConfig
+from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
+from .errors import CompatibilityError, ConfigError
 from .evaluate import EvalResult
+from .evaluate import evaluate as evaluate_split
 from .generate import generate_texts
 from .history import Callback, History, StepEvent
-from .models import LoadedModel, load_model, resolve_task
+from .model_tasks import ModelTask, resolve_task
+from .models import LoadedModel, load_model
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .probe import ProbeResult, prefix_attention
+from .rundir import CHECKPOINT_DIR, open_adapter, read_checkpoint, read_run_info, write_run_dir
 from .train import Trainer
 
-__all__ = ["Run"]
+__all__ = ["RUN_FORMAT", "Run"]
+
+RUN_FORMAT = "prefix-workbench-run/1"
 
 
 class Run:
-    """A prefix-tuning run; create with :meth:`create` (new) or :meth:`load` (exported)."""
+    """A prefix-tuning run; create with :meth:`create` (new), :meth:`load` (exported) or :meth:`resume`."""
 
     def __init__(
         self,
@@ -40,15 +50,18 @@ class Run:
         model: Any,
         data: TaskData | None,
         history: History | None = None,
+        *,
+        data_info: dict[str, Any] | None = None,
     ) -> None:
         self.config = config
         self.loaded = loaded
         self.model = model
         self._data = data
-        self.dataset_kind: str = data.kind if data else "text"
-        self.label_names: list[str] | None = data.label_names if data else None
+        # What the trained head or prefix depends on, kept for a run whose data is not loaded (yet).
+        self.data_info: dict[str, Any] = data_info or _data_info(data)
         self.history = history or History()
         self.findings: list[Finding] = []
+        self.test: EvalResult | None = None  # the final evaluation on the test split, when there is one
         self._trainer: Trainer | None = None
         self._splits: tuple[EncodedSplit, EncodedSplit] | None = None
         self._lock = threading.Lock()
@@ -70,7 +83,7 @@ class Run:
             raise ValueError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
                              f"for a {data.kind} dataset")  # fmt: skip
         loaded = base or load_model(config.model, data.kind, label_names=data.label_names)
-        findings = preflight(loaded, config.prefix, max_length=config.data.max_length)
+        findings = preflight(loaded, config.prefix, max_length=config.data.max_length, data=data)
         errors = [f for f in findings if f.level == "error"]
         if errors:
             raise CompatibilityError(errors[0].message)
@@ -81,25 +94,68 @@ class Run:
 
     @classmethod
     def load(cls, path: str | Path) -> Run:
-        """Import an exported run directory (see :mod:`workbench.export`)."""
-        from .export import load_run
+        """Import an exported run directory: base model + adapter, settings and history (no training state)."""
+        info = read_run_info(path)
+        config = RunConfig.from_dict(info["config"])
+        loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
+        model = open_adapter(path, loaded.model, config.model.name)
+        return cls(config, loaded, model, None, History.from_dict(info.get("history", {})), data_info=_saved(info))
 
-        return load_run(path)
+    @classmethod
+    def resume(cls, path: str | Path, *, steps: int | None = None) -> Run:
+        """Continue a run from the checkpoint in its run directory (after a restart or a kill).
+
+        ``steps``: a new total (the schedule is re-planned for it, as :meth:`train` does).
+        """
+        info = read_run_info(path)
+        state = read_checkpoint(Path(path).expanduser() / CHECKPOINT_DIR)
+        config = RunConfig.from_dict(info["config"])
+        done = int(state["step"])
+        if steps is not None:
+            if steps < done:
+                raise ConfigError(f"{str(path)!r} is at step {done}; --steps {steps} is below it (give a larger total)")
+            config.train.steps = steps
+        run = cls.create(config)
+        run.history = History.from_dict(info.get("history", {}))
+        run.trainer.load_state_dict(state)
+        return run
 
     # -- what it is --------------------------------------------------------------------------
 
     @property
     def data(self) -> TaskData:
         if self._data is None:
-            self._data = load_task_data(self.config.data, seed=self.config.train.seed)
+            self._data = self.load_data(self.config.data)
         return self._data
+
+    def load_data(self, choice: DataChoice) -> TaskData:
+        """A dataset read the way this run reads its own: same label ids, target scale and headline metric."""
+        data = load_task_data(choice, seed=self.config.train.seed, label_names=self.label_names)
+        if data.kind != self.dataset_kind:
+            raise ConfigError(f"{choice.name!r} is a {data.kind} dataset; this run learned a {self.dataset_kind} one")
+        data.target_stats = _stats(self.data_info.get("target_stats")) or data.target_stats
+        data.metric = choice.metric or self.data_info.get("metric") or data.metric
+        return data
+
+    @property
+    def dataset_kind(self) -> str:
+        return self.data_info["kind"]
+
+    @property
+    def label_names(self) -> list[str] | None:
+        return self.data_info.get("label_names")
+
+    @property
+    def metric(self) -> str:
+        """The headline metric of this run's evaluations."""
+        return self.data_info.get("metric") or ""
 
     @property
     def tokenizer(self) -> Any:
         return self.loaded.tokenizer
 
     @property
-    def task(self) -> str:
+    def task(self) -> ModelTask:
         return self.loaded.task
 
     @property
@@ -117,45 +173,49 @@ class Run:
 
     # -- doing -------------------------------------------------------------------------------
 
-    @classmethod
-    def resume(cls, path: str | Path, *, steps: int | None = None) -> Run:
-        """Continue a run from the checkpoint in its run directory (after a restart or a kill)."""
-        from .export import resume_run
-
-        return resume_run(path, steps=steps)
-
     def train(
         self,
         callbacks: Iterable[Callback] = (),
         *,
+        steps: int | None = None,
         stop: threading.Event | None = None,
         checkpoint_to: str | Path | None = None,
     ) -> History:
-        """Train (or continue) to ``config.train.steps``; returns the history. One at a time.
+        """Train to ``config.train.steps`` (or to a new total ``steps``); returns the history. One at a time.
 
-        With ``checkpoint_to`` and ``config.train.checkpoint_every > 0`` the run directory is
-        rewritten (atomically, with its resumable state) every that many steps.
+        Calling again continues: ``train(steps=N)`` (or raising ``config.train.steps``) trains on to N,
+        the learning-rate schedule re-planned for the new total; a total below the steps done is refused.
+        A completed run on data with a test split ends with an evaluation there (:attr:`test`).
+        With ``checkpoint_to`` and ``config.train.checkpoint_every > 0`` the run directory is rewritten
+        (atomically, with its resumable state) every that many steps.
         """
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this run is already training; wait for it or stop it first")
-        callbacks = list(callbacks)
-        every = self.config.train.checkpoint_every
-        if checkpoint_to is not None and every > 0:
-            callbacks.append(self._checkpointer(Path(checkpoint_to), every))
         try:
-            return self.trainer.fit(callbacks, stop=stop)
+            if steps is not None:
+                if steps <= self.history.last_step:
+                    raise ConfigError(f"the run is at step {self.history.last_step}; steps={steps} would train "
+                                      "nothing (give a larger total)")  # fmt: skip
+                self.config.train.steps = steps
+                self.config.validate()
+            callbacks = list(callbacks)
+            every = self.config.train.checkpoint_every
+            if checkpoint_to is not None and every > 0:
+                callbacks.append(self._checkpointer(Path(checkpoint_to), every))
+            history = self.trainer.fit(callbacks, stop=stop)
+            if history.ends[-1].reason == "completed" and self.data.test is not None:
+                self.test = self.evaluate("test", report=True)
+            return history
         finally:
             self._lock.release()
 
     def _checkpointer(self, path: Path, every: int) -> Callback:
-        from .export import save_run
-
         due = (self.history.last_step // every + 1) * every
 
         def checkpoint(event: Any) -> None:
             nonlocal due
             if isinstance(event, StepEvent) and event.step >= due:
-                save_run(self, path, overwrite=True, checkpoint=True)
+                self.export(path, overwrite=True, checkpoint=True)
                 due = (event.step // every + 1) * every
 
         return checkpoint
@@ -165,8 +225,22 @@ class Run:
         if self._trainer is not None:
             self._trainer.request_stop()
 
-    def evaluate(self) -> EvalResult:
-        return self.trainer.evaluate()
+    def evaluate(self, split: str = "validation", *, data: TaskData | None = None, report: bool = False) -> EvalResult:
+        """Loss and metrics on ``split`` of this run's data (or of ``data``, see :meth:`load_data`).
+
+        ``report``: add per-label detail (classification report and confusion matrix, per entity type).
+        """
+        data = data or self.data
+        encoded = encode_split(data, split, self.tokenizer, self.task, max_length=self.config.data.max_length,
+                               separator=self.config.data.separator)  # fmt: skip
+        s = self.config.train
+        result = evaluate_split(
+            self.live_model, self.tokenizer, self.task, data, encoded, split=split, batch_size=s.batch_size,
+            separator=self.config.data.separator, n_generate=s.eval_generate, max_new_tokens=s.max_new_tokens,
+            autocast=self._trainer.accelerator.autocast if self._trainer else None, report=report,
+        )  # fmt: skip
+        assert result is not None  # only a stop callable abandons an evaluation
+        return result
 
     def generate(
         self, prompts: Sequence[str], *, use_prefix: bool = True, max_new_tokens: int | None = None
@@ -196,10 +270,50 @@ class Run:
         )
 
     def export(self, path: str | Path, *, overwrite: bool = False, checkpoint: bool | None = None) -> Path:
-        """Write the run directory: PEFT adapter (+ tokenizer), run.json, README.md (+ checkpoint/)."""
-        from .export import save_run
+        """Write the run directory: PEFT adapter (+ tokenizer), run.json, README.md (+ checkpoint/).
 
-        return save_run(self, path, overwrite=overwrite, checkpoint=checkpoint)
+        ``checkpoint`` adds the resumable training state (default: when ``checkpoint_every > 0``).
+        """
+        if checkpoint is None:
+            checkpoint = self.config.train.checkpoint_every > 0
+        state = self.trainer.state_dict() if checkpoint and self._trainer is not None else None
+        return write_run_dir(path, model=self.live_model, tokenizer=self.tokenizer, info=self.info(), state=state,
+                             overwrite=overwrite)  # fmt: skip
+
+    def info(self) -> dict[str, Any]:
+        """What ``run.json`` holds: settings, data, final metrics, history, counts, versions."""
+        import datasets
+        import peft
+        import transformers
+
+        counts = self.counts
+        last = self.history.evals[-1] if self.history.evals else None
+        return {
+            "format": RUN_FORMAT,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "config": self.config.to_dict(),
+            "task": self.task.name,
+            "dataset_kind": self.dataset_kind,
+            "label_names": self.label_names,
+            "target_stats": self.data_info.get("target_stats"),
+            "base_model_path": self.loaded.path,
+            "headline_metric": self.metric,
+            "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
+            "test": _test_info(self.test),
+            "samples": last.samples if last else [],
+            "parameters": {"trainable": counts.trainable, "stored": counts.stored, "base": counts.base},
+            "steps_done": self.history.last_step,
+            "history": self.history.to_dict(),
+            "findings": [str(f) for f in self.findings],
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "transformers": transformers.__version__,
+                "peft": peft.__version__,
+                "datasets": datasets.__version__,
+                "workbench": _workbench_version(),
+            },
+        }
 
     @property
     def trainer(self) -> Trainer:
@@ -221,3 +335,34 @@ class Run:
         c = self.config
         return (f"Run(model={c.model.name!r}, data={c.data.name!r}, prefix={c.prefix.length}, "
                 f"step={self.history.last_step}/{c.train.steps})")  # fmt: skip
+
+
+def _data_info(data: TaskData | None) -> dict[str, Any]:
+    if data is None:
+        return {"kind": "text"}
+    return {"kind": data.kind, "label_names": data.label_names, "metric": data.metric,
+            "target_stats": list(data.target_stats) if data.target_stats else None}  # fmt: skip
+
+
+def _saved(info: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": info["dataset_kind"], "label_names": info.get("label_names"),
+            "metric": info.get("headline_metric"), "target_stats": info.get("target_stats")}  # fmt: skip
+
+
+def _stats(value: Any) -> tuple[float, float] | None:
+    return (float(value[0]), float(value[1])) if value else None
+
+
+def _test_info(result: EvalResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"loss": result.loss, "metrics": result.metrics, "rows": len(result.rows), "report": result.report}
+
+
+def _workbench_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("prefix-workbench")
+    except PackageNotFoundError:
+        return "unknown"

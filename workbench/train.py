@@ -18,6 +18,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +33,8 @@ from .data import Collator, EncodedSplit, TaskData
 from .errors import TrainingError
 from .evaluate import EvalResult, evaluate
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
+from .model_tasks import ModelTask, model_task
+from .models.sharing import base_lock
 
 __all__ = ["Trainer", "pick_precision"]
 
@@ -55,7 +58,7 @@ class Trainer:
         self,
         model: Any,
         tokenizer: Any,
-        task: str,
+        task: ModelTask | str,
         data: TaskData,
         train_split: EncodedSplit,
         val_split: EncodedSplit,
@@ -65,7 +68,7 @@ class Trainer:
         history: History | None = None,
     ) -> None:
         self.settings = settings
-        self.task, self.data, self.tokenizer, self.separator = task, data, tokenizer, separator
+        self.task, self.data, self.tokenizer, self.separator = model_task(task), data, tokenizer, separator
         self.train_split, self.val_split = train_split, val_split
         self.history = history or History()
         self.step = self.history.last_step
@@ -75,10 +78,8 @@ class Trainer:
         # Only trainable tensors enter the optimizer: frozen weights get no gradients and no state.
         self.optimizer = torch.optim.AdamW(self.params, lr=settings.lr, weight_decay=settings.weight_decay)
         self.model, self.optimizer = self.accelerator.prepare(model, self.optimizer)
-        self.scheduler = get_scheduler(
-            settings.schedule, self.optimizer, num_warmup_steps=settings.warmup_steps,
-            num_training_steps=settings.steps,
-        )  # fmt: skip
+        self._lock = base_lock(model)
+        self.scheduler = self._schedule()
         self._collate = Collator(tokenizer.pad_token_id)
         self._read_every_s = self._read_interval()
         self._elapsed_before = sum(e.elapsed_s for e in self.history.ends[-1:])
@@ -92,7 +93,15 @@ class Trainer:
         self._stop.set()
 
     def fit(self, callbacks: Iterable[Callback] = (), *, stop: threading.Event | None = None) -> History:
-        """Train until ``settings.steps`` (counting earlier fits), a stop request or a non-finite loss."""
+        """Train until ``settings.steps`` (counting earlier fits), a stop request or a non-finite loss.
+
+        A total raised since the last fit re-plans the schedule for it (see :meth:`_schedule`).
+        """
+        if self.settings.steps < self.step:
+            raise TrainingError(f"the run is at step {self.step}; steps={self.settings.steps} would train nothing "
+                                f"(give a total above {self.step})")  # fmt: skip
+        if self.settings.steps != self._planned:
+            self.scheduler = self._schedule()
         callbacks = list(callbacks)
         self._stop.clear()
         stop_flag = stop or self._stop
@@ -112,7 +121,8 @@ class Trainer:
                     break
                 for _ in range(s.grad_accum):
                     batch, tokens = next(batches)
-                    with self.accelerator.accumulate(self.model):
+                    # The base may be shared with runs that generate from other threads (the panel).
+                    with self._lock, self.accelerator.accumulate(self.model):
                         loss = self.model(**batch).loss
                         self.accelerator.backward(loss)
                         if self.accelerator.sync_gradients and s.max_grad_norm > 0:
@@ -148,19 +158,37 @@ class Trainer:
         self.model.eval()
         return self.history
 
-    def evaluate(self) -> EvalResult:
+    def evaluate(self, *, report: bool = False) -> EvalResult:
         """Evaluate now on the validation split (no event, no history entry)."""
-        result = self._evaluate(stop=None)
+        result = self._evaluate(stop=None, report=report)
         assert result is not None  # only a stop callable abandons an evaluation
         return result
 
-    def _evaluate(self, stop: Callable[[], bool] | None) -> EvalResult | None:
+    def _evaluate(self, stop: Callable[[], bool] | None, *, report: bool = False) -> EvalResult | None:
         return evaluate(
             self.unwrapped, self.tokenizer, self.task, self.data, self.val_split,
             batch_size=self.settings.batch_size, separator=self.separator,
             n_generate=self.settings.eval_generate, max_new_tokens=self.settings.max_new_tokens,
-            autocast=self.accelerator.autocast, stop=stop,
+            autocast=self.accelerator.autocast, stop=stop, report=report,
         )  # fmt: skip
+
+    def _schedule(self) -> Any:
+        """The learning-rate schedule for ``settings.steps``, positioned at the current step.
+
+        Continuing past the planned total re-plans: the remaining steps follow the schedule a
+        run planned for the new total from the start would have (a linear decay to 0 at the new
+        end), never the finished one's learning rate of 0.
+        """
+        s = self.settings
+        self._planned = s.steps
+        scheduler = get_scheduler(s.schedule, self.optimizer, num_warmup_steps=s.warmup(),
+                                  num_training_steps=s.steps)  # fmt: skip
+        if self.step:
+            scheduler.last_epoch = self.step - 1
+            with warnings.catch_warnings():  # PyTorch warns when a schedule steps before the optimizer has
+                warnings.simplefilter("ignore", UserWarning)
+                scheduler.step()
+        return scheduler
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue this run: trainable tensors, optimizer, schedule, step."""
@@ -181,8 +209,9 @@ class Trainer:
             for name, tensor in state["trainable"].items():
                 named[name].copy_(tensor)
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.step = int(state["step"])
+        # The schedule follows from (settings, step): a resumed run with a new total re-plans like a continued one.
+        self.scheduler = self._schedule()
         if "rng" in state:
             torch.set_rng_state(state["rng"])
         if state.get("cuda_rng") and torch.cuda.is_available():

@@ -2,7 +2,8 @@ import pytest
 
 from workbench.config import ModelChoice
 from workbench.errors import CompatibilityError, ModelLoadError
-from workbench.models import BUILTIN_MODELS, builtin_path, load_model, resolve_task
+from workbench.model_tasks import resolve_task
+from workbench.models import BUILTIN_MODELS, builtin_path, load_model
 
 TINY = [n for n, spec in BUILTIN_MODELS.items() if not spec.shipped]
 
@@ -28,10 +29,11 @@ def test_builtins_are_deterministic():
 @pytest.mark.parametrize(
     ("arch", "kind", "task"),
     [("decoder", "text", "causal-lm"), ("decoder", "classification", "causal-lm"), ("seq2seq", "tagging", "seq2seq"),
-     ("encoder", "classification", "seq-cls"), ("encoder", "tagging", "token-cls")],
+     ("encoder", "classification", "seq-cls"), ("encoder", "tagging", "token-cls"),
+     ("encoder", "regression", "seq-reg"), ("decoder", "regression", "causal-lm")],
 )  # fmt: skip
 def test_task_kind_follows_architecture_and_dataset(arch, kind, task):
-    assert resolve_task(arch, kind) == task
+    assert resolve_task(arch, kind).name == task
 
 
 def test_encoder_cannot_generate_text():
@@ -56,4 +58,4 @@ def test_trust_remote_code_warns():
 @pytest.mark.hub
 def test_hub_model_loads():
     lm = load_model(ModelChoice("HuggingFaceTB/SmolLM2-135M"), "text")
-    assert lm.task == "causal-lm"
+    assert lm.task.name == "causal-lm"

@@ -1,12 +1,14 @@
-"""Turn standardized rows into token ids, labels and padded batches for one task kind.
+"""Turn standardized rows into token ids, labels and padded batches.
 
 Generative models (causal LM, seq2seq) see every dataset as source → target text
 and are trained on the target tokens only: labels are -100 on the source, the
 separator and padding. Decoders see ``"{source} {separator} {target}</s>"``;
-seq2seq models get the source in the encoder and the target as labels.
-Classifiers get the text with an integer label, taggers their words with one label
-on each word's first sub-token. Batches are padded on the right. Too-long examples
-are truncated and counted, never dropped silently. Nothing here loads data or models.
+seq2seq models get the source in the encoder and the target as labels. Sequence
+heads get the text with a class id (or a number, for regression), token heads their
+words with one tag on each word's first sub-token. Which of these a model gets is its
+task's choice (:mod:`workbench.model_tasks`). Batches are padded on the right.
+Too-long examples are truncated and counted, never dropped silently. Nothing here
+loads data or models.
 """
 
 from __future__ import annotations
@@ -18,12 +20,22 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .sources import TaskData
-
 if TYPE_CHECKING:
     from ..config import DataChoice
+    from ..model_tasks import ModelTask
+    from .sources import TaskData
 
-__all__ = ["Collator", "EncodedSplit", "encode_split", "encode_splits", "format_prompt"]
+__all__ = [
+    "Collator",
+    "EncodedSplit",
+    "encode_causal",
+    "encode_seq2seq",
+    "encode_split",
+    "encode_splits",
+    "encode_texts",
+    "encode_words",
+    "format_prompt",
+]
 
 IGNORE = -100  # label value that cross-entropy skips
 
@@ -48,29 +60,13 @@ def encode_split(
     data: TaskData,
     split: str,
     tokenizer: PreTrainedTokenizerBase,
-    task: str,
+    task: ModelTask,
     *,
     max_length: int,
     separator: str,
 ) -> EncodedSplit:
-    """Encode ``data.train`` or ``data.validation`` for ``task``; warns once with a truncation count."""
-    rows = getattr(data, split)
-    if task in ("causal-lm", "seq2seq"):
-        pairs = [data.render(row) for row in rows]
-        if task == "causal-lm":
-            out = _encode_causal(pairs, tokenizer, max_length, separator)
-        else:
-            out = _encode_seq2seq(pairs, tokenizer, max_length)
-    elif task == "seq-cls":
-        texts = list(rows["text"])
-        enc = tokenizer(texts, truncation=True, max_length=max_length)
-        full = tokenizer(texts)["input_ids"]
-        feats = [{"input_ids": ids, "labels": lab} for ids, lab in zip(enc["input_ids"], list(rows["label"]))]
-        out = EncodedSplit(feats, sum(len(f) > max_length for f in full))
-    elif task == "token-cls":
-        out = _encode_tokens(list(rows["tokens"]), list(rows["tags"]), tokenizer, max_length)
-    else:
-        raise ValueError(f"unknown task kind {task!r}")
+    """Encode ``data.train``, ``.validation`` or ``.test`` for ``task``; warns once with a truncation count."""
+    out = task.encode(getattr(data, split), data, tokenizer, max_length=max_length, separator=separator)
     if out.truncated:
         warnings.warn(
             f"{out.truncated} of {len(out)} {split} examples of {data.name!r} were longer than "
@@ -81,7 +77,7 @@ def encode_split(
 
 
 def encode_splits(
-    data: TaskData, tokenizer: PreTrainedTokenizerBase, task: str, choice: DataChoice
+    data: TaskData, tokenizer: PreTrainedTokenizerBase, task: ModelTask, choice: DataChoice
 ) -> tuple[EncodedSplit, EncodedSplit]:
     """Train and validation, encoded alike with ``choice``'s ``max_length`` and ``separator``."""
     kwargs = {"max_length": choice.max_length, "separator": choice.separator}
@@ -89,9 +85,10 @@ def encode_splits(
             encode_split(data, "validation", tokenizer, task, **kwargs))  # fmt: skip
 
 
-def _encode_causal(
+def encode_causal(
     pairs: list[tuple[str, str]], tok: PreTrainedTokenizerBase, max_length: int, separator: str
 ) -> EncodedSplit:
+    """(source, target) pairs for a decoder: ``"{source} {separator} {target}</s>"``, loss on the target only."""
     sources = tok([format_prompt(s, separator) for s, _ in pairs])["input_ids"]
     targets = tok([" " + t for _, t in pairs], add_special_tokens=False)["input_ids"]
     feats, truncated = [], 0
@@ -106,7 +103,8 @@ def _encode_causal(
     return EncodedSplit(feats, truncated)
 
 
-def _encode_seq2seq(pairs: list[tuple[str, str]], tok: PreTrainedTokenizerBase, max_length: int) -> EncodedSplit:
+def encode_seq2seq(pairs: list[tuple[str, str]], tok: PreTrainedTokenizerBase, max_length: int) -> EncodedSplit:
+    """(source, target) pairs for an encoder-decoder: the source in, the target as labels."""
     src_full = tok([s for s, _ in pairs])["input_ids"]
     tgt_full = tok(text_target=[t for _, t in pairs])["input_ids"]
     feats, truncated = [], 0
@@ -120,9 +118,20 @@ def _encode_seq2seq(pairs: list[tuple[str, str]], tok: PreTrainedTokenizerBase, 
     return EncodedSplit(feats, truncated)
 
 
-def _encode_tokens(
+def encode_texts(
+    texts: list[str], labels: list[int] | list[float], tok: PreTrainedTokenizerBase, max_length: int
+) -> EncodedSplit:
+    """One label (a class id or a number) per text, for a sequence head."""
+    enc = tok(texts, truncation=True, max_length=max_length)
+    full = tok(texts)["input_ids"]
+    feats = [{"input_ids": ids, "labels": lab} for ids, lab in zip(enc["input_ids"], labels)]
+    return EncodedSplit(feats, sum(len(f) > max_length for f in full))
+
+
+def encode_words(
     words: list[list[str]], tags: list[list[int]], tok: PreTrainedTokenizerBase, max_length: int
 ) -> EncodedSplit:
+    """One tag per word, on the word's first sub-token, for a token head."""
     enc = tok(words, is_split_into_words=True, truncation=True, max_length=max_length)
     full_lengths = [len(ids) for ids in tok(words, is_split_into_words=True)["input_ids"]]
     feats = []
@@ -151,7 +160,9 @@ class Collator:
             mask[i, : len(f["input_ids"])] = 1
         batch = {"input_ids": ids, "attention_mask": mask}
         labels = [f["labels"] for f in features]
-        if isinstance(labels[0], int):  # sequence classification
+        if isinstance(labels[0], float):  # a regression head
+            batch["labels"] = torch.tensor(labels, dtype=torch.float)
+        elif isinstance(labels[0], int):  # a classification head
             batch["labels"] = torch.tensor(labels, dtype=torch.long)
         else:
             lwidth = max(len(lab) for lab in labels)

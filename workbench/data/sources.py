@@ -1,37 +1,38 @@
-"""Find a dataset by name and bring it into one of three standard shapes.
+"""Find a dataset by name and bring it into the standard shape of its kind.
 
 A :class:`DataChoice` names a built-in toy dataset, a hub dataset id (through
-``datasets.load_dataset``) or a local CSV / JSON / JSONL file. Whatever the
-source, the result is a :class:`TaskData`: ``train`` and ``validation`` splits
-with the standard columns of its kind — ``source``/``target`` (text),
-``text``/``label`` (classification) or ``tokens``/``tags`` (tagging) — and the
-label names. Problems become one-line :class:`DataError` messages; nothing is
-half-loaded. Tokenization is not done here (:mod:`.encode`).
+``datasets.load_dataset``) or a local CSV / JSON / JSONL file. Whatever the source,
+the result is a :class:`TaskData`: ``train``, ``validation`` and (when there is one)
+``test`` splits with the standard columns of its kind — ``source``/``target`` (text),
+``text``/``label`` (classification, regression) or ``tokens``/``tags`` (tagging) —,
+the label names and the headline metric. The kind is read off the columns (a column of
+decimals is a regression target) unless the choice names it; checking and converting
+labels is the kind's job (:mod:`workbench.data_kinds`). Problems become one-line
+:class:`DataError` messages; nothing is half-loaded. Tokenization is not done here.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import datasets
-from datasets import ClassLabel, Dataset, Sequence
+from datasets import ClassLabel, Dataset, List, Value
 
 from ..config import DataChoice
+from ..data_kinds import DATA_KINDS, DataKind, data_kind
 from ..errors import DataError
 from ..hub import hub_reachable, offline_datasets, offline_reason
+from ..metrics import is_record, require_metric_library
 from . import toy
 
 __all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "ROLES", "TaskData", "load_task_data"]
 
 # The standard columns of each dataset kind.
-ROLES: dict[str, tuple[str, str]] = {
-    "text": ("source", "target"),
-    "classification": ("text", "label"),
-    "tagging": ("tokens", "tags"),
-}
+ROLES: dict[str, tuple[str, str]] = {name: kind.roles for name, kind in DATA_KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -42,24 +43,27 @@ class _Builtin:
     n_validation: int
     description: str
     label_names: tuple[str, ...] | None = None
+    metric: str | None = None
 
 
 BUILTIN_DATASETS: dict[str, _Builtin] = {
     "toy-e2e": _Builtin("text", toy.text_examples, 4000, 300,
-                        "restaurant records -> one sentence (E2E-style table-to-text)"),
+                        "restaurant records -> one sentence (E2E-style table-to-text)", metric="slot_coverage"),
     "toy-sentiment": _Builtin("classification", toy.sentiment_examples, 2000, 300,
                               "restaurant reviews -> negative / positive", toy.SENTIMENT_LABELS),
     "toy-ner": _Builtin("tagging", toy.tagging_examples, 2000, 300,
                         "BIO tags for restaurant names, food and areas", toy.TAG_NAMES),
 }  # fmt: skip
 
-# Hub datasets known to fit, with their column mapping (not downloaded here).
+# Hub datasets known to fit, with their column mapping and metric (not downloaded here).
 CURATED_DATASETS: dict[str, dict[str, Any]] = {
     "e2e_nlg": {"kind": "text", "columns": {"source": "meaning_representation", "target": "human_reference"},
+                "metric": "bleu",
                 "description": "E2E NLG challenge: restaurant records -> text (the paper's table-to-text)"},
-    "GEM/dart": {"kind": "text", "columns": {"source": "tripleset", "target": "target"},
+    "GEM/dart": {"kind": "text", "columns": {"source": "tripleset", "target": "target"}, "metric": "bleu",
                  "description": "DART: RDF triples -> text"},
     "EdinburghNLP/xsum": {"kind": "text", "columns": {"source": "document", "target": "summary"},
+                          "metric": "rougeL",
                           "description": "XSum: news article -> one-sentence summary (the paper's summarization)"},
     "nyu-mll/glue": {"kind": "classification", "subset": "sst2", "columns": {"text": "sentence", "label": "label"},
                      "description": "GLUE SST-2 sentiment (use subset sst2)"},
@@ -70,45 +74,92 @@ CURATED_DATASETS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 _LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json"}
+_VALIDATION_NAMES = ("validation", "valid", "dev")
 
 
 @dataclass
 class TaskData:
-    """Train and validation splits in standard columns, and what kind of task they pose."""
+    """Train, validation (and test) splits in standard columns, and what kind of task they pose.
+
+    ``metric`` is the headline metric; ``target_stats`` the (mean, std) of a regression
+    target on the training split; ``notes`` what loading decided that a user should know.
+    """
 
     name: str
-    kind: str  # "text" | "classification" | "tagging"
+    kind: str  # a key of workbench.data_kinds.DATA_KINDS
     train: Dataset
     validation: Dataset
     label_names: list[str] | None = None
+    test: Dataset | None = None
+    metric: str = ""
+    target_stats: tuple[float, float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def data_kind(self) -> DataKind:
+        return DATA_KINDS[self.kind]
+
+    def split(self, name: str) -> Dataset:
+        """``train``, ``validation`` or ``test`` (a one-line error when the dataset has no test split)."""
+        ds = getattr(self, name, None) if name in ("train", "validation", "test") else None
+        if ds is None:
+            hint = " (files: pass test_fraction / --test-fraction)" if name == "test" else ""
+            raise DataError(f"dataset {self.name!r} has no {name} split{hint}")
+        return ds
 
     def preview(self, n: int = 3) -> list[tuple[str, str]]:
         """The first ``n`` training rows as (input, expected output) strings."""
-        rows = []
-        for row in self.train.select(range(min(n, len(self.train)))):
-            rows.append(self.render(row))
-        return rows
+        return [self.render(row) for row in self.train.select(range(min(n, len(self.train))))]
 
     def render(self, row: dict[str, Any]) -> tuple[str, str]:
         """One row as (input text, expected output text), the way a generative model sees it."""
-        if self.kind == "text":
-            return str(row["source"]), str(row["target"])
-        if self.kind == "classification":
-            return str(row["text"]), self.label_names[row["label"]]  # type: ignore[index]
-        return " ".join(row["tokens"]), " ".join(self.label_names[t] for t in row["tags"])  # type: ignore[index]
+        return self.data_kind.render(row, self)
 
 
-def load_task_data(choice: DataChoice, seed: int = 0) -> TaskData:
-    """Load and standardize ``choice``; the validation split is carved from train if absent."""
+def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] | None = None) -> TaskData:
+    """Load, check and standardize ``choice``; validation (and test) splits are carved from train if absent.
+
+    ``label_names``: the labels of a trained run, so that another dataset is read with the same ids.
+    """
+    spec: dict[str, Any]
     if choice.name in BUILTIN_DATASETS:
-        data = _load_builtin(choice)
+        raw, where, spec = _load_builtin(choice)
     else:
         path = Path(choice.name).expanduser()
         looks_local = choice.name.startswith(("/", "./", "../", "~")) or path.suffix.lower() in _LOCAL_FORMATS
         if looks_local or path.exists():
-            data = _load_local(choice, path, seed)
+            raw, where, spec = _load_local(choice, path), {"train": path.name}, {}
         else:
-            data = _load_hub(choice, seed)
+            raw, spec = _load_hub(choice), CURATED_DATASETS.get(choice.name, {})
+            where = {split: f"the {split} split of {choice.name}" for split in raw}
+    mapping = {**spec.get("columns", {}), **choice.columns}
+    notes: list[str] = []
+    kind = _kind(choice, spec, raw["train"], mapping, notes)
+    columns = {role: mapping.get(role, role) for role in kind.roles}
+    found = raw["train"].column_names
+    missing = [f"{role} (column {col!r})" for role, col in columns.items() if col not in found]
+    if missing:
+        raise DataError(
+            f"dataset {choice.name!r} lacks {', '.join(missing)}; its columns are {', '.join(found)}."
+            " Map them with columns={'role': 'column'} (CLI: --column role=column)"
+        )
+    selected = {split: _select(ds, columns) for split, ds in raw.items()}
+    if "test" in selected and _unlabelled(selected["test"][kind.roles[1]][:100]):
+        del selected["test"]  # e.g. GLUE keeps its test labels private (-1)
+        notes.append(f"the test split of {choice.name!r} has no labels; it is not used")
+    prepared, names = kind.prepare(selected, columns, where, label_names)
+    train, validation, test = _split(prepared, choice, seed)
+    data = TaskData(choice.name, kind.name, train, validation, names, test, notes=notes)
+    data.metric = _metric(choice, spec, kind, train)
+    if kind.name == "regression":
+        targets = train["label"]
+        std = statistics.pstdev(targets) if len(targets) > 1 else 0.0
+        data.target_stats = (statistics.fmean(targets), std or 1.0)
+    _limit(data, choice)
+    return data
+
+
+def _limit(data: TaskData, choice: DataChoice) -> None:
     if choice.max_train_examples is not None:
         if choice.max_train_examples < 1:
             raise DataError(f"max_train_examples is {choice.max_train_examples}; it must be at least 1")
@@ -118,19 +169,30 @@ def load_task_data(choice: DataChoice, seed: int = 0) -> TaskData:
         raise DataError(f"dataset {choice.name!r} has no training examples")
     if len(data.validation) == 0:
         raise DataError(f"dataset {choice.name!r} has no validation examples; raise validation_fraction")
-    return data
 
 
-def _load_builtin(choice: DataChoice) -> TaskData:
+def _load_builtin(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str], dict[str, Any]]:
     spec = BUILTIN_DATASETS[choice.name]
     # Disjoint seeds: validation rows are drawn independently of training rows.
-    train = Dataset.from_list(spec.make(spec.n_train, 0))
-    validation = Dataset.from_list(spec.make(spec.n_validation, 1_000_003))
-    labels = list(spec.label_names) if spec.label_names else None
-    return TaskData(choice.name, spec.kind, train, validation, labels)
+    rows = {"train": spec.make(spec.n_train, 0), "validation": spec.make(spec.n_validation, 1_000_003)}
+    raw = {split: _with_class_labels(r, spec) for split, r in rows.items()}
+    where = {split: f"{choice.name} {split}" for split in raw}
+    return raw, where, {"kind": spec.kind, "metric": spec.metric}
 
 
-def _load_local(choice: DataChoice, path: Path, seed: int) -> TaskData:
+def _with_class_labels(rows: list[dict[str, Any]], spec: _Builtin) -> Dataset:
+    """The toy rows hold label ids; say so with ClassLabel features, as hub datasets do."""
+    ds = Dataset.from_list(rows)
+    if spec.label_names:
+        role = DATA_KINDS[spec.kind].roles[1]
+        label = ClassLabel(names=list(spec.label_names))
+        features = ds.features.copy()
+        features[role] = List(label) if isinstance(rows[0][role], list) else label
+        ds = Dataset.from_list(rows, features=features)
+    return ds
+
+
+def _load_local(choice: DataChoice, path: Path) -> dict[str, Dataset]:
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} does not exist")
     fmt = _LOCAL_FORMATS.get(path.suffix.lower())
@@ -150,10 +212,10 @@ def _load_local(choice: DataChoice, path: Path, seed: int) -> TaskData:
         if "corresponds to no data" in str(exc):
             raise DataError(f"{path.name!r} has no rows") from None
         raise DataError(f"could not parse {path.name!r} as {fmt}: {_first_line(exc)}") from None
-    return _standardize(choice, _split(raw, None, choice, seed), infer_kind=True)
+    return {"train": raw}
 
 
-def _load_hub(choice: DataChoice, seed: int) -> TaskData:
+def _load_hub(choice: DataChoice) -> dict[str, Dataset]:
     curated = CURATED_DATASETS.get(choice.name, {})
     subset = choice.subset or curated.get("subset")
     online = hub_reachable()
@@ -168,53 +230,78 @@ def _load_hub(choice: DataChoice, seed: int) -> TaskData:
         raise DataError(
             f"could not load dataset {choice.name!r}: not a built-in or local file, and {where}: {_first_line(exc)}"
         ) from None
-    train = raw["train"] if "train" in raw else raw[next(iter(raw))]
-    val = next((raw[s] for s in ("validation", "valid", "dev", "test") if s in raw), None)
-    return _standardize(choice, _split(train, val, choice, seed), infer_kind=False)
-
-
-def _split(train: Dataset, val: Dataset | None, choice: DataChoice, seed: int) -> tuple[Dataset, Dataset]:
+    out = {"train": raw["train"] if "train" in raw else raw[next(iter(raw))]}
+    val = next((raw[s] for s in _VALIDATION_NAMES if s in raw), None)
     if val is not None:
-        return train, val
-    if len(train) < 2:
-        raise DataError(f"dataset {choice.name!r} has {len(train)} row(s); need at least 2 to split off validation")
-    parts = train.train_test_split(test_size=choice.validation_fraction, seed=seed)
+        out["validation"] = val
+    if "test" in raw:
+        out["test"] = raw["test"]
+    return out
+
+
+def _split(splits: dict[str, Dataset], choice: DataChoice, seed: int) -> tuple[Dataset, Dataset, Dataset | None]:
+    """Carve the missing test split (``test_fraction``), then the missing validation split, from train."""
+    train = splits["train"]
+    test, val = splits.get("test"), splits.get("validation")
+    if test is None and choice.test_fraction > 0:
+        train, test = _carve(train, choice.test_fraction, seed, choice.name, "test")
+    if val is None:
+        train, val = _carve(train, choice.validation_fraction, seed, choice.name, "validation")
+    return train, val, test
+
+
+def _carve(ds: Dataset, fraction: float, seed: int, name: str, what: str) -> tuple[Dataset, Dataset]:
+    if len(ds) < 2:
+        raise DataError(f"dataset {name!r} has {len(ds)} row(s) left; need at least 2 to split off {what}")
+    parts = ds.train_test_split(test_size=fraction, seed=seed)
     return parts["train"], parts["test"]
 
 
-def _standardize(choice: DataChoice, splits: tuple[Dataset, Dataset], infer_kind: bool) -> TaskData:
-    train, val = splits
-    curated = CURATED_DATASETS.get(choice.name, {})
-    mapping = {**curated.get("columns", {}), **choice.columns}
-    kind = curated.get("kind") or _infer_kind(train.column_names, mapping, choice.name)
-    roles = ROLES[kind]
-    columns = {role: mapping.get(role, role) for role in roles}
-    missing = [f"{role} (column {col!r})" for role, col in columns.items() if col not in train.column_names]
-    if missing:
+def _kind(choice: DataChoice, spec: dict[str, Any], train: Dataset, mapping: dict[str, str],
+          notes: list[str]) -> DataKind:  # fmt: skip
+    if choice.kind != "auto":
+        return data_kind(choice.kind)
+    if spec.get("kind"):
+        return data_kind(spec["kind"])
+    columns = train.column_names
+    found = None
+    for kind in DATA_KINDS.values():  # the roles the user mapped say what they meant
+        if mapping and set(mapping) <= set(kind.roles):
+            found = kind
+            break
+    if found is None:
+        found = next((k for k in DATA_KINDS.values() if all(mapping.get(r, r) in columns for r in k.roles)), None)
+    if found is None:
         raise DataError(
-            f"dataset {choice.name!r} lacks {', '.join(missing)}; its columns are {', '.join(train.column_names)}."
-            " Map them with columns={'role': 'column'} (CLI: --column role=column)"
+            f"cannot tell what task {choice.name!r} is: expected columns source+target, text+label or tokens+tags, "
+            f"found {', '.join(columns)}; map yours with --column role=column"
         )
-    train, val = (_select(ds, columns) for ds in (train, val))
-    label_names = None
-    if kind != "text":
-        train, val, label_names = _encode_labels(train, val, roles[1])
-    if kind == "text":
-        train, val = (ds.map(_stringify_text) for ds in (train, val))
-    return TaskData(choice.name, kind, train, val, label_names)
+    if found.roles != ROLES["classification"] or mapping.get("label", "label") not in columns:
+        return found
+    # text + label: a column of decimals is a number to predict; whole numbers stay classes, and we say so.
+    column = mapping.get("label", "label")
+    feature = train.features[column]
+    dtype = getattr(feature, "dtype", "")
+    if isinstance(feature, Value) and dtype.startswith("float"):
+        return DATA_KINDS["regression"]
+    if isinstance(feature, Value) and dtype.startswith("int"):
+        distinct = len(set(train[column][:1000]))
+        if distinct > 2:
+            notes.append(f"label column {column!r} holds whole numbers ({distinct} values): read as classes; "
+                         "to predict the number, set kind='regression' (CLI: --kind regression)")  # fmt: skip
+    return DATA_KINDS["classification"]
 
 
-def _infer_kind(columns: list[str], mapping: dict[str, str], name: str) -> str:
-    for kind, roles in ROLES.items():  # the roles the user mapped say what they meant
-        if mapping and set(mapping) <= set(roles):
-            return kind
-    for kind, roles in ROLES.items():
-        if all(mapping.get(role, role) in columns for role in roles):
-            return kind
-    raise DataError(
-        f"cannot tell what task {name!r} is: expected columns source+target, text+label or tokens+tags, "
-        f"found {', '.join(columns)}; map yours with --column role=column"
-    )
+def _metric(choice: DataChoice, spec: dict[str, Any], kind: DataKind, train: Dataset) -> str:
+    metric = choice.metric or spec.get("metric") or kind.default_metric(train)
+    if metric not in kind.metrics:
+        raise DataError(
+            f"metric {metric!r} does not fit a {kind.name} dataset; choose one of {', '.join(kind.metrics)}"
+        )
+    if metric == "slot_coverage" and not any(is_record(s) for s in train["source"][:200]):
+        raise DataError(f"metric 'slot_coverage' needs key[value] records as sources, and {choice.name!r} has none")
+    require_metric_library(metric)
+    return metric
 
 
 def _select(ds: Dataset, columns: dict[str, str]) -> Dataset:
@@ -222,41 +309,11 @@ def _select(ds: Dataset, columns: dict[str, str]) -> Dataset:
     return ds.rename_columns({col: role for role, col in columns.items() if col != role})
 
 
-def _encode_labels(train: Dataset, val: Dataset, col: str) -> tuple[Dataset, Dataset, list[str]]:
-    """Labels as ints with names: ClassLabel names when present, else the sorted distinct values."""
-    feature = train.features[col]
-    inner = feature.feature if isinstance(feature, Sequence) else getattr(feature, "feature", feature)
-    if isinstance(feature, list):
-        inner = feature[0]
-    if isinstance(inner, ClassLabel):
-        return train, val, list(inner.names)
-    values = set()
-    for ds in (train, val):
-        for v in ds[col]:
-            values.update(v if isinstance(v, list) else [v])
-    names = sorted(str(v) for v in values)
-    index = {n: i for i, n in enumerate(names)}
+def _unlabelled(values: list[Any]) -> bool:
+    def empty(v: Any) -> bool:
+        return v is None or (isinstance(v, int) and not isinstance(v, bool) and v < 0) or v == []
 
-    def to_ids(row: dict[str, Any]) -> dict[str, Any]:
-        v = row[col]
-        return {col: [index[str(x)] for x in v] if isinstance(v, list) else index[str(v)]}
-
-    return train.map(to_ids), val.map(to_ids), names
-
-
-def _stringify_text(row: dict[str, Any]) -> dict[str, str]:
-    # Some hub datasets keep lists (several references, triple sets); use the first / joined form.
-    out = {}
-    for key in ("source", "target"):
-        v = row[key]
-        if isinstance(v, list):
-            v = (
-                " ; ".join(" | ".join(x) if isinstance(x, list) else str(x) for x in v)
-                if key == "source"
-                else (str(v[0]) if v else "")
-            )
-        out[key] = "" if v is None else str(v)
-    return out
+    return bool(values) and all(empty(v) for v in values)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -23,13 +23,15 @@ from transformers import AutoConfig, PreTrainedTokenizerFast
 
 from ..data.toy import vocabulary_texts
 from ..errors import ModelLoadError
-from .registry import BUILTIN_MODELS, TASK_KINDS, architecture_of, quirks_for
+from .registry import BUILTIN_MODELS, architecture_of, quirks_for
 
 __all__ = ["SPECIAL_TOKENS", "builtin_path", "cache_home", "word_tokenizer"]
 
 # Bumped whenever a built-in's weights or tokenizer would change, so old caches are not reused.
 _BUILTIN_VERSION = "v1"
 _SEED = 1234
+# The class a built-in is saved as; a task loads it with its own head (a new head for encoders).
+_SAVED_AS = {"decoder": "AutoModelForCausalLM", "seq2seq": "AutoModelForSeq2SeqLM", "encoder": "AutoModelForMaskedLM"}
 SPECIAL_TOKENS = {"pad": "<pad>", "unk": "<unk>", "bos": "<s>", "eos": "</s>", "mask": "<mask>"}
 
 
@@ -116,8 +118,7 @@ def _build(name: str, out: Path) -> None:
         if hasattr(config, "forced_eos_token_id"):
             config.forced_eos_token_id = None
     arch = architecture_of(config)
-    auto_name = {"decoder": "causal-lm", "seq2seq": "seq2seq", "encoder": None}[arch]
-    auto_class = getattr(transformers, TASK_KINDS[auto_name]["auto_class"] if auto_name else "AutoModelForMaskedLM")
+    auto_class = getattr(transformers, _SAVED_AS[arch])
     torch.manual_seed(_SEED)
     model = auto_class.from_config(config)
     if arch != "encoder":

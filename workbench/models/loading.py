@@ -29,8 +29,9 @@ from transformers import (
 from ..config import ModelChoice
 from ..errors import ModelLoadError
 from ..hub import hub_reachable, offline_reason
+from ..model_tasks import ModelTask, resolve_task
 from .builtin import builtin_path
-from .registry import BUILTIN_MODELS, TASK_KINDS, Architecture, TaskKind, architecture_of, resolve_task
+from .registry import BUILTIN_MODELS, Architecture, architecture_of
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_path"]
 
@@ -47,7 +48,7 @@ class LoadedModel:
 
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
-    task: TaskKind
+    task: ModelTask
     architecture: Architecture
     name: str  # what the user asked for
     path: str  # what from_pretrained was given
@@ -102,16 +103,8 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token  # GPT-2 style; padded positions are masked anyway
     tokenizer.padding_side = "right"
 
-    model_kwargs = dict(kwargs)
-    if task in ("seq-cls", "token-cls"):
-        if not label_names:
-            raise ModelLoadError(f"a {task} model needs the dataset's label names")
-        model_kwargs |= {
-            "num_labels": len(label_names),
-            "id2label": dict(enumerate(label_names)),
-            "label2id": {n: i for i, n in enumerate(label_names)},
-        }
-    auto_class = getattr(transformers, TASK_KINDS[task]["auto_class"])
+    model_kwargs = {**kwargs, **task.model_kwargs(label_names)}
+    auto_class = getattr(transformers, task.auto_class)
     # The head of a classification model is new; quiet transformers' "newly initialized" notice.
     previous = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()

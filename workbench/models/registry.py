@@ -1,10 +1,11 @@
-"""The model tables: built-in tiny models, curated hub ids, per-family quirks, task kinds.
+"""The model tables: built-in tiny models, curated hub ids, per-family quirks.
 
 Everything the workbench knows about model families is data in this module: the
 config of each tiny built-in, which families are encoders, where a family keeps its
-sliding window, which ``AutoModelFor…`` class and PEFT task type serve each task
-kind. Code elsewhere looks things up here instead of growing if/elif chains. This
-module builds and loads nothing (see :mod:`.builtin` and :mod:`.loading`).
+sliding window. Code elsewhere looks things up here instead of growing if/elif
+chains; which head or generation a model uses for a dataset is
+:mod:`workbench.model_tasks`' table. This module builds and loads nothing (see
+:mod:`.builtin` and :mod:`.loading`) and imports no heavy library.
 """
 
 from __future__ import annotations
@@ -12,44 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import CompatibilityError
-
 __all__ = [
     "BUILTIN_MODELS",
     "CURATED_MODELS",
-    "TASK_KINDS",
     "BuiltinModel",
     "FamilyQuirks",
-    "TaskKind",
     "architecture_of",
     "quirks_for",
-    "resolve_task",
 ]
 
 Architecture = Literal["decoder", "seq2seq", "encoder"]
-TaskKind = Literal["causal-lm", "seq2seq", "seq-cls", "token-cls"]
-DatasetKind = Literal["text", "classification", "tagging"]
-
-TASK_KINDS: dict[str, dict[str, str]] = {
-    # task kind -> transformers auto class and PEFT task type
-    "causal-lm": {"auto_class": "AutoModelForCausalLM", "peft_task": "CAUSAL_LM"},
-    "seq2seq": {"auto_class": "AutoModelForSeq2SeqLM", "peft_task": "SEQ_2_SEQ_LM"},
-    "seq-cls": {"auto_class": "AutoModelForSequenceClassification", "peft_task": "SEQ_CLS"},
-    "token-cls": {"auto_class": "AutoModelForTokenClassification", "peft_task": "TOKEN_CLS"},
-}
-
-# (architecture, dataset kind) -> task kind. Generative models learn classification
-# and tagging as text (the label word, the tag sequence); encoders need a head.
-_TASK_TABLE: dict[tuple[str, str], str] = {
-    ("decoder", "text"): "causal-lm",
-    ("decoder", "classification"): "causal-lm",
-    ("decoder", "tagging"): "causal-lm",
-    ("seq2seq", "text"): "seq2seq",
-    ("seq2seq", "classification"): "seq2seq",
-    ("seq2seq", "tagging"): "seq2seq",
-    ("encoder", "classification"): "seq-cls",
-    ("encoder", "tagging"): "token-cls",
-}
 
 
 @dataclass(frozen=True)
@@ -100,18 +73,6 @@ def architecture_of(config: Any) -> Architecture:
     if quirks_for(config.model_type).encoder_only:
         return "encoder"
     return "decoder"
-
-
-def resolve_task(architecture: str, dataset_kind: str) -> TaskKind:
-    """The task kind for a model architecture and a dataset kind, or a clear error."""
-    try:
-        return _TASK_TABLE[(architecture, dataset_kind)]  # type: ignore[return-value]
-    except KeyError:
-        kinds = sorted(kind for arch, kind in _TASK_TABLE if arch == architecture)
-        raise CompatibilityError(
-            f"a {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: {', '.join(kinds)}); "
-            "for text generation pick a decoder or seq2seq model"
-        ) from None
 
 
 @dataclass(frozen=True)

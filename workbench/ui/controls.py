@@ -117,7 +117,6 @@ class Controls:
         cfg.train.steps = int(self.steps.value)
         cfg.train.batch_size = int(self.batch_size.value)
         cfg.train.seed = int(self.seed.value)
-        cfg.train.fit_warmup()  # the panel has no warmup widget
         return cfg.validate()
 
     def set_config(self, config: RunConfig) -> None:

@@ -37,7 +37,6 @@ from .views import AttentionView, InfoView, ProgressView, RunsView, SamplesView
 __all__ = ["Workbench"]
 
 _log = logging.getLogger(__name__)
-_SHARED_BASE_TASKS = ("causal-lm", "seq2seq")  # PEFT wraps the head of classifiers inside the base model
 _END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "out-of-memory": "error"}
 
 
@@ -193,7 +192,8 @@ class Workbench:
     def _new_run(self, config: RunConfig | None) -> Run:
         config = config or self.controls.config()
         base = self._base(config, self._data(config))
-        return Run.create(config, base=base if base.task in _SHARED_BASE_TASKS else None)
+        # PEFT wraps a classifier's head inside the base model, so only generative bases are shared.
+        return Run.create(config, base=base if base.task.generative else None)
 
     def _start(self, make_run: Any, wait: bool) -> Run | None:
         # Double clicks land here twice; only the first gets the lock.
@@ -266,7 +266,7 @@ class Workbench:
             probe = run.probe(step=event.step)
             self.probes.append(probe)
             self.attention.show(probe)
-            if self._base_outputs is None and run.task in _SHARED_BASE_TASKS and event.samples:
+            if self._base_outputs is None and run.task.generative and event.samples:
                 self._base_outputs = run.generate([s["input"] for s in event.samples], use_prefix=False)
             self.samples.show(event.samples, self._base_outputs, event.step)
         except Exception as exc:  # a view failing must not end the run; say so in place

@@ -7,51 +7,60 @@ A run directory holds
   ``peft`` without importing the workbench;
 * ``run.json`` — every setting, the final metrics, the loss history, parameter
   counts and library versions;
-* ``README.md`` — a model card that says how to load and use the prefix.
+* ``README.md`` — a model card that says how to load and use the prefix;
+* ``checkpoint/`` (optional) — the resumable training state (:mod:`.checkpoint`).
 
 Writing goes to a temporary sibling that is renamed into place, so an interrupted
 export leaves either nothing or a complete run; an existing directory is never
-replaced unless ``overwrite=True``. Reading checks the files before loading.
+replaced unless ``overwrite=True``. Reading checks the files before loading. This
+module works on the parts of a run (model, tokenizer, the run.json dict, training
+state); :class:`workbench.run.Run` assembles them, and nothing here imports it.
 """
 
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import datasets
-import peft
-import torch
-import transformers
 from peft import PeftModel
 from safetensors import SafetensorError, safe_open
 
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
-from .config import RunConfig
 from .errors import ExportError
-from .history import History
-from .metrics import HEADLINE
-from .models import load_model
+from .model_tasks import model_task
 
-if TYPE_CHECKING:
-    from .run import Run
-
-__all__ = ["ADAPTER_DIR", "RUN_FILE", "load_run", "read_run_info", "resume_run", "save_run"]
+__all__ = [
+    "ADAPTER_DIR",
+    "CHECKPOINT_DIR",
+    "RUN_FILE",
+    "open_adapter",
+    "read_checkpoint",
+    "read_run_info",
+    "write_run_dir",
+]
 
 ADAPTER_DIR = "adapter"
 RUN_FILE = "run.json"
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
-def save_run(run: Run, path: str | Path, *, overwrite: bool = False, checkpoint: bool | None = None) -> Path:
-    """Export ``run`` to ``path`` atomically; refuses to replace an existing path unless asked.
+def write_run_dir(
+    path: str | Path,
+    *,
+    model: Any,
+    tokenizer: Any,
+    info: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write a run directory atomically: ``model``'s adapter and ``tokenizer``, ``info`` as run.json (+ card).
 
-    ``checkpoint`` adds the resumable training state (default: when ``checkpoint_every > 0``).
+    ``state``: a trainer's resumable state, written as ``checkpoint/``. An existing ``path`` is
+    replaced only with ``overwrite``.
     """
     path = Path(path).expanduser()
     if path.exists() and not overwrite:
@@ -60,15 +69,12 @@ def save_run(run: Run, path: str | Path, *, overwrite: bool = False, checkpoint:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        run.live_model.save_pretrained(tmp / ADAPTER_DIR)
-        run.tokenizer.save_pretrained(tmp / ADAPTER_DIR)
-        info = _run_info(run)
+        model.save_pretrained(tmp / ADAPTER_DIR)
+        tokenizer.save_pretrained(tmp / ADAPTER_DIR)
         (tmp / RUN_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
-        if checkpoint is None:
-            checkpoint = run.config.train.checkpoint_every > 0
-        if checkpoint and run._trainer is not None:
-            write_checkpoint(run.trainer.state_dict(), tmp / CHECKPOINT_DIR)
+        if state is not None:
+            write_checkpoint(state, tmp / CHECKPOINT_DIR)
         if path.exists():
             old = path.with_name(f".{path.name}.old-{time.time_ns()}")
             path.rename(old)
@@ -103,26 +109,18 @@ def read_run_info(path: str | Path) -> dict[str, Any]:
         raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {exc}") from None
 
 
-def load_run(path: str | Path) -> Run:
-    """Import a run directory: base model + adapter, settings and history (no training state)."""
-    from .run import Run
-
-    path = Path(path).expanduser()
-    info = read_run_info(path)
-    config = RunConfig.from_dict(info["config"])
-    loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
-    _check_fit(path / ADAPTER_DIR, loaded.model.config, config.model.name)
+def open_adapter(path: str | Path, base: Any, name: str) -> PeftModel:
+    """The prefix saved in run directory ``path`` on ``base`` (checked to fit it first), in eval mode."""
+    adapter = Path(path).expanduser() / ADAPTER_DIR
+    _check_fit(adapter, base.config, name)
     try:
-        model = PeftModel.from_pretrained(loaded.model, str(path / ADAPTER_DIR))
+        model = PeftModel.from_pretrained(base, str(adapter))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise ExportError(
-            f"the adapter in {str(path)!r} does not fit {config.model.name!r} (layers, heads or head size "
+            f"the adapter in {str(path)!r} does not fit {name!r} (layers, heads or head size "
             f"differ): {str(exc).splitlines()[0][:160]}"
         ) from None
-    model.eval()
-    run = Run(config, loaded, model, data=None, history=History.from_dict(info.get("history", {})))
-    run.dataset_kind, run.label_names = info["dataset_kind"], info.get("label_names")
-    return run
+    return model.eval()
 
 
 def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
@@ -145,68 +143,10 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
             )
 
 
-def resume_run(path: str | Path, *, steps: int | None = None) -> Run:
-    """A run rebuilt from its checkpoint: same settings, prefix, optimizer, schedule and history.
-
-    ``steps`` raises the total step budget (the schedule is rebuilt for it)."""
-    from .run import Run
-
-    path = Path(path).expanduser()
-    info = read_run_info(path)
-    state = read_checkpoint(path / CHECKPOINT_DIR)
-    config = RunConfig.from_dict(info["config"])
-    if steps is not None:
-        config.train.steps = steps
-    run = Run.create(config)
-    run.history = History.from_dict(info.get("history", {}))
-    run.trainer.load_state_dict(state)  # the schedule's position carries over to a new step budget
-    return run
-
-
-def _run_info(run: Run) -> dict[str, Any]:
-    counts = run.counts
-    last_eval = run.history.evals[-1] if run.history.evals else None
-    return {
-        "format": "prefix-workbench-run/1",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "config": run.config.to_dict(),
-        "task": run.task,
-        "dataset_kind": run.dataset_kind,
-        "label_names": run.label_names,
-        "base_model_path": run.loaded.path,
-        "headline_metric": HEADLINE.get(run.dataset_kind),
-        "metrics": ({"step": last_eval.step, "loss": last_eval.loss, **last_eval.metrics} if last_eval else {}),
-        "samples": last_eval.samples if last_eval else [],
-        "parameters": {"trainable": counts.trainable, "stored": counts.stored, "base": counts.base},
-        "steps_done": run.history.last_step,
-        "history": run.history.to_dict(),
-        "findings": [str(f) for f in run.findings],
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "peft": peft.__version__,
-            "datasets": datasets.__version__,
-            "workbench": _workbench_version(),
-        },
-    }
-
-
-def _workbench_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("prefix-workbench")
-    except PackageNotFoundError:
-        return "unknown"
-
-
 def _model_card(info: dict[str, Any]) -> str:
     cfg = info["config"]
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items() if isinstance(v, int | float))
-    auto = {"causal-lm": "AutoModelForCausalLM", "seq2seq": "AutoModelForSeq2SeqLM",
-            "seq-cls": "AutoModelForSequenceClassification",
-            "token-cls": "AutoModelForTokenClassification"}[info["task"]]  # fmt: skip
+    auto = model_task(info["task"]).auto_class
     return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
 
 A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT

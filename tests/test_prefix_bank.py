@@ -7,7 +7,7 @@ import pytest
 from workbench import Run
 from workbench.cli import main
 from workbench.errors import CompatibilityError
-from workbench.serve import PrefixBank
+from workbench.prefix_bank import PrefixBank
 
 PROMPTS = [
     "name[Aromi] food[Italian] area[riverside]",

@@ -24,7 +24,8 @@ from transformers import DynamicCache
 
 from .data import format_prompt
 from .errors import CompatibilityError, ExportError
-from .export import ADAPTER_DIR, RUN_FILE, load_run
+from .run import Run
+from .rundir import ADAPTER_DIR, RUN_FILE
 
 __all__ = ["PrefixBank"]
 
@@ -53,8 +54,8 @@ class PrefixBank:
         """Load the base model once (from the first run) and every run's prefix, named by its path."""
         if not paths:
             raise ExportError("give at least one run directory")
-        first = load_run(paths[0])
-        if first.task != "causal-lm":
+        first = Run.load(paths[0])
+        if not first.task.continues_prompt:
             name = first.config.model.name
             raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.task} model")
         base = first.model.get_base_model()
@@ -93,13 +94,8 @@ class PrefixBank:
         rows = [self.prefixes[name] for name in prefixes]
         longest = max(p.length for p in rows)
         cache, prefix_mask = self._cache(rows, longest)
-        side = self.tokenizer.padding_side
-        self.tokenizer.padding_side = "left"
-        try:
-            enc = self.tokenizer([format_prompt(p, self.separator) for p in prompts], return_tensors="pt", padding=True)
-        finally:
-            self.tokenizer.padding_side = side
-        enc = enc.to(self.model.device)
+        texts = [format_prompt(p, self.separator) for p in prompts]
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, padding_side="left").to(self.model.device)
         mask = torch.cat([prefix_mask, enc["attention_mask"]], dim=1)
         out = self.model.generate(
             input_ids=enc["input_ids"],

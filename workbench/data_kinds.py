@@ -1,0 +1,323 @@
+"""What a dataset asks for — text, classification, regression or tagging — as data.
+
+A :class:`DataKind` owns everything that differs between kinds of data, whatever model
+learns them: its two standard columns, how raw labels of any type (strings, ints, bools,
+``ClassLabel``, numbers) become training labels — refusing missing or mixed ones with
+one line that names the column and the first bad row —, how a row reads as (input,
+output) text for a generative model, how generated text is read back as a prediction,
+and how predictions are scored (:mod:`workbench.metrics`, headline first). Which model
+learns a kind, and how (a head or generated text), is :mod:`workbench.model_tasks`'
+concern; finding and splitting files is :mod:`workbench.data.sources`'.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from datasets import ClassLabel, Dataset
+
+from . import metrics as m
+from .errors import DataError
+
+if TYPE_CHECKING:
+    from .data import TaskData
+
+__all__ = ["DATA_KINDS", "DataKind", "data_kind"]
+
+Splits = dict[str, Dataset]
+
+
+class DataKind:
+    """The behaviour shared by all kinds; each kind below fills in what differs."""
+
+    name: str = ""
+    roles: tuple[str, str] = ("", "")
+    metrics: tuple[str, ...] = ()
+    has_label_names = False
+
+    def prepare(self, splits: Splits, columns: Mapping[str, str], where: Mapping[str, str],
+                names: list[str] | None) -> tuple[Splits, list[str] | None]:  # fmt: skip
+        """Check and convert every split's columns (named by role; ``columns``: role -> the user's column name,
+        ``where``: split -> how messages name it); ``names``: a trained run's labels to keep."""
+        raise NotImplementedError
+
+    def default_metric(self, train: Dataset) -> str:
+        return self.metrics[0]
+
+    def render(self, row: Mapping[str, Any], data: TaskData) -> tuple[str, str]:
+        """One row as (input text, expected output text), the way a generative model sees it."""
+        raise NotImplementedError
+
+    def reference(self, row: Mapping[str, Any], data: TaskData) -> Any:
+        """What a prediction of ``row`` is compared with."""
+        return row[self.roles[1]]
+
+    def read(self, text: str, row: Mapping[str, Any], data: TaskData) -> Any:
+        """A generated text as a prediction."""
+        return text
+
+    def show(self, prediction: Any, data: TaskData) -> str:
+        """A prediction as text, for sample tables."""
+        return str(prediction)
+
+    def score(self, preds: Sequence[Any], rows: Sequence[Mapping[str, Any]], data: TaskData, *,
+              generated: bool, pool: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:  # fmt: skip
+        """Metrics of ``preds`` against ``rows``, ``data.metric`` first (``pool``: the whole split)."""
+        raise NotImplementedError
+
+    def report(self, preds: Sequence[Any], rows: Sequence[Mapping[str, Any]], data: TaskData) -> dict[str, Any]:
+        """Per-label detail for a final evaluation (empty where a kind has none)."""
+        return {}
+
+    def __repr__(self) -> str:
+        return f"<data kind {self.name}>"
+
+
+class _Text(DataKind):
+    name, roles = "text", ("source", "target")
+    metrics = ("bleu", "exact_match", "chrf", "rougeL", "slot_coverage")
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        out = {}
+        for split, ds in splits.items():
+            columns = {}
+            for role in self.roles:
+                values = [_as_text(v, joiner=" ; " if role == "source" else None) for v in ds[role]]
+                bad = next((i for i, v in enumerate(values) if not v.strip()), None)
+                if bad is not None:
+                    raise DataError(f"column {columns[role]!r} is empty in {_row(bad, where[split])}; "
+                                    "fill it in or drop the row")  # fmt: skip
+                columns[role] = values
+            out[split] = Dataset.from_dict(columns)
+        return out, None
+
+    def default_metric(self, train: Dataset) -> str:
+        # One-word answers: exact match says it plainly; longer outputs: BLEU, the generation standard.
+        lengths = [len(t.split()) for t in train["target"][:200]]
+        return "exact_match" if lengths and statistics.median(lengths) <= 3 else "bleu"
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return row["source"], row["target"]
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        # Every reference of a source counts (E2E has several per record), gathered from the whole split.
+        by_source: dict[str, list[str]] = {}
+        for row in pool or rows:
+            by_source.setdefault(row["source"], []).append(row["target"])
+        refs = [[r["target"], *(t for t in by_source.get(r["source"], []) if t != r["target"])] for r in rows]
+        return _headline_first(m.text_metrics(preds, refs, [r["source"] for r in rows]), data.metric)
+
+
+class _Classification(DataKind):
+    name, roles = "classification", ("text", "label")
+    metrics, has_label_names = ("accuracy", "f1"), True
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        return _to_label_ids(splits, "label", columns["label"], where, names, nested=False)
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return str(row["text"]), data.label_names[row["label"]]
+
+    def read(self, text, row, data):  # type: ignore[no-untyped-def]
+        return m.parse_label(text, data.label_names)
+
+    def show(self, prediction, data):  # type: ignore[no-untyped-def]
+        return data.label_names[prediction] if prediction >= 0 else "(no label)"
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        out = m.classification_metrics(preds, [r["label"] for r in rows])
+        if generated:
+            out["unparsed"] = sum(p < 0 for p in preds) / max(len(preds), 1)
+        return _headline_first(out, data.metric)
+
+    def report(self, preds, rows, data):  # type: ignore[no-untyped-def]
+        return m.classification_report(preds, [r["label"] for r in rows], data.label_names)
+
+
+class _Regression(DataKind):
+    name, roles = "regression", ("text", "label")
+    metrics = ("rmse", "mae", "r2")
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        out = {}
+        for split, ds in splits.items():
+            values = []
+            for i, v in enumerate(ds["label"]):
+                number = _as_number(v)
+                if number is None:
+                    what = "empty" if _missing(v) else f"{v!r}, not a number"
+                    raise DataError(f"label column {columns['label']!r} holds {what} in {_row(i, where[split])}; "
+                                    "regression needs a number in every row")  # fmt: skip
+                values.append(number)
+            out[split] = ds.remove_columns("label").add_column("label", values)
+        return out, None
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return str(row["text"]), _format_number(row["label"])
+
+    def read(self, text, row, data):  # type: ignore[no-untyped-def]
+        return m.parse_number(text)
+
+    def show(self, prediction, data):  # type: ignore[no-untyped-def]
+        return "(no number)" if prediction is None else _format_number(prediction)
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        # An output with no number is a miss: it is scored as the training mean (what knowing nothing predicts).
+        fallback = data.target_stats[0] if data.target_stats else 0.0
+        out = m.regression_metrics([fallback if p is None else p for p in preds], [r["label"] for r in rows])
+        if generated:
+            out["unparsed"] = sum(p is None for p in preds) / max(len(preds), 1)
+        return _headline_first(out, data.metric)
+
+    def report(self, preds, rows, data):  # type: ignore[no-untyped-def]
+        return {"true": [r["label"] for r in rows], "predicted": list(preds)}
+
+
+class _Tagging(DataKind):
+    name, roles = "tagging", ("tokens", "tags")
+    metrics, has_label_names = ("f1", "precision", "recall"), True
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        for split, ds in splits.items():
+            for i, (tokens, tags) in enumerate(zip(ds["tokens"], ds["tags"])):
+                if not isinstance(tokens, list) or not isinstance(tags, list) or len(tokens) != len(tags):
+                    raise DataError(f"{_row(i, where[split])} needs a list of words and a list of tags of the same "
+                                    f"length in {columns['tokens']!r} / {columns['tags']!r}")  # fmt: skip
+        return _to_label_ids(splits, "tags", columns["tags"], where, names, nested=True)
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return " ".join(row["tokens"]), " ".join(data.label_names[t] for t in row["tags"])
+
+    def reference(self, row, data):  # type: ignore[no-untyped-def]
+        return [data.label_names[t] for t in row["tags"]]
+
+    def read(self, text, row, data):  # type: ignore[no-untyped-def]
+        return m.parse_tags(text, len(row["tokens"]), data.label_names)
+
+    def show(self, prediction, data):  # type: ignore[no-untyped-def]
+        return " ".join(prediction)
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        return _headline_first(m.tagging_metrics(preds, [self.reference(r, data) for r in rows]), data.metric)
+
+    def report(self, preds, rows, data):  # type: ignore[no-untyped-def]
+        from seqeval.metrics import classification_report
+
+        refs = [self.reference(r, data) for r in rows]
+        return {"text": classification_report(refs, list(preds), zero_division=0),
+                "per_type": m.tagging_metrics(preds, refs)["per_type"]}  # fmt: skip
+
+
+DATA_KINDS: dict[str, DataKind] = {k.name: k for k in (_Text(), _Classification(), _Regression(), _Tagging())}
+
+
+def data_kind(name: str) -> DataKind:
+    """The kind called ``name``, or a one-line error listing the kinds."""
+    try:
+        return DATA_KINDS[name]
+    except KeyError:
+        raise DataError(f"unknown dataset kind {name!r}; choose one of {', '.join(DATA_KINDS)}") from None
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _headline_first(metrics: dict[str, Any], headline: str) -> dict[str, Any]:
+    return {headline: metrics[headline], **metrics} if headline in metrics else metrics
+
+
+def _row(index: int, where: str) -> str:
+    return f"row {index + 1} of {where}"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())  # fmt: skip
+
+
+def _as_text(value: Any, joiner: str | None) -> str:
+    # Hub datasets keep lists (several references, triple sets): join a source, take a target's first.
+    if isinstance(value, list):
+        if joiner is None:
+            return str(value[0]) if value else ""
+        return joiner.join(" | ".join(map(str, x)) if isinstance(x, list) else str(x) for x in value)
+    return "" if value is None else str(value)
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool) or _missing(value):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _format_number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _label_name(value: Any) -> str:
+    return _format_number(value) if isinstance(value, float) else str(value)
+
+
+def _to_label_ids(splits: Splits, role: str, column: str, where: Mapping[str, str], names: list[str] | None,
+                  *, nested: bool) -> tuple[Splits, list[str]]:  # fmt: skip
+    """Labels (or tag lists) as integer ids with names: ClassLabel names, else the sorted distinct values."""
+    feature = splits["train"].features[role]
+    inner = getattr(feature, "feature", feature)  # the items of a list column (List / Sequence)
+    if isinstance(inner, list):  # older datasets describe a list column as [feature]
+        inner = inner[0]
+    class_label = inner if isinstance(inner, ClassLabel) else None
+    found: dict[type, tuple[str, int]] = {}  # python type -> first (split, row) holding it
+    for split, ds in splits.items():
+        for i, value in enumerate(ds[role]):
+            for v in value if nested else [value]:
+                if _missing(v) or (class_label is not None and v < 0):
+                    raise DataError(f"label column {column!r} is empty in {_row(i, where[split])}; "
+                                    "fill it in or drop the row")  # fmt: skip
+                found.setdefault(_label_type(v), (split, i))
+    if len(found) > 1:
+        (t1, (s1, r1)), (t2, (s2, r2)) = list(found.items())[:2]
+        raise DataError(f"label column {column!r} mixes {t1.__name__} and {t2.__name__} values ({_row(r1, where[s1])} "
+                        f"vs {_row(r2, where[s2])}); use one type for every label")  # fmt: skip
+    if class_label is not None and names is None:
+        return splits, list(class_label.names)
+    if class_label is not None:  # a trained run's names: map this dataset's ClassLabel onto them
+        to_name = class_label.int2str
+    else:
+        to_name = _label_name
+    if names is None:
+        distinct = {v for ds in splits.values() for value in ds[role] for v in (value if nested else [value])}
+        ordered = sorted(distinct, key=lambda v: (isinstance(v, str), v))
+        names = [_label_name(v) for v in ordered]
+        if nested and "O" in names:  # the outside tag first, as tagging datasets number it
+            names.remove("O")
+            names.insert(0, "O")
+    index = {n: i for i, n in enumerate(names)}
+    out = {}
+    for split, ds in splits.items():
+        ids = []
+        for i, value in enumerate(ds[role]):
+            row = []
+            for v in value if nested else [value]:
+                if to_name(v) not in index:
+                    raise DataError(f"label {to_name(v)!r} in {_row(i, where[split])} is not one of the run's labels "
+                                    f"({', '.join(names)})")  # fmt: skip
+                row.append(index[to_name(v)])
+            ids.append(row if nested else row[0])
+        out[split] = ds.remove_columns(role).add_column(role, ids)
+    return out, names
+
+
+def _label_type(value: Any) -> type:
+    # Words and numbers in one string column ("good", "bad", "1") are a mix too.
+    if isinstance(value, str) and _as_number(value) is not None:
+        return float
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int
+    return type(value)

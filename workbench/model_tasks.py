@@ -1,0 +1,171 @@
+"""How a model learns a kind of data — generated text or a head — as data.
+
+A :class:`ModelTask` owns what differs between the ways a base model can learn: the
+``AutoModelFor…`` class and PEFT task type, the head's settings, how rows become token
+ids (:mod:`workbench.data.encode`), what a forward pass yields as predictions, how a
+prompt is laid out for generation and for the attention probe. :func:`resolve_task`
+picks one from the model's architecture and the dataset's kind (a table): decoders
+and encoder-decoders learn every kind as text; encoders get a classification,
+regression or tagging head. Everything else asks the task instead of comparing names.
+Scoring lives with the data kinds (:mod:`workbench.data_kinds`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .data.encode import (
+    IGNORE,
+    EncodedSplit,
+    encode_causal,
+    encode_seq2seq,
+    encode_texts,
+    encode_words,
+    format_prompt,
+)
+from .errors import CompatibilityError
+
+if TYPE_CHECKING:
+    from .data import TaskData
+
+__all__ = ["MODEL_TASKS", "ModelTask", "model_task", "resolve_task"]
+
+
+@dataclass(frozen=True)
+class ModelTask:
+    """One way to learn: ``generative`` tasks write the output as text, the others predict with a head."""
+
+    name: str
+    auto_class: str
+    peft_task: str
+    generative: bool
+    # Generation: a decoder continues "{source} {separator}" (padded on the left so every row ends where it
+    # continues) and its output follows the prompt; an encoder-decoder reads the source and writes anew.
+    continues_prompt: bool = False
+    # Heads: "label" (one class per text), "number" (one value per text) or "tags" (one class per word).
+    head: str | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- model ----------------------------------------------------------------------------------
+
+    def model_kwargs(self, label_names: list[str] | None) -> dict[str, Any]:
+        """What ``from_pretrained`` needs for this head (nothing for generative tasks)."""
+        if self.head == "number":
+            return {"num_labels": 1, "problem_type": "regression"}
+        if self.head in ("label", "tags"):
+            if not label_names:
+                raise CompatibilityError(f"a {self.name} model needs the dataset's label names")
+            return {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
+                    "label2id": {n: i for i, n in enumerate(label_names)}}  # fmt: skip
+        return {}
+
+    # -- data -----------------------------------------------------------------------------------
+
+    def encode(self, rows: Any, data: TaskData, tokenizer: Any, *, max_length: int, separator: str) -> EncodedSplit:
+        """Token ids and labels for ``rows`` (a split of ``data``)."""
+        if self.generative:
+            pairs = [data.render(row) for row in rows]
+            if self.continues_prompt:
+                return encode_causal(pairs, tokenizer, max_length, separator)
+            return encode_seq2seq(pairs, tokenizer, max_length)
+        if self.head == "tags":
+            return encode_words(list(rows["tokens"]), list(rows["tags"]), tokenizer, max_length)
+        labels = list(rows["label"])
+        if self.head == "number":  # the head learns standardized targets; predictions are scaled back
+            mean, std = data.target_stats or (0.0, 1.0)
+            labels = [(y - mean) / std for y in labels]
+        return encode_texts(list(rows["text"]), labels, tokenizer, max_length)
+
+    def predictions(self, logits: torch.Tensor, labels: torch.Tensor, data: TaskData) -> list[Any]:
+        """A head's predictions for one batch, in the data kind's terms (label id, number, tag names)."""
+        if self.head == "label":
+            return logits.argmax(-1).tolist()
+        if self.head == "number":
+            mean, std = data.target_stats or (0.0, 1.0)
+            return (logits[:, 0].float() * std + mean).tolist()
+        if self.head == "tags":
+            names = data.label_names or []
+            keep = labels != IGNORE  # first sub-token of each word
+            return [[names[t] for t in row[mask].tolist()] for row, mask in zip(logits.argmax(-1), keep)]
+        raise TypeError(f"{self.name} generates its predictions; it has no head")
+
+    # -- generation and probing -----------------------------------------------------------------
+
+    def prompt(self, source: str, separator: str) -> str:
+        """What the model is given to produce the output of ``source``."""
+        return format_prompt(source, separator) if self.continues_prompt else source
+
+    @property
+    def padding_side(self) -> str:
+        return "left" if self.continues_prompt else "right"
+
+    def probe_batch(self, tokenizer: Any, examples: list[tuple[str, str]], separator: str) -> tuple[
+            dict[str, torch.Tensor], str]:  # fmt: skip
+        """Inputs for the attention probe and the name of the mask over its query tokens."""
+        if self.continues_prompt:
+            texts = [f"{format_prompt(s, separator)} {t}" for s, t in examples]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right")
+            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, "attention_mask"
+        enc = tokenizer([s for s, _ in examples], return_tensors="pt", padding=True, padding_side="right")
+        batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+        if not self.generative:
+            return batch, "attention_mask"
+        dec = tokenizer(text_target=[t for _, t in examples], return_tensors="pt", padding=True, padding_side="right")
+        return {**batch, "decoder_input_ids": dec["input_ids"], "decoder_attention_mask": dec["attention_mask"]}, (
+            "decoder_attention_mask")  # fmt: skip
+
+    @property
+    def probe_queries(self) -> str:
+        """The input ids the probe's queries are: the decoder's for an encoder-decoder."""
+        return "decoder_input_ids" if self.generative and not self.continues_prompt else "input_ids"
+
+    @property
+    def attention_output(self) -> str:
+        """Where the model's output keeps the attention maps that see the prefix."""
+        return "decoder_attentions" if self.generative and not self.continues_prompt else "attentions"
+
+
+MODEL_TASKS: dict[str, ModelTask] = {t.name: t for t in (
+    ModelTask("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, continues_prompt=True),
+    ModelTask("seq2seq", "AutoModelForSeq2SeqLM", "SEQ_2_SEQ_LM", generative=True),
+    ModelTask("seq-cls", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="label"),
+    ModelTask("seq-reg", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="number"),
+    ModelTask("token-cls", "AutoModelForTokenClassification", "TOKEN_CLS", generative=False, head="tags"),
+)}  # fmt: skip
+
+# (architecture, dataset kind) -> task. Generative models learn every kind as text (the label word,
+# the number, the tag sequence); encoders need a head.
+_TASK_TABLE: dict[tuple[str, str], str] = {
+    **{("decoder", kind): "causal-lm" for kind in ("text", "classification", "regression", "tagging")},
+    **{("seq2seq", kind): "seq2seq" for kind in ("text", "classification", "regression", "tagging")},
+    ("encoder", "classification"): "seq-cls",
+    ("encoder", "regression"): "seq-reg",
+    ("encoder", "tagging"): "token-cls",
+}
+
+
+def model_task(task: ModelTask | str) -> ModelTask:
+    """The task object for a task or its name (as run.json stores it)."""
+    if isinstance(task, ModelTask):
+        return task
+    try:
+        return MODEL_TASKS[task]
+    except KeyError:
+        raise ValueError(f"unknown task {task!r}; known: {', '.join(MODEL_TASKS)}") from None
+
+
+def resolve_task(architecture: str, dataset_kind: str) -> ModelTask:
+    """The task for a model architecture and a dataset kind, or a clear error."""
+    try:
+        return MODEL_TASKS[_TASK_TABLE[(architecture, dataset_kind)]]
+    except KeyError:
+        kinds = sorted(kind for arch, kind in _TASK_TABLE if arch == architecture)
+        raise CompatibilityError(
+            f"a {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: {', '.join(kinds)}); "
+            "for text generation pick a decoder or seq2seq model"
+        ) from None

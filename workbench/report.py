@@ -1,0 +1,81 @@
+"""A final evaluation, told in full: text for a terminal, JSON and a figure for a run directory.
+
+An :class:`~workbench.evaluate.EvalResult` made with ``report=True`` carries the data
+kind's detail: per-label precision / recall / F1 / support and a confusion matrix
+(classification, scikit-learn), per-entity-type scores (tagging, seqeval), the true and
+predicted values (regression). :func:`report_text` lays it out for the CLI,
+:func:`report_figure` draws it (confusion matrix heatmap, predicted-vs-true scatter),
+and :func:`save_report` writes ``eval-<split>.json`` and ``eval-<split>.html`` into a
+run directory, each file atomically. Evaluating is :meth:`workbench.run.Run.evaluate`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from . import plots
+from .errors import ExportError
+from .evaluate import EvalResult
+
+__all__ = ["report_figure", "report_text", "save_report"]
+
+
+def report_text(result: EvalResult, *, split: str, name: str = "") -> str:
+    """Loss and metrics (headline first), then the per-label report when there is one."""
+    where = f"{name} {split}".strip()
+    numbers = [(k, v) for k, v in result.metrics.items() if isinstance(v, int | float)]
+    lines = [f"{where}: {len(result.rows)} rows, loss {result.loss:.4f}"]
+    lines += [f"  {k:<14} {v:.4f}" for k, v in numbers]
+    if result.report.get("text"):
+        lines += ["", result.report["text"].rstrip()]
+    if result.report.get("confusion"):
+        labels = result.report["labels"]
+        width = max(6, *(len(n) for n in labels))
+        lines += ["", "confusion matrix (rows: true, columns: predicted)",
+                  " " * width + "".join(f"{n:>{width + 1}}" for n in labels)]  # fmt: skip
+        lines += [f"{n:<{width}}" + "".join(f"{c:>{width + 1}}" for c in row)
+                  for n, row in zip(labels, result.report["confusion"])]  # fmt: skip
+    return "\n".join(lines)
+
+
+def report_figure(result: EvalResult, *, split: str) -> go.Figure | None:
+    """The picture of a report: a confusion matrix, or predicted vs true; None for kinds without one."""
+    if result.report.get("confusion"):
+        return plots.confusion_figure(result.report, title=f"Confusion matrix ({split})")
+    if "true" in result.report:
+        return plots.regression_figure(result.report["true"], result.report["predicted"],
+                                       title=f"Predicted vs true ({split})")  # fmt: skip
+    return None
+
+
+def save_report(result: EvalResult, directory: str | Path, *, split: str) -> list[Path]:
+    """Write ``eval-<split>.json`` (and ``eval-<split>.html`` with the figure) into ``directory``."""
+    directory = Path(directory)
+    body = {"split": split, "rows": len(result.rows), "loss": result.loss, "metrics": result.metrics,
+            "report": result.report, "samples": result.samples}  # fmt: skip
+    written = [_write(directory / f"eval-{split}.json", json.dumps(body, indent=1, default=_jsonable))]
+    figure = report_figure(result, split=split)
+    if figure is not None:
+        written.append(_write(directory / f"eval-{split}.html", figure.to_html(include_plotlyjs="cdn")))
+    return written
+
+
+def _jsonable(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _write(path: Path, text: str) -> Path:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ExportError(f"could not write {str(path)!r}: {exc.strerror or exc}") from None
+    return path
