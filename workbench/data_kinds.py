@@ -83,15 +83,15 @@ class _Text(DataKind):
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
         out = {}
         for split, ds in splits.items():
-            columns = {}
+            texts = {}
             for role in self.roles:
                 values = [_as_text(v, joiner=" ; " if role == "source" else None) for v in ds[role]]
                 bad = next((i for i, v in enumerate(values) if not v.strip()), None)
                 if bad is not None:
                     raise DataError(f"column {columns[role]!r} is empty in {_row(bad, where[split])}; "
                                     "fill it in or drop the row")  # fmt: skip
-                columns[role] = values
-            out[split] = Dataset.from_dict(columns)
+                texts[role] = values
+            out[split] = Dataset.from_dict(texts)
         return out, None
 
     def default_metric(self, train: Dataset) -> str:
@@ -148,8 +148,8 @@ class _Regression(DataKind):
             for i, v in enumerate(ds["label"]):
                 number = _as_number(v)
                 if number is None:
-                    what = "empty" if _missing(v) else f"{v!r}, not a number"
-                    raise DataError(f"label column {columns['label']!r} holds {what} in {_row(i, where[split])}; "
+                    what = "is empty" if _missing(v) else f"holds {v!r}, not a number,"
+                    raise DataError(f"label column {columns['label']!r} {what} in {_row(i, where[split])}; "
                                     "regression needs a number in every row")  # fmt: skip
                 values.append(number)
             out[split] = ds.remove_columns("label").add_column("label", values)

@@ -12,6 +12,8 @@ own beyond wiring the pieces, and it knows nothing about widgets.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import platform
 import threading
 import time
@@ -82,6 +84,10 @@ class Run:
         if base is not None and (base.name, base.task) != wanted:
             raise ValueError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
                              f"for a {data.kind} dataset")  # fmt: skip
+        if base is not None:
+            # Runs share the frozen weights, not the tokenizer: a fast tokenizer keeps each call's padding and
+            # truncation in its backend, so two threads encoding with one would mix their settings.
+            base = dataclasses.replace(base, tokenizer=copy.deepcopy(base.tokenizer))
         loaded = base or load_model(config.model, data.kind, label_names=data.label_names)
         findings = preflight(loaded, config.prefix, max_length=config.data.max_length, data=data)
         errors = [f for f in findings if f.level == "error"]

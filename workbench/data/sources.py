@@ -14,7 +14,8 @@ labels is the kind's job (:mod:`workbench.data_kinds`). Problems become one-line
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,8 @@ def _load_local(choice: DataChoice, path: Path) -> dict[str, Dataset]:
     if b"\x00" in head:
         raise DataError(f"{path.name!r} looks binary; expected UTF-8 CSV/JSON text")
     try:
-        raw = datasets.load_dataset(fmt, data_files=str(path), split="train")
+        with _quiet():
+            raw = datasets.load_dataset(fmt, data_files=str(path), split="train")
     except Exception as exc:  # datasets raises many types for malformed files
         if "corresponds to no data" in str(exc):
             raise DataError(f"{path.name!r} has no rows") from None
@@ -302,6 +304,18 @@ def _metric(choice: DataChoice, spec: dict[str, Any], kind: DataKind, train: Dat
         raise DataError(f"metric 'slot_coverage' needs key[value] records as sources, and {choice.name!r} has none")
     require_metric_library(metric)
     return metric
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """No "Generating train split" bars for a file of a few rows; the caller's setting comes back after."""
+    was_enabled = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            datasets.enable_progress_bars()
 
 
 def _select(ds: Dataset, columns: dict[str, str]) -> Dataset:

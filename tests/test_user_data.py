@@ -1,0 +1,110 @@
+"""The CLI on files users bring: every kind trains on every model that can learn it; bad files stop early."""
+
+import json
+
+import pytest
+import user_files as uf
+
+from workbench.cli import main
+
+FAST = ["--steps", "3", "--lr", "0.1", "--eval-every", "0", "--prefix-length", "4", "--max-length", "32"]
+
+# data -> (rows, --column flags, the headline metric it should get, formats it fits)
+DATA = {
+    "answers": (uf.answers, [], "exact_match", (".csv", ".jsonl")),
+    "labels-str": (lambda: uf.reviews(labels=("bad", "good")), [], "accuracy", (".csv", ".jsonl")),
+    "labels-int": (lambda: uf.reviews(labels=(0, 1)), [], "accuracy", (".csv", ".jsonl")),
+    "stars": (uf.stars, ["--column", "text=review", "--column", "label=stars"], "rmse", (".csv", ".jsonl")),
+    "tags-str": (uf.tags, [], "f1", (".jsonl",)),  # a CSV cell holds no list
+}
+# model -> {data: the task it should train as}
+MODELS = {
+    "tiny-gpt2": {"answers": "causal-lm", "labels-str": "causal-lm", "labels-int": "causal-lm", "stars": "causal-lm",
+                  "tags-str": "causal-lm"},
+    "tiny-t5": {"answers": "seq2seq", "labels-str": "seq2seq", "labels-int": "seq2seq", "stars": "seq2seq",
+                "tags-str": "seq2seq"},
+    "tiny-bert": {"labels-str": "seq-cls", "labels-int": "seq-cls", "stars": "seq-reg", "tags-str": "token-cls"},
+}  # fmt: skip
+MATRIX = [
+    (model, name, suffix, task)
+    for model, tasks in MODELS.items()
+    for name, task in tasks.items()
+    for suffix in DATA[name][3]
+]
+
+
+@pytest.mark.parametrize(("model", "name", "suffix", "task"), MATRIX)
+def test_each_kind_of_file_trains_from_the_cli_with_a_fitting_metric(tmp_path, model, name, suffix, task):
+    make, columns, metric, _ = DATA[name]
+    path = uf.write(tmp_path / f"{name}{suffix}", make())
+    out = tmp_path / "run"
+    assert main(["train", "--model", model, "--dataset", str(path), *columns, *FAST, "--out", str(out)]) == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["task"] == task and info["headline_metric"] == metric
+    assert next(iter(k for k in info["metrics"] if k not in ("step", "loss"))) == metric
+    assert isinstance(info["metrics"][metric], float)
+
+
+def test_a_record_to_word_file_learns_and_leads_with_exact_match(tmp_path, capsys):
+    # The issue's case: every output right, and the headline must say so (not slot coverage 0.00).
+    path = uf.write(tmp_path / "answers.csv", uf.answers(n=120))
+    out = tmp_path / "run"
+    args = ["--steps", "40", "--lr", "0.01", "--eval-every", "0"]
+    assert main(["train", "--dataset", str(path), *args, "--out", str(out)]) == 0
+    metrics = json.loads((out / "run.json").read_text())["metrics"]
+    assert list(metrics)[2] == "exact_match" and metrics["exact_match"] >= 0.9 and metrics["bleu"] >= 90
+    assert "exact_match" in capsys.readouterr().out
+
+
+def test_test_split_report_and_evaluate_command(tmp_path, capsys):
+    path = uf.write(tmp_path / "reviews.csv", uf.reviews(n=120))
+    out = tmp_path / "run"
+    args = ["--model", "tiny-bert", "--dataset", str(path), "--test-fraction", "0.25", "--steps", "30", "--lr", "0.05"]
+    assert main(["train", *args, "--eval-every", "0", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "test: 30 rows" in printed and "precision" in printed and "confusion matrix" in printed
+    test = json.loads((out / "run.json").read_text())["test"]
+    assert test["rows"] == 30 and sum(map(sum, test["report"]["confusion"])) == 30
+    assert test["metrics"]["accuracy"] == pytest.approx(test["report"]["per_label"]["accuracy"])
+
+    assert main(["evaluate", "--run", str(out)]) == 0
+    again = json.loads((out / "eval-test.json").read_text())
+    assert again["metrics"] == pytest.approx(test["metrics"]) and (out / "eval-test.html").is_file()
+    # Another file, read with the run's labels: its own rows, its own report.
+    other = uf.write(tmp_path / "other.jsonl", uf.reviews(n=20, seed=5))
+    assert main(["evaluate", "--run", str(out), "--dataset", str(other), "--split", "validation"]) == 0
+    assert json.loads((out / "eval-validation.json").read_text())["rows"] == 2
+
+
+def test_evaluate_a_regression_run_writes_a_scatter(tmp_path, capsys):
+    path = uf.write(tmp_path / "stars.csv", uf.stars(n=80))
+    out = tmp_path / "run"
+    flags = ["--column", "text=review", "--column", "label=stars", "--test-fraction", "0.2"]
+    assert main(["train", "--model", "tiny-bert", "--dataset", str(path), *flags, *FAST, "--out", str(out)]) == 0
+    assert main(["evaluate", "--run", str(out)]) == 0
+    body = json.loads((out / "eval-test.json").read_text())
+    assert list(body["metrics"])[:3] == ["rmse", "mae", "r2"] and len(body["report"]["true"]) == 16
+    assert "Predicted vs true" in (out / "eval-test.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("rows", "flags", "needle"),
+    [
+        ([{"text": "a", "label": "good"}, {"text": "b", "label": 1}], [], "mixes str and int"),
+        ([{"text": "a", "label": "good"}, {"text": "b", "label": "1"}], [], "mixes str and float"),
+        ([{"text": "a", "label": "good"}, {"text": "b", "label": None}], [], "is empty in row 2"),
+        ([{"text": "a", "label": float("nan")}, {"text": "b", "label": 2.0}], [], "is empty in row 1"),
+        ([{"text": "a", "label": "x"}, {"text": "b", "label": "2"}], ["--kind", "regression"],
+         "not a number"),
+        ([{"source": "a", "target": "b"}] * 2, ["--metric", "accurate"], "metric is 'accurate'; choose one"),
+        ([{"source": "a", "target": "b"}] * 2, ["--metric", "rmse"], "does not fit a text dataset"),
+    ],
+)  # fmt: skip
+def test_bad_files_and_flags_exit_2_with_one_line_and_write_nothing(tmp_path, capsys, rows, flags, needle):
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows * 5) + "\n", encoding="utf-8")  # NaN as JSON5 NaN
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", str(path), *flags, *FAST, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and len(err.splitlines()) == 1
+    assert not out.exists() and list(tmp_path.iterdir()) == [path]
