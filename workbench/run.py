@@ -248,6 +248,16 @@ class Run:
         assert result is not None  # only a stop callable abandons an evaluation
         return result
 
+    def final_evaluation(self) -> EvalResult | None:
+        """The run's last word, with its per-label report: the test split's evaluation when there is one,
+        else the latest validation evaluation of this session (None before any)."""
+        if self.test is not None:
+            return self.test
+        last = self._trainer.last_eval if self._trainer else None
+        if last is not None and not last.report:
+            last.report = self.data.data_kind.report(last.predictions, last.rows, self.data)
+        return last
+
     def generate(
         self, prompts: Sequence[str], *, use_prefix: bool = True, max_new_tokens: int | None = None
     ) -> list[str]:

@@ -71,6 +71,7 @@ class Trainer:
         self.task, self.data, self.tokenizer, self.separator = model_task(task), data, tokenizer, separator
         self.train_split, self.val_split = train_split, val_split
         self.history = history or History()
+        self.last_eval: EvalResult | None = None  # the latest evaluation in full (predictions and rows)
         self.step = self.history.last_step
         self._stop = threading.Event()
         self.accelerator = _accelerator(settings)
@@ -113,7 +114,7 @@ class Trainer:
         batches = self._batches()
         reason: str = "completed"
         message = ""
-        self.model.train()
+        self._set_mode(training=True)
         with _signals_set(stop_flag), _out_of_memory_as_end(self, callbacks, start):
             while self.step < s.steps:
                 if stopping():
@@ -155,7 +156,7 @@ class Trainer:
         elapsed = self._elapsed_before + time.perf_counter() - start
         self._emit(EndEvent(self.step, reason, message, elapsed), callbacks)  # type: ignore[arg-type]
         self._elapsed_before = elapsed
-        self.model.eval()
+        self._set_mode(training=False)
         return self.history
 
     def evaluate(self, *, report: bool = False) -> EvalResult:
@@ -171,6 +172,11 @@ class Trainer:
             n_generate=self.settings.eval_generate, max_new_tokens=self.settings.max_new_tokens,
             autocast=self.accelerator.autocast, stop=stop, report=report,
         )  # fmt: skip
+
+    def _set_mode(self, *, training: bool) -> None:
+        # Under the base's lock: a generation from another thread puts back the mode it found.
+        with self._lock:
+            self.model.train(training)
 
     def _schedule(self) -> Any:
         """The learning-rate schedule for ``settings.steps``, positioned at the current step.
@@ -279,6 +285,7 @@ class Trainer:
         """Evaluate now and emit the result, unless a stop request arrived during it (Stop must not wait)."""
         result = self._evaluate(stop)
         if result is not None:
+            self.last_eval = result
             elapsed = self._elapsed_before + time.perf_counter() - start
             self._emit(EvalEvent(self.step, result.loss, result.metrics, result.samples, elapsed), callbacks)
 
@@ -309,7 +316,7 @@ def _out_of_memory_as_end(trainer: Trainer, callbacks: list[Callback], start: fl
         )
         elapsed = trainer._elapsed_before + time.perf_counter() - start
         trainer._emit(EndEvent(trainer.step, "out-of-memory", message, elapsed), callbacks)
-        trainer.model.eval()
+        trainer._set_mode(training=False)
         raise TrainingError(message) from None
 
 

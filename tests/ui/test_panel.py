@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+import user_files
 
 from workbench import EvalEvent, StepEvent
 from workbench.ui import Workbench
@@ -131,3 +132,35 @@ def test_eval_events_reach_the_views(panel):
     panel.train(wait=True)
     assert seen.count("EvalEvent") == 2 and seen[-1] == "EndEvent"
     assert isinstance(panel.run.history.evals[-1], EvalEvent)
+
+
+def _user_file(tmp_path, name, rows):
+    return str(user_files.write(tmp_path / name, getattr(user_files, rows)()))
+
+
+def test_a_regression_file_on_an_encoder_ends_with_a_predicted_vs_true_scatter(panel, tmp_path):
+    panel.controls.model.value = "tiny-bert"
+    panel.controls.dataset.value = _user_file(tmp_path, "stars.csv", "stars")
+    panel.controls.kind.value = "regression"
+    assert "lacks" in panel.info.counts.value  # columns review/stars are not text/label yet: said in place
+    panel.controls.columns.value = "text=review, label = stars"
+    assert "(regression)" in panel.info.preview.value
+    run = panel.train(wait=True)
+    assert run.task.name == "seq-reg" and run.metric == "rmse"
+    assert "rmse (lower is better)" in panel.results.summary.value
+    assert panel.results.holder.layout.display is None
+    assert panel.results.chart.figure.layout.title.text.startswith("Predicted vs true")
+    assert "rmse (lower is better)" in panel.loss_chart.figure.layout.yaxis3.title.text
+
+
+def test_a_classification_file_ends_with_a_confusion_matrix_and_unknown_words_are_flagged(panel, tmp_path):
+    panel.controls.dataset.value = _user_file(tmp_path, "reviews.jsonl", "reviews")
+    panel.controls.model.value = "tiny-gpt2"
+    assert "(classification)" in panel.info.preview.value
+    run = panel.train(wait=True)
+    assert run.metric == "accuracy" and next(iter(run.history.evals[-1].metrics)) == "accuracy"
+    assert panel.results.chart.figure.data[0].type == "heatmap"
+    assert list(panel.results.chart.figure.data[0].x) == ["bad", "good"]
+    pairs = [{"source": "the food", "target": "la nourriture"}] * 20
+    panel.controls.dataset.value = str(user_files.write(tmp_path / "fr.jsonl", pairs))
+    assert "100% of target tokens are unknown" in panel.info.findings.value

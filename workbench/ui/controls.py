@@ -17,8 +17,17 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from ..config import INIT_CHOICES, PrefixSettings, RunConfig, TrainSettings, field_range
+from ..config import (
+    DATA_KIND_CHOICES,
+    INIT_CHOICES,
+    METRIC_CHOICES,
+    PrefixSettings,
+    RunConfig,
+    TrainSettings,
+    field_range,
+)
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
+from ..errors import ConfigError
 from ..models import BUILTIN_MODELS, CURATED_MODELS
 
 __all__ = ["Controls", "code_for"]
@@ -48,6 +57,14 @@ class Controls:
             description="dataset", placeholder="built-in, hub id or .csv/.json/.jsonl path",
             continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
+        self.columns = w.Text(
+            value=_columns_text(c.data.columns), description="columns", continuous_update=False,
+            placeholder="role=column, … e.g. text=review, label=stars", layout=_wide(), style=_STYLE,
+        )  # fmt: skip
+        self.kind = w.Dropdown(options=list(DATA_KIND_CHOICES), value=c.data.kind, description="data kind",
+                               layout=_wide(), style=_STYLE)  # fmt: skip
+        self.metric = w.Dropdown(options=[("(the data's default)", None), *((m, m) for m in METRIC_CHOICES)],
+                                 value=c.data.metric, description="metric", layout=_wide(), style=_STYLE)  # fmt: skip
         lo, _ = field_range(PrefixSettings, "length")  # type: ignore[misc]
         self.prefix_length = w.IntSlider(
             value=c.prefix.length, min=int(lo), max=_PREFIX_SLIDER_MAX, description="prefix length",
@@ -73,13 +90,15 @@ class Controls:
                                            layout=_wide(), style=_STYLE)  # fmt: skip
         self.seed = w.BoundedIntText(value=c.train.seed, min=0, max=2**32 - 1, description="seed",
                                      layout=_wide(), style=_STYLE)  # fmt: skip
+        # A column mapping belongs to the dataset it was written for.
+        self.dataset.observe(lambda _c: setattr(self.columns, "value", ""), names="value")
         self.init.observe(self._show_init_text, names="value")
         self.projection.observe(self._show_hidden, names="value")
         self._show_init_text()
         self._show_hidden()
         self.box = w.VBox(
             [
-                self.model, self.dataset, self.prefix_length,
+                self.model, self.dataset, self.columns, self.kind, self.metric, self.prefix_length,
                 w.HBox([self.projection, self.hidden_size], layout=w.Layout(justify_content="space-between")),
                 self.init, self.init_text, self.lr, self.steps, self.batch_size, self.seed,
             ],
@@ -88,13 +107,14 @@ class Controls:
 
     @property
     def widgets(self) -> list[w.ValueWidget]:
-        return [self.model, self.dataset, self.prefix_length, self.projection, self.hidden_size, self.init,
-                self.init_text, self.lr, self.steps, self.batch_size, self.seed]  # fmt: skip
+        return [self.model, self.dataset, self.columns, self.kind, self.metric, self.prefix_length, self.projection,
+                self.hidden_size, self.init, self.init_text, self.lr, self.steps, self.batch_size,
+                self.seed]  # fmt: skip
 
     def observe(self, callback: Callable[[dict], None], which: str = "all") -> None:
         """Call ``callback(change)`` when a setting changes (``which``: all, model-data or prefix)."""
         groups = {
-            "model-data": [self.model, self.dataset],
+            "model-data": [self.model, self.dataset, self.columns, self.kind, self.metric],
             "prefix": [self.prefix_length, self.projection, self.hidden_size, self.init, self.init_text],
             "all": self.widgets,
         }
@@ -105,9 +125,9 @@ class Controls:
         """The current settings as a validated RunConfig (raises ConfigError with the allowed range)."""
         cfg = copy.deepcopy(self._base)
         cfg.model.name = self.model.value.strip()
-        if cfg.data.name != self.dataset.value.strip():
-            cfg.data.columns = {}  # a column mapping belongs to the dataset it was written for
         cfg.data.name = self.dataset.value.strip()
+        cfg.data.columns = _parse_columns(self.columns.value)
+        cfg.data.kind, cfg.data.metric = self.kind.value, self.metric.value
         cfg.prefix.length = int(self.prefix_length.value)
         cfg.prefix.projection = bool(self.projection.value)
         cfg.prefix.hidden_size = int(self.hidden_size.value)
@@ -124,6 +144,8 @@ class Controls:
         self._base = copy.deepcopy(config)
         c = config
         self.model.value, self.dataset.value = c.model.name, c.data.name
+        self.columns.value = _columns_text(c.data.columns)
+        self.kind.value, self.metric.value = c.data.kind, c.data.metric
         self.prefix_length.max = max(_PREFIX_SLIDER_MAX, c.prefix.length)
         self.prefix_length.value = c.prefix.length
         self.projection.value, self.hidden_size.value = c.prefix.projection, c.prefix.hidden_size
@@ -136,6 +158,20 @@ class Controls:
 
     def _show_hidden(self, _change: object = None) -> None:
         self.hidden_size.disabled = not self.projection.value
+
+
+def _columns_text(columns: dict[str, str]) -> str:
+    return ", ".join(f"{role}={column}" for role, column in columns.items())
+
+
+def _parse_columns(text: str) -> dict[str, str]:
+    out = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        role, sep, column = item.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise ConfigError(f"columns: {item!r} is not role=column (e.g. text=review, label=stars)")
+        out[role.strip()] = column.strip()
+    return out
 
 
 def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
@@ -154,6 +190,9 @@ def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
                                              if p.projection else ["--no-projection"]),
         "--init", init, "--lr", f"{t.lr:g}", "--steps", str(t.steps), "--batch-size", str(t.batch_size),
         "--seed", str(t.seed), "--out", out,
+        *(f"--column={role}={col}" for role, col in config.data.columns.items()),
+        *(["--kind", config.data.kind] if config.data.kind != "auto" else []),
+        *(["--metric", config.data.metric] if config.data.metric else []),
     ]  # fmt: skip
     return (
         "import workbench as wb\n\n"

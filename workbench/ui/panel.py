@@ -32,7 +32,7 @@ from ..run import Run
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
-from .views import AttentionView, InfoView, ProgressView, RunsView, SamplesView
+from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView
 
 __all__ = ["Workbench"]
 
@@ -62,6 +62,7 @@ class Workbench:
         self.controls = Controls(config)
         self.progress, self.info, self.samples = ProgressView(), InfoView(), SamplesView()
         self.attention, self.runs_view = AttentionView(self.chart_mode), RunsView(self.chart_mode)
+        self.results = ResultsView(self.chart_mode)
         self.loss_chart = LiveFigure(plots.loss_figure(History()), self.chart_mode)
         self.runs: dict[str, Run] = {}
         self.run: Run | None = None
@@ -70,6 +71,8 @@ class Workbench:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._charts_due, self._line_due = Throttle(chart_interval_s, chart_budget), Throttle(0.25)
+        # Filled from the main thread (settings) and the training thread (a new run): one lock for both.
+        self._cache_lock = threading.Lock()
         self._bases: dict[tuple[str, str], LoadedModel] = {}
         self._datas: dict[tuple, TaskData] = {}
         self._base_outputs: list[str] | None = None
@@ -104,6 +107,7 @@ class Workbench:
             [
                 w.HTML("<h3 style='margin:4px 0'>prefix-workbench</h3>"),
                 w.HBox([left, right], layout=w.Layout(width="100%")),
+                section("Final evaluation"), self.results.box,
                 section("Attention onto the prefix"), self.attention.box,
                 self.samples.box,
                 section("Runs"), self.runs_view.box,
@@ -130,22 +134,25 @@ class Workbench:
             base = self._base(config, data)
             self.info.show_counts(estimate_counts(base, config.prefix))
             self.info.show_findings(preflight(base, config.prefix, max_length=config.data.max_length,
-                                              want_attention=True))  # fmt: skip
+                                              want_attention=True, data=data))  # fmt: skip
         except WorkbenchError as exc:
             self.info.show_problem(str(exc))
 
     def _data(self, config: RunConfig) -> TaskData:
-        d = config.data  # what the preview rows and the task kind depend on
-        key = (d.name, d.subset, tuple(sorted(d.columns.items())), d.validation_fraction, config.train.seed)
-        if key not in self._datas:
-            self._datas[key] = load_task_data(config.data, seed=config.train.seed)
-        return self._datas[key]
+        d = config.data  # what the preview rows, the task kind and the metric depend on
+        key = (d.name, d.subset, tuple(sorted(d.columns.items())), d.kind, d.metric, d.validation_fraction,
+               d.test_fraction, config.train.seed)  # fmt: skip
+        with self._cache_lock:
+            if key not in self._datas:
+                self._datas[key] = load_task_data(config.data, seed=config.train.seed)
+            return self._datas[key]
 
     def _base(self, config: RunConfig, data: TaskData) -> LoadedModel:
-        key = (config.model.name, data.kind)
-        if key not in self._bases:
-            self._bases[key] = load_model(config.model, data.kind, label_names=data.label_names)
-        return self._bases[key]
+        key = (config.model.name, data.kind, tuple(data.label_names or ()))
+        with self._cache_lock:
+            if key not in self._bases:
+                self._bases[key] = load_model(config.model, data.kind, label_names=data.label_names)
+            return self._bases[key]
 
     # -- training ----------------------------------------------------------------------------
 
@@ -217,6 +224,7 @@ class Workbench:
             self._adopt(run)
             if not self._stop.is_set():
                 run.train([self._on_event], stop=self._stop)
+                self.results.show(run.final_evaluation(), "test" if run.test is not None else "validation")
         except KeyboardInterrupt:
             step = run.history.last_step if run else 0
             self.progress.say(f"interrupted at step {step}; the prefix and its history are kept", "warning")

@@ -14,12 +14,15 @@ from collections.abc import Mapping, Sequence
 import ipywidgets as w
 
 from .. import plots
+from ..evaluate import EvalResult
 from ..history import History, StepEvent
+from ..metrics import METRICS
 from ..prefix import Finding, ParameterCounts
 from ..probe import ProbeResult
+from ..report import report_figure
 from .live import LiveFigure
 
-__all__ = ["AttentionView", "InfoView", "ProgressView", "RunsView", "SamplesView"]
+__all__ = ["AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
 
 _COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
 _TABLE = "border-collapse:collapse;font-size:12px;width:100%"
@@ -110,6 +113,33 @@ class SamplesView:
         self.table.value = f"<div>step {step}</div>" + _table(
             ["input", "base model (no prefix)", "with the prefix", "reference"], rows
         )
+
+
+class ResultsView:
+    """A run's final evaluation: its metrics, and a confusion matrix or predicted-vs-true scatter."""
+
+    def __init__(self, mode: str) -> None:
+        self.summary = w.HTML("<i>the final evaluation appears when a run ends</i>")
+        self.chart = LiveFigure(plots.regression_figure([], []), mode)
+        # Hidden until there is something to draw (a FigureWidget's own .layout is plotly's, not a widget's).
+        self.holder = w.Box([self.chart.widget], layout=w.Layout(width="100%", display="none"))
+        self.box = w.VBox([self.summary, self.holder], layout=w.Layout(width="100%"))
+
+    def show(self, result: EvalResult | None, split: str) -> None:
+        if result is None:
+            return
+        cells = []
+        for name, value in result.metrics.items():
+            if isinstance(value, int | float):
+                lower = name in METRICS and not METRICS[name].higher_is_better
+                cells.append((name + (" (lower is better)" if lower else ""), f"{value:.4f}"))
+        self.summary.value = f"<div>{html.escape(split)}: {len(result.rows)} rows</div>" + _table(
+            ["metric", "value"], cells
+        )
+        figure = report_figure(result, split=split)
+        if figure is not None:
+            self.chart.show(figure)
+        self.holder.layout.display = None if figure is not None else "none"
 
 
 class AttentionView:
