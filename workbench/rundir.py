@@ -146,6 +146,7 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
 def _model_card(info: dict[str, Any]) -> str:
     cfg = info["config"]
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items() if isinstance(v, int | float))
+    # (the first metric after step and loss is the run's headline, info["headline_metric"])
     auto = model_task(info["task"]).auto_class
     return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
 
@@ -179,5 +180,16 @@ tok = AutoTokenizer.from_pretrained("adapter")
 ```
 
 Decoder prompts are formatted as `"{{source}} {cfg["data"]["separator"]}"` and the model continues
-with the target. Everything else about the run is in `run.json`.
+with the target.{_scale_note(info)} Everything else about the run is in `run.json`.
 """
+
+
+def _scale_note(info: dict[str, Any]) -> str:
+    # A regression head learns standardized targets: say how to read its output.
+    stats = info.get("target_stats")
+    if not stats or model_task(info["task"]).generative:
+        return ""
+    return (
+        f" The regression head predicts standardized values: a prediction is `logit * {stats[1]:.6g} + "
+        f"{stats[0]:.6g}` (the training targets' standard deviation and mean)."
+    )
