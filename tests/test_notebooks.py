@@ -15,6 +15,7 @@ SMALL = {
     "02_attention_on_the_prefix.ipynb": "STEPS = 40\nEVAL_EVERY = 20",
     "03_export_and_reuse.ipynb": "STEPS = 30",
     "04_sweep.ipynb": 'STEPS = 15\nLENGTHS = [1, 5]\nCOMPARE = ["prefix 1", "LoRA r=8"]\nCOMPARE_STEPS = 10',
+    "05_multitask.ipynb": "STEPS = 10",
 }
 
 
@@ -42,3 +43,6 @@ def test_notebook_runs_offline(name, tmp_path):
     if name == "03_export_and_reuse.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "with the prefix:" in printed and "[toy-sentiment]" in printed
+    if name == "05_multitask.ipynb":
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "one prefix per task, one batch" in printed and "toy-sentiment/accuracy" in printed

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .config import DATA_KIND_CHOICES, DEFAULT_DATASET, DEFAULT_MODEL, METRIC_CHOICES, RunConfig
+from .config import DATA_KIND_CHOICES, DEFAULT_DATASET, DEFAULT_MODEL, METRIC_CHOICES, SAMPLING, RunConfig
 from .errors import ConfigError, WorkbenchError
 
 __all__ = ["build_parser", "main"]
@@ -44,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a prefix and export the run directory")
     train.add_argument("--config", help="start from the settings in a run.json or config JSON file")
     train.add_argument("--model", help=f"built-in name, hub id or local path (default {DEFAULT_MODEL})")
-    train.add_argument("--dataset", help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET})")
+    train.add_argument("--dataset", action="append",
+                       help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET}); "
+                            "repeat it to train one prefix on several tasks")  # fmt: skip
+    train.add_argument("--sampling", choices=SAMPLING, help="several tasks: rows in proportion to size, or balanced")
+    train.add_argument("--mark-tasks", action="store_true", default=None,
+                       help='several tasks: start each source with "{task} :"')  # fmt: skip
     train.add_argument("--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
     train.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
                        help="map a dataset column to a role (source, target, text, label, tokens, tags)")  # fmt: skip
@@ -109,6 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument("--only", action="append", default=[], help="run only the method with this label (repeatable)")
     cmp.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.html")
 
+    mt = sub.add_parser("multitask", help="several tasks: one prefix on their mixture vs one prefix per task in "
+                                          "one batch, scored task by task")  # fmt: skip
+    mt.add_argument("--model", default=None, help=f"a decoder (default {DEFAULT_MODEL})")
+    mt.add_argument("--dataset", action="append", required=True, help="a task's dataset (give two or more)")
+    mt.add_argument("--steps", type=int, default=200, help="steps of the mixed prefix, and of each per-task prefix")
+    mt.add_argument("--sampling", choices=SAMPLING, default="proportional")
+    mt.add_argument("--mark-tasks", action="store_true")
+    mt.add_argument("--seed", type=int, default=0)
+    mt.add_argument("--out", default="runs/multitask", help="folder for multitask.json")
+
     sub.add_parser("models", help="list built-in models and curated hub ids")
     sub.add_parser("datasets", help="list built-in datasets and curated hub ids")
     return parser
@@ -118,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"train": _train, "evaluate": _evaluate, "generate": _generate, "compare": _compare,
-                    "models": _models, "datasets": _datasets}  # fmt: skip
+                    "multitask": _multitask, "models": _models, "datasets": _datasets}  # fmt: skip
         return commands[args.command](args)
     except WorkbenchError as exc:
         print(f"prefix-workbench: error: {exc}", file=sys.stderr)
@@ -138,7 +153,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     flags = {
         ("model", "name"): args.model,
         ("model", "trust_remote_code"): args.trust_remote_code or None,
-        ("data", "name"): args.dataset,
+        ("data", "name"): args.dataset[0] if args.dataset else None,
+        ("data", "mix"): args.dataset[1:] if args.dataset else None,
+        ("data", "sampling"): args.sampling,
+        ("data", "mark_tasks"): args.mark_tasks,
         ("data", "subset"): args.subset,
         ("data", "max_train_examples"): args.max_train_examples,
         ("data", "max_length"): args.max_length,
@@ -352,6 +370,28 @@ def _compare(args: argparse.Namespace) -> int:
     (out / "compare.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
     comparison_figure(results).write_html(out / "compare.html", include_plotlyjs="cdn")
     print(f"wrote {out / 'compare.json'} and {out / 'compare.html'}")
+    return 0
+
+
+def _multitask(args: argparse.Namespace) -> int:
+    from .multitask import compare_multitask, format_multitask_table
+
+    if len(args.dataset) < 2:
+        raise ConfigError("give two or more --dataset, one per task")
+    cfg = RunConfig()
+    cfg.model.name = args.model or cfg.model.name
+    cfg.data.name, cfg.data.mix = args.dataset[0], args.dataset[1:]
+    cfg.data.sampling, cfg.data.mark_tasks = args.sampling, args.mark_tasks
+    cfg.train.steps, cfg.train.seed, cfg.train.eval_every = args.steps, args.seed, 0
+    cfg.validate()
+    results = compare_multitask(cfg, on_result=lambda r: print(f"{r.method}: {r.metrics}", flush=True))
+    from .data import load_task_data
+
+    print(format_multitask_table(results, load_task_data(cfg.data, seed=cfg.train.seed)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "multitask.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
+    print(f"wrote {out / 'multitask.json'}")
     return 0
 
 

@@ -36,9 +36,10 @@ SCHEDULES = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DATA_KIND_CHOICES = ("auto", "text", "classification", "regression", "tagging")
+SAMPLING = ("proportional", "balanced")
 # Every metric a run can lead with (workbench.metrics.METRICS; kept here as names so config loads nothing).
 METRIC_CHOICES = ("accuracy", "f1", "precision", "recall", "rmse", "mae", "r2", "exact_match", "bleu", "chrf",
-                  "rougeL", "slot_coverage")  # fmt: skip
+                  "rougeL", "slot_coverage", "task_mean")  # fmt: skip
 
 
 def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
@@ -71,6 +72,12 @@ class DataChoice:
     is when its columns leave it open (``"regression"`` for whole-number targets such as
     star ratings); ``metric`` picks the headline metric (None: the dataset's or kind's
     default); ``test_fraction`` holds out a test split from a file that has none.
+
+    Several tasks, one prefix: ``mix`` names more datasets to train on together with
+    ``name`` (each read with its own defaults), or ``columns={"task": "column"}`` splits
+    one file by a task column. ``sampling`` draws training rows in proportion to each
+    task's size or ``balanced`` (smaller tasks repeated); ``mark_tasks`` starts each
+    source with ``"{task} :"`` for tasks whose inputs look alike.
     """
 
     name: str = DEFAULT_DATASET
@@ -82,6 +89,9 @@ class DataChoice:
     max_eval_examples: int = _ranged(200, 1, 1_000_000)
     validation_fraction: float = _ranged(0.1, 0.0, 0.5, open_lo=True)
     test_fraction: float = _ranged(0.0, 0.0, 0.5)
+    mix: list[str] = field(default_factory=list)
+    sampling: str = _choice("proportional", SAMPLING)
+    mark_tasks: bool = False
     max_length: int = _ranged(128, 8, 32_768)
     # Decoders read "{source} {separator}" and continue with the target.
     separator: str = "->"

@@ -47,6 +47,10 @@ class DataKind:
     def default_metric(self, train: Dataset) -> str:
         return self.metrics[0]
 
+    def target_stats(self, train: Dataset) -> tuple[float, float] | None:
+        """What a head's targets are scaled by (regression: the training mean and standard deviation)."""
+        return None
+
     def render(self, row: Mapping[str, Any], data: TaskData) -> tuple[str, str]:
         """One row as (input text, expected output text), the way a generative model sees it."""
         raise NotImplementedError
@@ -155,6 +159,11 @@ class _Regression(DataKind):
             out[split] = ds.remove_columns("label").add_column("label", values)
         return out, None
 
+    def target_stats(self, train: Dataset) -> tuple[float, float] | None:
+        targets = train["label"]
+        std = statistics.pstdev(targets) if len(targets) > 1 else 0.0
+        return statistics.fmean(targets), std or 1.0
+
     def render(self, row, data):  # type: ignore[no-untyped-def]
         return str(row["text"]), _format_number(row["label"])
 
@@ -211,7 +220,42 @@ class _Tagging(DataKind):
                 "per_type": m.tagging_metrics(preds, refs)["per_type"]}  # fmt: skip
 
 
-DATA_KINDS: dict[str, DataKind] = {k.name: k for k in (_Text(), _Classification(), _Regression(), _Tagging())}
+class _Mixture(DataKind):
+    """Several tasks as one text-to-text dataset (:mod:`workbench.data.mixture`); each task scored by its kind."""
+
+    name, roles = "mixture", ("source", "target")
+    metrics = ("task_mean",)
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        raise DataError("a mixture is built from its tasks' datasets, not read from one file")
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return row["source"], row["target"]
+
+    def read(self, text, row, data):  # type: ignore[no-untyped-def]
+        member = data.members[row["task"]]
+        return member.data_kind.read(text, member.split(row["split"])[row["row"]], member)
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        out: dict[str, Any] = {}
+        shares = []  # each task's headline as a share of its best value
+        for task, member in data.members.items():
+            mine = [i for i, r in enumerate(rows) if r["task"] == task]
+            if not mine:
+                continue
+            split = member.split(rows[mine[0]]["split"])
+            scores = member.data_kind.score([preds[i] for i in mine], [split[rows[i]["row"]] for i in mine], member,
+                                            generated=generated, pool=split)  # fmt: skip
+            out |= {f"{task}/{k}": v for k, v in scores.items() if isinstance(v, int | float)}
+            info = m.METRICS[member.metric]
+            if info.higher_is_better:
+                shares.append(scores[member.metric] / info.best)
+        return {"task_mean": sum(shares) / len(shares) if shares else float("nan"), **out}
+
+
+DATA_KINDS: dict[str, DataKind] = {
+    k.name: k for k in (_Text(), _Classification(), _Regression(), _Tagging(), _Mixture())
+}
 
 
 def data_kind(name: str) -> DataKind:

@@ -28,6 +28,8 @@ __all__ = [
     "classification_metrics",
     "classification_report",
     "is_better",
+    "is_record",
+    "metric_info",
     "parse_label",
     "parse_number",
     "parse_tags",
@@ -68,7 +70,14 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("rougeL", True, 100.0, "ROUGE-L F-measure with stemming (rouge-score), the summarization standard",
            library="rouge-score"),
     Metric("slot_coverage", True, 1.0, "share of outputs that mention every key[value] their reference mentions"),
+    Metric("task_mean", True, 1.0, "a mixture's mean over tasks of each headline as a share of its best "
+                                   "(lower-is-better headlines left out)"),
 )}  # fmt: skip
+
+
+def metric_info(name: str) -> Metric:
+    """The metric called ``name``, also as a mixture reports it per task (``"toy-e2e/bleu"``)."""
+    return METRICS[name.rsplit("/", 1)[-1]]
 
 
 def is_better(metric: str, a: float, b: float) -> bool:
@@ -77,7 +86,7 @@ def is_better(metric: str, a: float, b: float) -> bool:
         return False
     if not math.isfinite(b):
         return True
-    return a > b if METRICS[metric].higher_is_better else a < b
+    return a > b if metric_info(metric).higher_is_better else a < b
 
 
 def require_metric_library(metric: str) -> None:

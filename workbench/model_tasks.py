@@ -139,10 +139,10 @@ MODEL_TASKS: dict[str, ModelTask] = {t.name: t for t in (
 )}  # fmt: skip
 
 # (architecture, dataset kind) -> task. Generative models learn every kind as text (the label word,
-# the number, the tag sequence); encoders need a head.
+# the number, the tag sequence, a mixture of tasks); encoders need a head, one per kind.
 _TASK_TABLE: dict[tuple[str, str], str] = {
-    **{("decoder", kind): "causal-lm" for kind in ("text", "classification", "regression", "tagging")},
-    **{("seq2seq", kind): "seq2seq" for kind in ("text", "classification", "regression", "tagging")},
+    **{("decoder", kind): "causal-lm" for kind in ("text", "classification", "regression", "tagging", "mixture")},
+    **{("seq2seq", kind): "seq2seq" for kind in ("text", "classification", "regression", "tagging", "mixture")},
     ("encoder", "classification"): "seq-cls",
     ("encoder", "regression"): "seq-reg",
     ("encoder", "tagging"): "token-cls",

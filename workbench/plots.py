@@ -28,6 +28,7 @@ __all__ = [
     "comparison_figure",
     "confusion_figure",
     "loss_figure",
+    "metrics_figure",
     "overlay_figure",
     "prefix_share_figure",
     "regression_figure",
@@ -69,7 +70,7 @@ def _metric_name(history: History, metric: str | None) -> str | None:
 def _metric_title(metric: str | None) -> str:
     if metric is None:
         return "metric"
-    known = METRICS.get(metric)
+    known = METRICS.get(metric.rsplit("/", 1)[-1])
     return f"{metric} (lower is better)" if known and not known.higher_is_better else metric
 
 
@@ -125,6 +126,21 @@ def overlay_figure(
                                  line={"color": color, "dash": "dot"}, showlegend=False))  # fmt: skip
     return _figure(traces, title=title, xaxis={"title": "step"},
                    yaxis={"title": "loss (smoothed; dotted: validation)"})  # fmt: skip
+
+
+def metrics_figure(
+    history: History, names: Sequence[str] | None = None, *, title: str = "Metrics over training"
+) -> go.Figure:
+    """One line per metric over the evaluations (default: every per-task metric a mixture reports)."""
+    if names is None:
+        names = list(dict.fromkeys(k for e in history.evals for k in e.metrics if "/" in k))
+    traces = []
+    for i, name in enumerate(names):
+        scored = [e for e in history.evals if isinstance(e.metrics.get(name), int | float)]
+        traces.append(go.Scatter(x=[e.step for e in scored], y=[e.metrics[name] for e in scored],
+                                 name=_metric_title(name), mode="lines+markers",
+                                 line={"color": _COLORS[i % len(_COLORS)]}))  # fmt: skip
+    return _figure(traces, title=title, xaxis={"title": "step"}, yaxis={"title": "value"})
 
 
 def prefix_share_figure(probe: ProbeResult | None, *, title: str | None = None) -> go.Figure:

@@ -13,10 +13,10 @@ labels is the kind's job (:mod:`workbench.data_kinds`). Problems become one-line
 
 from __future__ import annotations
 
-import statistics
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ from ..errors import DataError
 from ..hub import hub_reachable, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from . import toy
+from .mixture import mix_task_data, task_name
+from .task_data import TaskData
 
 __all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "ROLES", "TaskData", "load_task_data"]
 
@@ -78,62 +80,60 @@ _LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json"}
 _VALIDATION_NAMES = ("validation", "valid", "dev")
 
 
-@dataclass
-class TaskData:
-    """Train, validation (and test) splits in standard columns, and what kind of task they pose.
-
-    ``metric`` is the headline metric; ``target_stats`` the (mean, std) of a regression
-    target on the training split; ``notes`` what loading decided that a user should know.
-    """
-
-    name: str
-    kind: str  # a key of workbench.data_kinds.DATA_KINDS
-    train: Dataset
-    validation: Dataset
-    label_names: list[str] | None = None
-    test: Dataset | None = None
-    metric: str = ""
-    target_stats: tuple[float, float] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def data_kind(self) -> DataKind:
-        return DATA_KINDS[self.kind]
-
-    def split(self, name: str) -> Dataset:
-        """``train``, ``validation`` or ``test`` (a one-line error when the dataset has no test split)."""
-        ds = getattr(self, name, None) if name in ("train", "validation", "test") else None
-        if ds is None:
-            hint = " (files: pass test_fraction / --test-fraction)" if name == "test" else ""
-            raise DataError(f"dataset {self.name!r} has no {name} split{hint}")
-        return ds
-
-    def preview(self, n: int = 3) -> list[tuple[str, str]]:
-        """The first ``n`` training rows as (input, expected output) strings."""
-        return [self.render(row) for row in self.train.select(range(min(n, len(self.train))))]
-
-    def render(self, row: dict[str, Any]) -> tuple[str, str]:
-        """One row as (input text, expected output text), the way a generative model sees it."""
-        return self.data_kind.render(row, self)
-
-
 def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] | None = None) -> TaskData:
     """Load, check and standardize ``choice``; validation (and test) splits are carved from train if absent.
 
     ``label_names``: the labels of a trained run, so that another dataset is read with the same ids.
+    Several datasets (``choice.mix``) or a task column make a mixture (:mod:`.mixture`).
     """
-    spec: dict[str, Any]
-    if choice.name in BUILTIN_DATASETS:
-        raw, where, spec = _load_builtin(choice)
-    else:
-        path = Path(choice.name).expanduser()
-        looks_local = choice.name.startswith(("/", "./", "../", "~")) or path.suffix.lower() in _LOCAL_FORMATS
-        if looks_local or path.exists():
-            raw, where, spec = _load_local(choice, path), {"train": path.name}, {}
-        else:
-            raw, spec = _load_hub(choice), CURATED_DATASETS.get(choice.name, {})
-            where = {split: f"the {split} split of {choice.name}" for split in raw}
+    if choice.metric not in (None, "task_mean") and (choice.mix or "task" in choice.columns):
+        raise DataError(f"a mixture of tasks leads with task_mean (each task keeps its own metrics), not "
+                        f"{choice.metric!r}")  # fmt: skip
+    if choice.mix:
+        members: dict[str, TaskData] = {}
+        for i, name in enumerate([choice.name, *choice.mix]):
+            # The first dataset keeps the choice's column mapping and kind; the others are read as they are.
+            member = dataclasses.replace(choice, name=name, mix=[], metric=None, columns=dict(choice.columns) if i == 0
+                                         else {}, kind=choice.kind if i == 0 else "auto")  # fmt: skip
+            members[task_name(name, members)] = load_task_data(member, seed)
+        return mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks)
+    raw, where, spec = _find(choice)
     mapping = {**spec.get("columns", {}), **choice.columns}
+    if "task" in mapping:
+        return _by_task_column(choice, raw, where, spec, mapping.pop("task"), seed)
+    return _standardize(choice, raw, where, spec, mapping, seed, label_names)
+
+
+def _find(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str], dict[str, Any]]:
+    """The raw splits of ``choice``, how messages name each, and what the built-in or curated table says."""
+    if choice.name in BUILTIN_DATASETS:
+        return _load_builtin(choice)
+    path = Path(choice.name).expanduser()
+    looks_local = choice.name.startswith(("/", "./", "../", "~")) or path.suffix.lower() in _LOCAL_FORMATS
+    if looks_local or path.exists():
+        return _load_local(choice, path), {"train": path.name}, {}
+    raw = _load_hub(choice)
+    return raw, {split: f"the {split} split of {choice.name}" for split in raw}, CURATED_DATASETS.get(choice.name, {})
+
+
+def _by_task_column(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], spec: dict[str, Any],
+                    column: str, seed: int) -> TaskData:  # fmt: skip
+    if column not in raw["train"].column_names:
+        raise DataError(f"dataset {choice.name!r} has no task column {column!r}; its columns are "
+                        f"{', '.join(raw['train'].column_names)}")  # fmt: skip
+    mapping = {k: v for k, v in {**spec.get("columns", {}), **choice.columns}.items() if k != "task"}
+    tasks = sorted({str(t) for t in raw["train"][column]})
+    members = {}
+    for task in tasks:
+        part = {split: ds.filter(lambda row, t=task: str(row[column]) == t) for split, ds in raw.items()}
+        part = {split: ds for split, ds in part.items() if len(ds) or split == "train"}
+        members[task] = _standardize(choice, part, {s: f"{w} (task {task})" for s, w in where.items()}, spec,
+                                     mapping, seed, None)  # fmt: skip
+    return mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks, name=choice.name)
+
+
+def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], spec: dict[str, Any],
+                 mapping: dict[str, str], seed: int, label_names: list[str] | None) -> TaskData:  # fmt: skip
     notes: list[str] = []
     kind = _kind(choice, spec, raw["train"], mapping, notes)
     columns = {role: mapping.get(role, role) for role in kind.roles}
@@ -152,10 +152,7 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
     train, validation, test = _split(prepared, choice, seed)
     data = TaskData(choice.name, kind.name, train, validation, names, test, notes=notes)
     data.metric = _metric(choice, spec, kind, train)
-    if kind.name == "regression":
-        targets = train["label"]
-        std = statistics.pstdev(targets) if len(targets) > 1 else 0.0
-        data.target_stats = (statistics.fmean(targets), std or 1.0)
+    data.target_stats = kind.target_stats(train)
     _limit(data, choice)
     return data
 

@@ -1,0 +1,73 @@
+"""Several tasks: a mixture as one dataset, per-task metrics, and one prefix per task in one batch."""
+
+import json
+
+import pytest
+import user_files as uf
+
+from workbench import Run
+from workbench.cli import main
+from workbench.config import DataChoice
+from workbench.data import load_task_data
+from workbench.errors import CompatibilityError, DataError
+from workbench.multitask import compare_multitask, format_multitask_table
+
+
+def test_a_mixture_marks_rows_with_their_task_and_alternates_validation_rows():
+    data = load_task_data(DataChoice("toy-e2e", mix=["toy-sentiment"], max_train_examples=30, max_eval_examples=5))
+    assert data.kind == "mixture" and list(data.members) == ["toy-e2e", "toy-sentiment"]
+    assert len(data.train) == 60 and data.metric == "task_mean"
+    assert data.validation["task"] == ["toy-e2e", "toy-sentiment"] * 5
+    sentiment = data.validation[1]
+    member = data.members["toy-sentiment"]
+    assert data.render(sentiment) == member.render(member.validation[sentiment["row"]])
+
+
+def test_balanced_sampling_repeats_the_smaller_task_and_marks_can_name_tasks(tmp_path):
+    small = uf.write(tmp_path / "answers.csv", uf.answers(n=12))
+    choice = DataChoice("toy-e2e", mix=[str(small)], max_train_examples=40, sampling="balanced", mark_tasks=True)
+    data = load_task_data(choice)
+    tasks = data.train["task"]
+    assert tasks.count("toy-e2e") == tasks.count("answers") == 40
+    assert all(s.startswith(f"{t} : ") for s, t in zip(data.train["source"], tasks))
+
+
+def test_a_task_column_splits_one_file_into_tasks(tmp_path):
+    rows = [{**r, "task": "price"} for r in uf.answers(n=30)]
+    rows += [{"source": r["text"], "target": ("good" if any(w in r["text"] for w in uf.GOOD) else "bad"),
+              "task": "review"} for r in uf.reviews(n=30)]  # fmt: skip
+    path = uf.write(tmp_path / "two_tasks.jsonl", rows)
+    data = load_task_data(DataChoice(str(path), columns={"task": "task"}))
+    assert data.kind == "mixture" and sorted(data.members) == ["price", "review"]
+    assert {data.members["price"].metric, data.members["review"].metric} == {"exact_match"}
+    with pytest.raises(DataError, match="leads with task_mean"):
+        load_task_data(DataChoice(str(path), columns={"task": "task"}, metric="bleu"))
+
+
+def test_one_prefix_on_two_tasks_reports_each_tasks_metrics(tmp_path):
+    out = tmp_path / "mixed"
+    args = ["--dataset", "toy-e2e", "--dataset", "toy-sentiment", "--model", "tiny-gpt2", "--steps", "6",
+            "--eval-every", "3", "--max-train-examples", "64", "--out", str(out)]  # fmt: skip
+    assert main(["train", *args]) == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["dataset_kind"] == "mixture" and info["headline_metric"] == "task_mean"
+    assert {"toy-e2e/slot_coverage", "toy-sentiment/accuracy", "toy-sentiment/f1"} <= info["metrics"].keys()
+    assert all("toy-sentiment/accuracy" in e["metrics"] for e in info["history"]["evals"])
+    again = Run.load(out)
+    assert again.data.kind == "mixture" and again.evaluate().metrics.keys() == info["metrics"].keys() - {"step", "loss"}
+
+
+def test_an_encoder_cannot_learn_a_mixture(make_config):
+    with pytest.raises(CompatibilityError, match="cannot learn a 'mixture' dataset"):
+        Run.create(make_config("tiny-bert", "toy-sentiment", data={"mix": ["toy-ner"]}))
+
+
+def test_mixed_prefix_against_a_prefix_per_task_served_in_one_batch(make_config):
+    cfg = make_config("tiny-gpt2", data={"mix": ["toy-sentiment"]}, train={"steps": 4, "eval_generate": 6})
+    results = compare_multitask(cfg)
+    mixed, per_task = results
+    assert (mixed.prefixes, per_task.prefixes) == (1, 2) and per_task.trainable == 2 * mixed.trainable
+    for r in results:
+        assert {"task_mean", "toy-e2e/slot_coverage", "toy-sentiment/accuracy"} <= r.metrics.keys()
+    table = format_multitask_table(results, load_task_data(cfg.data))
+    assert "one prefix per task, one batch" in table and "toy-sentiment/accuracy" in table

@@ -1,0 +1,121 @@
+"""Several tasks on one frozen base: one prefix on their mixture, or one prefix per task in one batch.
+
+Li & Liang's §8 and P-Tuning v2 point two ways at many tasks: (a) train one prefix on
+the mixture of tasks (:mod:`workbench.data.mixture`), or (b) train one small prefix per
+task and serve them together, each row of a batch under its own task's prefix
+(:class:`~workbench.prefix_bank.PrefixBank`). :func:`compare_multitask` does both with
+the same settings and scores both on the same validation rows, task by task, with each
+task's own metric; ``prefix-workbench multitask`` prints the table and notebook 05 shows
+it. (b) trains ``steps`` per task, so it spends as many steps as there are tasks times
+(a)'s; the table gives the training time of each. Decoders only (the bank's limit).
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+from .data import TaskData
+from .errors import CompatibilityError
+from .prefix_bank import PrefixBank
+from .run import Run
+
+__all__ = ["MultitaskResult", "compare_multitask", "format_multitask_table"]
+
+
+@dataclass
+class MultitaskResult:
+    """One way to serve the tasks: its trainable and stored size, training time, and per-task scores."""
+
+    method: str
+    prefixes: int
+    trainable: int
+    stored: int
+    train_s: float
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compare_multitask(
+    config: RunConfig, *, on_result: Callable[[MultitaskResult], None] | None = None
+) -> list[MultitaskResult]:
+    """(a) one prefix on ``config.data``'s mixture, (b) a prefix per task served in one batch; one result each."""
+    if not config.data.mix:
+        raise CompatibilityError("compare_multitask needs several datasets: set data.mix (CLI: repeat --dataset)")
+    mixed = Run.create(config)
+    if not mixed.task.continues_prompt:
+        raise CompatibilityError(f"serving a prefix per task in one batch needs a decoder; {config.model.name} is "
+                                 f"a {mixed.task} model")  # fmt: skip
+    data = mixed.data
+    results = [_one_prefix(mixed)]
+    if on_result:
+        on_result(results[0])
+    results.append(_prefix_per_task(config, data))
+    if on_result:
+        on_result(results[1])
+    return results
+
+
+def _one_prefix(run: Run) -> MultitaskResult:
+    start = time.perf_counter()
+    run.train()
+    train_s = time.perf_counter() - start
+    counts = run.counts
+    return MultitaskResult("one prefix, tasks mixed", 1, counts.trainable, counts.stored, train_s,
+                           _numbers(run.evaluate().metrics))  # fmt: skip
+
+
+def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
+    trainable = stored = 0
+    train_s = 0.0
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for task, member in data.members.items():
+            cfg = copy.deepcopy(config)
+            cfg.data.name, cfg.data.mix, cfg.data.mark_tasks = member.name, [], False
+            cfg.data.columns = cfg.data.columns if member.name == config.data.name else {}
+            run = Run.create(cfg)
+            start = time.perf_counter()
+            run.train()
+            train_s += time.perf_counter() - start
+            trainable, stored = trainable + run.counts.trainable, stored + run.counts.stored
+            paths[task] = str(run.export(Path(tmp) / task))
+        bank = PrefixBank.from_runs(list(paths.values()))
+        # The mixture's own validation rows, each under its task's prefix, all in one batch per chunk.
+        rows = [data.validation[i] for i in range(min(config.train.eval_generate, len(data.validation)))]
+        prompts = [_member_source(data, row) for row in rows]
+        outputs = bank.generate(prompts, [paths[r["task"]] for r in rows], max_new_tokens=config.train.max_new_tokens)
+    kind = data.data_kind
+    preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]
+    metrics = kind.score(preds, rows, data, generated=True, pool=data.validation)
+    return MultitaskResult("one prefix per task, one batch", len(paths), trainable, stored, train_s, _numbers(metrics))
+
+
+def _member_source(data: TaskData, row: dict[str, Any]) -> str:
+    member = data.members[row["task"]]
+    return member.render(member.split(row["split"])[row["row"]])[0]  # unmarked: each prefix knows its task
+
+
+def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+def format_multitask_table(results: list[MultitaskResult], data: TaskData) -> str:
+    """A plain-text table: one row per way, one column per task's headline metric, then task_mean."""
+    columns = [f"{task}/{member.metric}" for task, member in data.members.items()] + ["task_mean"]
+    head = f"{'method':<34}{'prefixes':>9}{'trainable':>11}{'stored':>10}{'train s':>9}" + "".join(
+        f"{c:>{max(len(c), 8) + 2}}" for c in columns
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        cells = "".join(f"{r.metrics.get(c, float('nan')):>{max(len(c), 8) + 2}.3f}" for c in columns)
+        lines.append(f"{r.method:<34}{r.prefixes:>9}{r.trainable:>11,}{r.stored:>10,}{r.train_s:>9.1f}{cells}")
+    return "\n".join(lines)
