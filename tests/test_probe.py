@@ -1,8 +1,60 @@
+import logging
+
 import numpy as np
 import pytest
+import user_files
 
-from workbench import Run
+from workbench import EvalEvent, Run
+from workbench.model_tasks import resolve_task
+from workbench.models import BUILTIN_MODELS, architecture_of
 from workbench.probe import prefix_attention
+from workbench.ui import Workbench
+
+
+def _pairs():
+    # Every built-in model with every kind of data it can learn (a regression file for the encoders' head).
+    from transformers import AutoConfig
+
+    from workbench.models import builtin_path
+
+    for name in BUILTIN_MODELS:
+        arch = architecture_of(AutoConfig.from_pretrained(builtin_path(name)))
+        for kind, dataset in [("text", "toy-e2e"), ("classification", "toy-sentiment"), ("tagging", "toy-ner"),
+                              ("regression", "stars")]:  # fmt: skip
+            try:
+                resolve_task(arch, kind)
+            except Exception:
+                continue
+            if kind != "regression" or arch == "encoder":
+                yield name, dataset
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return Workbench(chart_interval_s=0, chart_budget=None)
+
+
+@pytest.mark.parametrize(("model", "dataset"), list(_pairs()))
+def test_the_probe_and_the_panels_views_work_for_every_model_and_kind(make_config, panel, tmp_path, caplog,
+                                                                      model, dataset):  # fmt: skip
+    if dataset == "stars":
+        path = user_files.write(tmp_path / "stars.csv", user_files.stars(n=40))
+        cfg = make_config(model, str(path), data={"columns": {"text": "review", "label": "stars"}})
+    else:
+        cfg = make_config(model, dataset)
+    cfg.train.steps, cfg.train.eval_generate, cfg.train.max_new_tokens = 3, 2, 4
+    run = Run.create(cfg)
+    history = run.train()
+    probe = run.probe()
+    base = run.model.get_base_model().config
+    layers = getattr(base, "num_decoder_layers", None) or base.num_hidden_layers
+    assert probe.share.shape == (layers, base.num_attention_heads)
+    assert np.all((probe.share >= 0) & (probe.share <= 1)) and probe.share.sum() > 0
+    panel.run = run
+    with caplog.at_level(logging.ERROR, logger="workbench.ui.panel"):
+        panel._show_eval(run, history.evals[-1] if history.evals else EvalEvent(3, 0.0, {}))
+    assert not [r for r in caplog.records if r.name.startswith("workbench")]
+    assert panel.attention.probe.step == 3 and panel.attention.status.value == ""
 
 
 @pytest.mark.parametrize(("model", "dataset"), [("tiny-llama", "toy-e2e"), ("tiny-t5", "toy-e2e"),
@@ -28,3 +80,19 @@ def test_zero_prefix_gets_attention_but_trained_prefix_changes_it(make_config):
     run.train()
     after = prefix_attention(run.trainer.unwrapped, run.tokenizer, run.data.preview(2), task=run.task).share
     assert not np.allclose(before, after)
+
+
+def test_a_heads_maps_are_the_ones_pefts_own_forward_gives(make_config):
+    # BERT's forward takes the prefix cache, so PEFT's full path works there: the backbone path must agree.
+    import torch
+
+    from workbench.model_tasks import model_task
+    from workbench.probe import _attention_maps
+
+    run = Run.create(make_config("tiny-bert", "toy-sentiment", prefix={"length": 3}))
+    batch, _ = run.task.probe_batch(run.tokenizer, run.data.preview(3), "")
+    run.model.eval()
+    with torch.no_grad():
+        mine = _attention_maps(run.model, model_task("seq-cls"), batch)
+        peft = run.model(**batch, output_attentions=True).attentions
+    assert len(mine) == len(peft) and all(torch.allclose(a, b, atol=1e-6) for a, b in zip(mine, peft))

@@ -165,7 +165,8 @@ def resolve_task(architecture: str, dataset_kind: str) -> ModelTask:
         return MODEL_TASKS[_TASK_TABLE[(architecture, dataset_kind)]]
     except KeyError:
         kinds = sorted(kind for arch, kind in _TASK_TABLE if arch == architecture)
+        article = "an" if architecture[0] in "aeiou" else "a"
         raise CompatibilityError(
-            f"a {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: {', '.join(kinds)}); "
-            "for text generation pick a decoder or seq2seq model"
+            f"{article} {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: "
+            f"{', '.join(kinds)}); for text generation or a mixture of tasks pick a decoder or seq2seq model"
         ) from None

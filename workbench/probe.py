@@ -47,6 +47,21 @@ class ProbeResult:
         return self.share.mean(axis=1)
 
 
+def _attention_maps(model: Any, task: ModelTask, batch: dict[str, torch.Tensor]) -> Any:
+    if task.generative:
+        return getattr(model(**batch, output_attentions=True), task.attention_output, None)
+    # A head: for models whose forward takes no cache, PEFT runs the backbone itself and hands the head the
+    # backbone's second output when there are two — with attention maps, the maps, which RoBERTa's head cannot
+    # read. The maps come from the backbone anyway: run it with the prefix as PEFT does, and leave the head out.
+    backbone = model.base_model.get_submodule(model.transformer_backbone_name)
+    size, n_prefix = batch["attention_mask"].shape[0], model.active_peft_config.num_virtual_tokens
+    # As PEFT's forward does: the prefix slots are always visible, so the mask gains P ones in front.
+    mask = torch.cat([batch["attention_mask"].new_ones(size, n_prefix), batch["attention_mask"]], dim=1)
+    prompts = model.get_prompt(batch_size=size)
+    return backbone(input_ids=batch["input_ids"], attention_mask=mask, past_key_values=prompts,
+                    output_attentions=True).attentions  # fmt: skip
+
+
 @contextmanager
 def eager_attention(model: Any) -> Iterator[None]:
     """Run ``model`` (a PeftModel or a transformers model) with eager attention, under its base's lock."""
@@ -82,8 +97,7 @@ def prefix_attention(
     batch, mask_key = task.probe_batch(tokenizer, list(examples), separator)
     batch = {k: v.to(device) for k, v in batch.items()}
     with running(model, training=False), eager_attention(model):
-        out = model(**batch, output_attentions=True)
-    maps = getattr(out, task.attention_output, None)
+        maps = _attention_maps(model, task, batch)
     if not maps or maps[0] is None:
         raise RuntimeError("the model returned no attention maps even with eager attention")
     # Each map: [batch, heads, queries, prefix + keys]; average over real query positions.

@@ -277,9 +277,11 @@ class Workbench:
             if self._base_outputs is None and run.task.generative and event.samples:
                 self._base_outputs = run.generate([s["input"] for s in event.samples], use_prefix=False)
             self.samples.show(event.samples, self._base_outputs, event.step)
-        except Exception as exc:  # a view failing must not end the run; say so in place
+        except Exception as exc:  # a view failing must not end the run; say so in place, where the view is
             _log.exception("evaluation display failed")
-            self.progress.say(f"could not draw the evaluation ({type(exc).__name__}: {exc})", "warning")
+            message = f"could not draw the evaluation at step {event.step} ({type(exc).__name__}: {exc})"
+            self.progress.say(message, "warning")
+            self.attention.say(message)
 
     def _redraw(self, run: Run, *, overlay: bool = True) -> None:
         c = run.config

@@ -155,7 +155,12 @@ class AttentionView:
         self.head.observe(self._redraw_tokens, names="value")
         left = w.VBox([self.share.widget], layout=w.Layout(width="40%"))
         right = w.VBox([w.HBox([self.layer, self.head]), self.tokens.widget], layout=w.Layout(width="60%"))
-        self.box = w.HBox([left, right], layout=w.Layout(width="100%"))
+        self.status = w.HTML("")  # why the maps above are not of the latest evaluation, when they are not
+        self.box = w.VBox([self.status, w.HBox([left, right], layout=w.Layout(width="100%"))],
+                          layout=w.Layout(width="100%"))  # fmt: skip
+
+    def say(self, message: str) -> None:
+        self.status.value = f"<span style='color:{_COLORS['warning']}'>{html.escape(message)}</span>"
 
     def show(self, probe: ProbeResult) -> None:
         layers, heads = probe.share.shape
@@ -164,6 +169,7 @@ class AttentionView:
         if len(self.head.options) != heads + 1:
             self.head.options = [("mean", None)] + [(str(i), i) for i in range(heads)]
         self.probe = probe
+        self.status.value = ""
         self.share.show(plots.prefix_share_figure(probe))
         self._redraw_tokens()
 
