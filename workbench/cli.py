@@ -326,27 +326,29 @@ def _read_rows(path: str, runs: list[str]) -> list[tuple[str, str]]:
 def _models(args: argparse.Namespace) -> int:
     from .models import BUILTIN_MODELS, CURATED_MODELS
 
-    print("built-in (offline):")
-    for name, spec in BUILTIN_MODELS.items():
-        print(f"  {name:<16} {spec.description}")
-    print("curated hub ids (downloaded on first use):")
-    for name, text in CURATED_MODELS.items():
-        print(f"  {name:<32} {text}")
+    _listing([(name, spec.description) for name, spec in BUILTIN_MODELS.items()], list(CURATED_MODELS.items()))
     return 0
 
 
 def _datasets(args: argparse.Namespace) -> int:
     from .data import BUILTIN_DATASETS, CURATED_DATASETS
 
-    print("built-in (offline):")
-    for name, spec in BUILTIN_DATASETS.items():
-        print(f"  {name:<16} {spec.kind:<15} {spec.description}")
-    print("curated hub ids (downloaded on first use):")
-    for name, spec in CURATED_DATASETS.items():
-        print(f"  {name:<22} {spec['kind']:<15} {spec['description']}")
+    _listing(
+        [(name, f"{spec.kind:<15} {spec.description}") for name, spec in BUILTIN_DATASETS.items()],
+        [(name, f"{spec['kind']:<15} {spec['description']}") for name, spec in CURATED_DATASETS.items()],
+    )
     print("local files: .csv, .json, .jsonl with columns source+target, text+label or tokens+tags (or --column);")
-    print("  a label column of decimals is a regression target (--kind regression for whole numbers)")
+    print("  a label column of decimals is a regression target (--kind regression for whole numbers);")
+    print("  repeat --dataset (or map a task column) to train one prefix on several tasks")
     return 0
+
+
+def _listing(builtin: list[tuple[str, str]], curated: list[tuple[str, str]]) -> None:
+    for title, rows in (("built-in (offline):", builtin), ("curated hub ids (downloaded on first use):", curated)):
+        print(title)
+        width = max(len(name) for name, _ in rows) + 2
+        for name, text in rows:
+            print(f"  {name:<{width}}{text}")
 
 
 def _compare(args: argparse.Namespace) -> int:
