@@ -1,7 +1,8 @@
-import contextlib
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,6 +38,15 @@ def test_flags_init_projection_and_config_file(tmp_path):
     assert main(["train", "--config", str(out / "run.json"), "--out", str(out2), "--steps", "3"]) == 0
     cfg2 = json.loads((out2 / "run.json").read_text())["config"]
     assert cfg2["prefix"]["init_text"] == "describe :" and cfg2["train"]["steps"] == 3
+    # --projection turns the MLP on (and it trains: more parameters); --no-projection turns a saved one off.
+    out3, out4 = tmp_path / "c", tmp_path / "d"
+    assert main(["train", "--out", str(out3), "--projection", "--hidden-size", "16", *SMALL]) == 0
+    info3 = json.loads((out3 / "run.json").read_text())
+    assert info3["config"]["prefix"]["projection"] is True and info3["config"]["prefix"]["hidden_size"] == 16
+    assert main(["train", "--config", str(out3 / "run.json"), "--no-projection", "--out", str(out4), *SMALL]) == 0
+    info4 = json.loads((out4 / "run.json").read_text())
+    assert info4["config"]["prefix"]["projection"] is False
+    assert info4["parameters"]["trainable"] < info3["parameters"]["trainable"]
 
 
 @pytest.mark.parametrize(
@@ -56,9 +66,12 @@ def test_flags_init_projection_and_config_file(tmp_path):
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, args, needle):
-    with pytest.raises(SystemExit) if "ten" in args else contextlib.nullcontext():
-        code = main(args)
-        assert code == 2
+    if "ten" in args:  # argparse's own errors exit through SystemExit
+        with pytest.raises(SystemExit) as info:
+            main(args)
+        assert info.value.code == 2
+    else:
+        assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1 and "Traceback" not in err
 
@@ -67,6 +80,14 @@ def test_existing_out_is_refused_without_overwrite(tmp_path, capsys):
     (tmp_path / "x").mkdir()
     assert main(["train", "--out", str(tmp_path / "x"), *SMALL]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_the_installed_console_script_runs(tmp_path):
+    script = shutil.which("prefix-workbench") or str(Path(sys.executable).with_name("prefix-workbench"))
+    result = subprocess.run([script, "models"], capture_output=True, text=True, check=True)
+    assert "tiny-demo" in result.stdout
+    bad = subprocess.run([script, "train", "--lr", "-1"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "lr is -1" in bad.stderr
 
 
 def test_listings_and_console_script(tmp_path):

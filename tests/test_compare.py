@@ -20,6 +20,7 @@ def test_methods_train_and_report_params_sizes_and_metric(make_config):
     assert by["prefix 4"].stored_bytes < by["full"].stored_bytes
     assert all(r.metric == "slot_coverage" and 0.0 <= r.value <= 1.0 and r.train_s > 0 for r in results)
     assert "prompt 4" in format_table(results)
+    assert by["few"].examples == 8 and all(r.examples == 256 for r in results if r.method.label != "few")
 
 
 def test_cli_compare_writes_json_and_chart(tmp_path, capsys):

@@ -69,3 +69,14 @@ def test_field_range_serves_sliders():
     assert field_range(PrefixSettings, "length") == (1, 2048)
     assert field_range(TrainSettings, "lr") == (0.0, 10.0)
     assert field_range(PrefixSettings, "projection") is None
+
+
+def test_load_reads_a_saved_config_file(tmp_path):
+    cfg = RunConfig()
+    cfg.prefix.length, cfg.data.metric, cfg.train.warmup_steps = 7, "bleu", 3
+    path = tmp_path / "config.json"
+    path.write_text(cfg.to_json(), encoding="utf-8")
+    assert RunConfig.load(path) == cfg
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be an object"):
+        RunConfig.load(path)

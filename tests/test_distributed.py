@@ -44,3 +44,25 @@ def test_two_process_ddp_keeps_one_prefix(tmp_path):
     for name in ranks[0]:
         # each rank saw different rows of every batch; equal prefixes mean DDP averaged the gradients
         assert torch.equal(ranks[0][name], ranks[1][name]), name
+
+
+def test_each_process_takes_its_own_share_of_every_batch(make_config):
+    # What DDP relies on: the two ranks' rows of a batch are disjoint and together make the one-process batch.
+    import itertools
+    import types
+
+    import torch
+
+    from workbench import Run
+
+    trainer = Run.create(make_config(train={"batch_size": 8})).trainer
+
+    def rows(rank: int, world: int) -> list[list[tuple[int, ...]]]:
+        trainer.accelerator = types.SimpleNamespace(process_index=rank, num_processes=world,
+                                                    device=torch.device("cpu"))  # fmt: skip
+        batches = [b for b, _ in itertools.islice(trainer._batches(), 3)]
+        return [[tuple(r[m.bool()].tolist()) for r, m in zip(b["input_ids"], b["attention_mask"])] for b in batches]
+
+    whole, first, second = rows(0, 1), rows(0, 2), rows(1, 2)
+    for w, a, b in zip(whole, first, second):
+        assert len(a) == len(b) == 4 and not set(a) & set(b) and sorted(a + b) == sorted(w)

@@ -1,6 +1,10 @@
 import itertools
 
+import pytest
+
 from workbench import Run
+from workbench.generate import generate_texts
+from workbench.models import load_model
 
 
 def test_batched_left_padded_generation_equals_one_by_one(make_config):
@@ -16,11 +20,41 @@ def test_batched_left_padded_generation_equals_one_by_one(make_config):
     assert batched == single
 
 
-def test_base_and_prefix_outputs_differ_after_training(make_config):
-    run = Run.create(make_config(train={"steps": 30, "lr": 0.3}))
+@pytest.mark.parametrize("model", ["tiny-gpt2", "tiny-t5", "tiny-bart"])
+def test_without_the_prefix_is_the_bare_base_model_and_with_it_is_not(make_config, model):
+    run = Run.create(make_config(model, train={"steps": 30, "lr": 0.3}))
     run.train()
-    prompts = ["name[Aromi] food[Italian]"]
-    assert run.generate(prompts, use_prefix=False) != run.generate(prompts)
+    prompts = ["name[Aromi] food[Italian]", "name[Zizzi] area[riverside]"]
+    bare = load_model(run.config.model, "text")  # a fresh copy of the base, never wrapped
+    assert run.generate(prompts, use_prefix=False, max_new_tokens=8) == generate_texts(
+        bare.model, bare.tokenizer, prompts, task=bare.task, max_new_tokens=8
+    )
+    assert run.generate(prompts, use_prefix=False, max_new_tokens=8) != run.generate(prompts, max_new_tokens=8)
+
+
+@pytest.mark.parametrize("model", ["tiny-t5", "tiny-bart"])
+def test_encoder_decoder_generation_is_the_greedy_decoding_of_its_logits(make_config, model):
+    # Batched generation equals one prompt at a time, and each output is the argmax continuation.
+    import torch
+
+    run = Run.create(make_config(model, train={"steps": 20, "lr": 0.3}))
+    run.train()
+    prompts = ["name[Aromi] food[Italian] area[riverside]", "name[Zizzi]"]
+    batched = run.generate(prompts, max_new_tokens=6)
+    assert batched == [run.generate([p], max_new_tokens=6)[0] for p in prompts]
+    model_, tok = run.live_model.eval(), run.tokenizer
+    enc = tok([prompts[1]], return_tensors="pt")
+    ids = torch.tensor([[model_.config.decoder_start_token_id]])
+    with torch.no_grad():
+        for _ in range(6):
+            logits = model_(
+                input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], decoder_input_ids=ids
+            ).logits
+            nxt = logits[0, -1].argmax()
+            ids = torch.cat([ids, nxt.view(1, 1)], dim=1)
+            if nxt.item() == tok.eos_token_id:
+                break
+    assert batched[1] == tok.decode(ids[0, 1:], skip_special_tokens=True).strip()
 
 
 def test_a_stop_ends_generation_within_a_token_and_skips_later_batches(make_config):

@@ -19,10 +19,11 @@ def _history() -> History:
     return h
 
 
-def _probe() -> ProbeResult:
+def _probe(step: int = 7, scale: float = 1.0) -> ProbeResult:
     per_token = np.random.default_rng(0).random((2, 3, 4, 6))
-    return ProbeResult(share=np.full((2, 3), 0.25), per_token=per_token, key_labels=["P0", "P1", "a", "b", "a", "c"],
-                       query_labels=["a", "b", "a", "c"], prefix_length=2, step=7)  # fmt: skip
+    share = scale * np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])  # [layers, heads]: every cell its own value
+    return ProbeResult(share=share, per_token=per_token, key_labels=["P0", "P1", "a", "b", "a", "c"],
+                       query_labels=["a", "b", "a", "c"], prefix_length=2, step=step)  # fmt: skip
 
 
 def test_smooth_is_a_bias_corrected_moving_average():
@@ -63,6 +64,8 @@ def test_attention_figures_label_prefix_slots_and_keep_repeated_tokens_apart():
     probe = _probe()
     share = plots.prefix_share_figure(probe)
     assert share.data[0].z.shape == (2, 3) and "step 7" in share.layout.title.text
+    np.testing.assert_allclose(share.data[0].z, probe.share)  # rows are layers, columns heads
+    assert list(share.data[0].y) == ["L0", "L1"] and list(share.data[0].x) == ["H0", "H1", "H2"]
     tokens = plots.token_attention_figure(probe, layer=0, head=1)
     keys = list(tokens.data[0].x)
     assert keys[:2] == ["P0", "P1"] and len(set(keys)) == 6
@@ -71,6 +74,26 @@ def test_attention_figures_label_prefix_slots_and_keep_repeated_tokens_apart():
     np.testing.assert_allclose(mean.data[0].z, probe.per_token[1].mean(0))
 
 
-def test_attention_over_training_has_a_line_per_layer():
-    fig = plots.attention_over_training([_probe(), _probe()])
-    assert len(fig.data) == 2 and list(fig.data[0].y) == [0.25, 0.25]
+def test_attention_over_training_has_a_line_per_layer_in_step_order():
+    fig = plots.attention_over_training([_probe(step=5, scale=1.0), _probe(step=10, scale=0.5)])
+    assert [t.name for t in fig.data] == ["layer 0", "layer 1"]
+    assert list(fig.data[0].x) == [5, 10]
+    np.testing.assert_allclose(fig.data[0].y, [0.2, 0.1])  # layer 0's mean over heads at each probe
+    np.testing.assert_allclose(fig.data[1].y, [0.5, 0.25])
+
+
+def test_a_diverged_runs_history_reloads_and_draws():
+    # run.json keeps NaN and inf as strings; reading it back gives floats again, and charts skip them.
+    import json
+
+    h = _history()
+    h.record(StepEvent(step=11, loss=float("nan"), lr=0.1, tokens_per_s=1.0, elapsed_s=11, total_steps=11))
+    h.record(EvalEvent(step=11, loss=float("inf"), metrics={"slot_coverage": 0.9, "r2": float("nan")}))
+    text = json.dumps(h.to_dict())
+    assert "NaN" not in text and '"nan"' in text  # valid JSON
+    again = History.from_dict(json.loads(text))
+    assert math.isnan(again.steps[-1].loss) and again.evals[-1].loss == float("inf")
+    assert math.isnan(again.evals[-1].metrics["r2"])
+    fig = plots.loss_figure(again)
+    assert len(fig.data[0].x) == 11 and plots.overlay_figure({"diverged": again}).data
+    assert again.best_eval("slot_coverage").step == 10  # a tie goes to the first; NaN never wins

@@ -72,3 +72,36 @@ def test_cli_generates_rows_from_a_jsonl_file(runs, tmp_path, capsys):
     rows.write_text('{"prompt": "x", "run": "elsewhere"}\n')
     assert main(args) == 2
     assert "not one of the --run directories" in capsys.readouterr().err
+
+
+def test_bank_refuses_a_non_decoder_adapter_and_mismatched_rows(runs, tmp_path, make_config):
+    bank = PrefixBank.from_runs(runs[:1])
+    t5 = Run.create(make_config("tiny-t5", train={"steps": 3}))
+    t5.train()
+    path = t5.export(tmp_path / "t5")
+    with pytest.raises(CompatibilityError, match="is not a causal-LM prefix adapter"):
+        bank.add("t5", path / "adapter")
+    with pytest.raises(CompatibilityError, match="needs a decoder"):
+        PrefixBank.from_runs([str(path)])
+    with pytest.raises(ValueError, match="2 prompts but 1 prefix names"):
+        bank.generate(["a", "b"], [runs[0]])
+
+
+def test_cli_rows_without_a_run_name_use_the_only_run_and_bad_rows_are_named(runs, tmp_path, capsys):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text(json.dumps({"prompt": PROMPTS[0]}) + "\n\n" + json.dumps({"prompt": PROMPTS[1]}) + "\n")
+    assert main(["generate", "--run", runs[0], "--prompts", str(rows), "--max-new-tokens", "5"]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == Run.load(runs[0]).generate(PROMPTS[:2], max_new_tokens=5)
+    rows.write_text('{"prompt": "ok"}\n{not json\n')
+    assert main(["generate", "--run", runs[0], "--prompts", str(rows)]) == 2
+    assert f"{rows}:2 is not a row" in capsys.readouterr().err
+    assert main(["generate", "--run", runs[0], "--prompts", str(tmp_path / "missing.jsonl")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_no_prefix_asks_the_frozen_base(runs, capsys):
+    assert main(["generate", "--run", runs[0], "--prompt", PROMPTS[0], "--no-prefix", "--max-new-tokens", "5"]) == 0
+    bare = capsys.readouterr().out.strip()
+    assert bare == Run.load(runs[0]).generate([PROMPTS[0]], use_prefix=False, max_new_tokens=5)[0]
+    assert main(["generate", "--run", runs[0], "--run", runs[1], "--prompt", "x", "--no-prefix"]) == 2
+    assert "--no-prefix takes a single --run" in capsys.readouterr().err

@@ -74,12 +74,17 @@ def test_prefix_share_per_layer_and_head(make_config, model, dataset):
     assert base.config._attn_implementation == impl  # switched back after the probe
 
 
-def test_zero_prefix_gets_attention_but_trained_prefix_changes_it(make_config):
+def test_zero_prefix_slots_share_attention_equally_until_training_tells_them_apart(make_config):
+    # Zero keys score 0 against every query, so each query gives the four slots the same weight.
     run = Run.create(make_config(prefix={"length": 4, "init": "zero"}, train={"steps": 30, "lr": 0.3}))
-    before = prefix_attention(run.model, run.tokenizer, run.data.preview(2), task=run.task).share
+    before = prefix_attention(run.model, run.tokenizer, run.data.preview(2), task=run.task)
+    slots = before.per_token[..., :4]  # [layers, heads, queries, slots]
+    np.testing.assert_allclose(slots, np.repeat(slots[..., :1], 4, axis=-1), rtol=1e-5)
+    assert np.all(before.share > 0)
     run.train()
-    after = prefix_attention(run.trainer.unwrapped, run.tokenizer, run.data.preview(2), task=run.task).share
-    assert not np.allclose(before, after)
+    after = prefix_attention(run.trainer.unwrapped, run.tokenizer, run.data.preview(2), task=run.task)
+    spread = after.per_token[..., :4].std(-1)  # trained slots differ from one another
+    assert spread.max() > 1e-3
 
 
 def test_a_heads_maps_are_the_ones_pefts_own_forward_gives(make_config):

@@ -1,5 +1,6 @@
 """Stop, interrupt and resume: the run ends at a step boundary and continues where it was."""
 
+import copy
 import json
 import os
 import signal
@@ -38,8 +39,17 @@ def test_resume_can_extend_the_step_budget(make_config, tmp_path):
     run = Run.create(make_config(train={"steps": 5}))
     run.train()
     run.export(tmp_path / "r", checkpoint=True)
+    at_5 = [p.detach().clone() for p in run.trainer.params]
+    state_5 = copy.deepcopy(run.trainer.optimizer.state_dict()["state"])
+    run.train(steps=9)  # the same continuation, without a restart
     more = Run.resume(tmp_path / "r", steps=9)
+    # The checkpoint's prefix and optimizer state are the ones training left, not a fresh start's.
+    assert all(torch.equal(a, b) for a, b in zip(at_5, more.trainer.params))
+    state = more.trainer.optimizer.state_dict()["state"]
+    assert state.keys() == state_5.keys()
+    assert all(torch.equal(state[k]["exp_avg"], state_5[k]["exp_avg"]) and state[k]["step"] == 5 for k in state)
     assert more.train().last_step == 9
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(run.trainer.params, more.trainer.params))
 
 
 def test_resume_needs_a_checkpoint(make_config, tmp_path):
@@ -82,3 +92,46 @@ def test_cli_signal_stops_at_a_step_boundary_and_writes_the_run(tmp_path, sig):
     assert info["history"]["ends"][-1]["reason"] == "stopped"
     assert info["steps_done"] == info["history"]["ends"][-1]["step"] > 0
     assert Run.load(out).generate(["name[Aromi]"], max_new_tokens=3)
+
+
+def test_cli_resume_continues_says_where_and_refuses_what_would_train_nothing(tmp_path, capsys):
+    from workbench.cli import main
+
+    run_dir, other = tmp_path / "run", tmp_path / "other"
+    small = ["--max-train-examples", "32", "--eval-every", "0", "--prefix-length", "3"]
+    assert main(["train", *small, "--steps", "6", "--checkpoint-every", "3", "--out", str(run_dir)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run_dir)]) == 2
+    assert "already at step 6 of 6; pass --steps N" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run_dir), "--steps", "4"]) == 2
+    assert "is at step 6; --steps 4 is below it" in capsys.readouterr().err
+    other.mkdir()
+    assert main(["train", "--resume", str(run_dir), "--steps", "9", "--out", str(other)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["train", "--resume", str(run_dir), "--steps", "9"]) == 0
+    assert "resuming at step 6 of 9" in capsys.readouterr().out
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["steps_done"] == 9 and [s["step"] for s in info["history"]["steps"]] == list(range(1, 10))
+
+
+def test_cli_exits_3_on_a_non_finite_loss_and_the_run_reopens(tmp_path, monkeypatch, capsys):
+    from workbench import plots
+    from workbench.cli import main
+    from workbench.train import Trainer
+
+    log = Trainer._log
+
+    def diverge(self, clock, start):
+        event = log(self, clock, start)
+        if event.step >= 3:
+            event.loss = float("nan")
+        return event
+
+    monkeypatch.setattr(Trainer, "_log", diverge)
+    out = tmp_path / "diverged"
+    assert main(["train", "--max-train-examples", "32", "--steps", "10", "--out", str(out)]) == 3
+    assert "loss became nan at step 3" in capsys.readouterr().out
+    run = Run.load(out)
+    assert run.history.ends[-1].reason == "non-finite" and run.history.last_step == 3
+    raw = plots.loss_figure(run.history).data[0].y
+    assert len(raw) == 3 and raw[-1] != raw[-1] and raw[0] == raw[0]  # the NaN step stays NaN (a gap), the rest float

@@ -104,3 +104,26 @@ def test_broken_run_directories_are_refused(trained, tmp_path):
         Run.load(broken)
     with pytest.raises(ExportError, match="does not exist"):
         Run.load(tmp_path / "nothing")
+
+
+def test_invalid_run_json_is_one_line_and_a_failed_export_leaves_nothing(trained, tmp_path, monkeypatch):
+    import shutil
+
+    _, path = trained
+    broken = tmp_path / "broken"
+    shutil.copytree(path, broken)
+    (broken / "run.json").write_text('{"config": ', encoding="utf-8")
+    with pytest.raises(ExportError, match=r"run\.json in .* is not valid JSON") as info:
+        Run.load(broken)
+    assert "\n" not in str(info.value)
+
+    run, _ = trained
+    import workbench.rundir as rundir
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rundir, "_model_card", fail)  # fails after the adapter and run.json are written
+    with pytest.raises(OSError):
+        run.export(tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]  # no half-written run, no temporary folder

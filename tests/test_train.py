@@ -1,3 +1,5 @@
+import itertools
+import json
 import math
 import threading
 
@@ -116,20 +118,72 @@ def test_non_finite_loss_stops_and_restores_the_last_good_prefix(make_config):
     assert all(torch.isfinite(p).all() for p in trainer.params)
 
 
-def test_gradient_accumulation_counts_optimizer_steps(make_config):
-    run = Run.create(make_config(train={"steps": 4, "grad_accum": 3, "batch_size": 2}))
-    history = run.train()
-    assert history.last_step == 4 and run.trainer.scheduler.last_epoch == 4
+def test_gradient_accumulation_steps_once_on_the_mean_of_the_micro_batch_gradients(make_config):
+    # One optimizer step over 3 micro-batches must equal AdamW applied by hand to the mean of their gradients:
+    # ignoring a micro-batch, or stepping after each one, gives another prefix.
+    settings = {"steps": 1, "grad_accum": 3, "batch_size": 2, "warmup_steps": 0, "max_grad_norm": 0.0}
+    run = Run.create(make_config(train=settings))
+    trainer = run.trainer
+    start = [p.detach().clone() for p in trainer.params]
+    micro = [batch for batch, _ in itertools.islice(trainer._batches(), 3)]
+    torch.manual_seed(5)  # the same dropout draws for the trainer and for the hand-made step
+    run.train()
+    trained = [p.detach().clone() for p in trainer.params]
+
+    with torch.no_grad():
+        for p, s in zip(trainer.params, start):
+            p.copy_(s)
+    model = trainer.unwrapped
+    model.train()
+    torch.manual_seed(5)
+    for batch in micro:
+        (model(**batch).loss / 3).backward()
+    reference = torch.optim.AdamW(trainer.params, lr=run.config.train.lr, weight_decay=run.config.train.weight_decay)
+    reference.step()
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(trained, trainer.params))
+    assert not all(torch.allclose(a, b) for a, b in zip(trained, start))
 
 
-def test_a_stop_during_an_evaluation_abandons_it(make_config):
+def test_a_stop_during_an_evaluation_abandons_it(make_config, monkeypatch):
+    import workbench.evaluate as evaluation
+
     run = Run.create(make_config(train={"steps": 50, "eval_every": 3, "eval_generate": 32, "max_new_tokens": 48}))
     stop = threading.Event()
+    generate, tokens = evaluation.generate_texts, []
 
-    def stop_as_evaluation_starts(event):
-        if isinstance(event, StepEvent) and event.step == 6:
-            stop.set()  # the evaluation at step 6 begins right after this event
+    def stop_while_generating(*args, **kwargs):
+        # The second evaluation is under way (its loss pass done) when the stop arrives.
+        if run.trainer.step == 6:
+            stop.set()
+        out = generate(*args, **kwargs)
+        tokens.append(sum(len(o.split()) for o in out))
+        return out
 
-    history = run.train([stop_as_evaluation_starts], stop=stop)
-    assert [e.step for e in history.evals] == [3]
+    monkeypatch.setattr(evaluation, "generate_texts", stop_while_generating)
+    history = run.train(stop=stop)
+    assert [e.step for e in history.evals] == [3]  # the evaluation at step 6 was dropped, not finished
     assert history.ends[-1].reason == "stopped" and history.ends[-1].step == 6
+    assert tokens[1] <= 32  # within a token of the stop: at most one token for each of the 32 rows
+
+
+@pytest.mark.parametrize(
+    ("precision", "device", "expected"),
+    [("fp32", "auto", "no"), ("bf16", "cpu", "bf16"), ("fp16", "auto", "fp16"), ("auto", "cpu", "no")],
+)
+def test_pick_precision_follows_the_setting_and_the_device(precision, device, expected):
+    from workbench.config import TrainSettings
+    from workbench.train import pick_precision
+
+    assert pick_precision(TrainSettings(precision=precision, device=device)) == expected
+    if not torch.cuda.is_available():
+        assert pick_precision(TrainSettings(precision="auto", device="auto")) == "no"  # no GPU here: fp32
+
+
+def test_cli_device_and_precision_reach_the_trainer(tmp_path):
+    from workbench.cli import main
+
+    out = tmp_path / "cpu"
+    args = ["--steps", "3", "--eval-every", "0", "--max-train-examples", "32", "--device", "cpu", "--precision", "fp32"]
+    assert main(["train", *args, "--out", str(out)]) == 0
+    info = json.loads((out / "run.json").read_text())
+    assert info["config"]["train"]["device"] == "cpu" and info["config"]["train"]["precision"] == "fp32"

@@ -70,6 +70,7 @@ class Result:
     metric: str
     value: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    examples: int = 0  # training rows it learned from
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "method": asdict(self.method)}
@@ -132,6 +133,7 @@ def compare(
             metric=metric,
             value=float(final.get(metric, float("nan"))),
             metrics={k: v for k, v in final.items() if isinstance(v, int | float)},
+            examples=len(data.train),
         )
         results.append(result)
         if on_result:

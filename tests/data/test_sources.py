@@ -7,14 +7,30 @@ from workbench.data import load_task_data
 from workbench.errors import DataError
 
 
-def test_builtins_have_standard_columns_and_disjoint_splits():
-    e2e = load_task_data(DataChoice("toy-e2e"))
-    assert e2e.kind == "text" and e2e.train.column_names == ["source", "target"]
-    assert len(e2e.validation) == 200  # max_eval_examples
-    sent = load_task_data(DataChoice("toy-sentiment"))
-    assert sent.label_names == ["negative", "positive"]
+@pytest.mark.parametrize(("name", "column"), [("toy-e2e", "source"), ("toy-sentiment", "text"), ("toy-ner", "tokens")])
+def test_builtins_have_standard_columns_and_disjoint_splits(name, column):
+    data = load_task_data(DataChoice(name, max_eval_examples=1000))
+    n = len(data.validation)  # toy-ner's small world has fewer unseen inputs than the 300 asked for
+    assert data.train.column_names[0] == column and (n == 300 or (name == "toy-ner" and n >= 200))
+    seen = {str(v) for v in data.train[column]}
+    assert not [v for v in data.validation[column] if str(v) in seen]  # no validation input was trained on
+    assert len({str(v) for v in data.validation[column]}) == n
+
+
+def test_builtin_labels_and_limits():
+    assert load_task_data(DataChoice("toy-e2e")).validation.num_rows == 200  # max_eval_examples
+    assert load_task_data(DataChoice("toy-sentiment")).label_names == ["negative", "positive"]
     ner = load_task_data(DataChoice("toy-ner", max_train_examples=10))
     assert len(ner.train) == 10 and ner.label_names[0] == "O"
+
+
+def test_a_file_is_split_into_disjoint_rows(tmp_path):
+    path = tmp_path / "pairs.csv"
+    path.write_text("source,target\n" + "\n".join(f"a{i},b{i}" for i in range(50)), encoding="utf-8")
+    data = load_task_data(DataChoice(str(path), validation_fraction=0.2, test_fraction=0.2))
+    parts = [set(ds["source"]) for ds in (data.train, data.validation, data.test)]
+    assert [len(p) for p in parts] == [32, 8, 10]  # test first (a fifth), then validation (a fifth of the rest)
+    assert set.union(*parts) == {f"a{i}" for i in range(50)}
 
 
 def test_local_jsonl_with_column_mapping_and_string_labels(tmp_path):

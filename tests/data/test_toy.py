@@ -4,7 +4,8 @@ from workbench.metrics import slot_coverage
 
 def test_generators_are_deterministic_and_seed_dependent():
     assert toy.text_examples(20, seed=3) == toy.text_examples(20, seed=3)
-    assert toy.text_examples(20, seed=3) != toy.text_examples(20, seed=4)
+    other = toy.text_examples(20, seed=4)
+    assert sum(a == b for a, b in zip(toy.text_examples(20, seed=3), other)) <= 1  # another seed, other rows
     assert toy.sentiment_examples(10, 1) == toy.sentiment_examples(10, 1)
 
 

@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from workbench.config import ModelChoice
 from workbench.errors import CompatibilityError, ModelLoadError
@@ -19,11 +20,18 @@ def test_every_builtin_is_an_ordinary_model_directory(name):
     assert "Aromi" in lm.tokenizer.get_vocab()
 
 
-def test_builtins_are_deterministic():
-    a = load_model(ModelChoice("tiny-llama"), "text").model
-    b = load_model(ModelChoice("tiny-llama"), "text").model
-    assert all((pa == pb).all() for pa, pb in zip(a.parameters(), b.parameters()))
-    assert a.config.num_key_value_heads < a.config.num_attention_heads  # GQA
+def test_builtins_are_deterministic(tmp_path, monkeypatch):
+    # Two builds from scratch, in two empty caches: the same weights and tokenizer bit for bit.
+    built = []
+    for home in ("a", "b"):
+        monkeypatch.setenv("PREFIX_WORKBENCH_HOME", str(tmp_path / home))
+        lm = load_model(ModelChoice("tiny-llama"), "text")
+        assert lm.path.startswith(str(tmp_path / home))
+        built.append(lm)
+    a, b = (lm.model.state_dict() for lm in built)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert built[0].tokenizer.get_vocab() == built[1].tokenizer.get_vocab()
+    assert built[0].model.config.num_key_value_heads < built[0].model.config.num_attention_heads  # GQA
 
 
 @pytest.mark.parametrize(

@@ -74,5 +74,12 @@ def test_keyboard_interrupt_keeps_the_prefix_and_history_and_export_downloads_a_
     out = panel.export(tmp_path / "colab-run")
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
     assert colab["downloads"] == [str(tmp_path / "colab-run.zip")]
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "colab-run.zip") as archive:
+        names = set(archive.namelist())
+        assert {"colab-run/run.json", "colab-run/README.md", "colab-run/adapter/adapter_model.safetensors",
+                "colab-run/adapter/adapter_config.json"} <= names  # fmt: skip
+        assert archive.read("colab-run/run.json") == (out / "run.json").read_bytes()
     panel._on_event = original
     assert panel.train().history.last_step == 30  # the panel still works

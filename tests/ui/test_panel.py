@@ -8,7 +8,7 @@ import threading
 import pytest
 import user_files
 
-from workbench import EvalEvent, StepEvent
+from workbench import StepEvent
 from workbench.ui import Workbench
 
 
@@ -126,12 +126,17 @@ def test_resume_from_the_panel_continues_the_curve(panel, make_config, tmp_path)
 
 
 def test_eval_events_reach_the_views(panel):
-    seen = []
-    original = panel._on_event
-    panel._on_event = lambda e: (seen.append(type(e).__name__), original(e))
-    panel.train(wait=True)
-    assert seen.count("EvalEvent") == 2 and seen[-1] == "EndEvent"
-    assert isinstance(panel.run.history.evals[-1], EvalEvent)
+    run = panel.train(wait=True)
+    evals = run.history.evals
+    assert [e.step for e in evals] == [6, 12]
+    # Each evaluation drew the attention views and the samples of that step; the chart holds its points.
+    assert [p.step for p in panel.probes] == [6, 12] and panel.attention.probe is panel.probes[-1]
+    assert panel.attention.share.figure.layout.title.text == "Attention on the prefix (step 12)"
+    assert "<div>step 12</div>" in panel.samples.table.value
+    assert evals[-1].samples[0]["output"] in panel.samples.table.value.replace("&gt;", ">").replace("&#x27;", "'")
+    chart = {t.name: t for t in panel.loss_chart.figure.data}
+    assert list(chart["validation loss"].x) == [6, 12] and list(chart["validation loss"].y) == [e.loss for e in evals]
+    assert list(chart["slot_coverage"].y) == [e.metrics["slot_coverage"] for e in evals]
 
 
 def _user_file(tmp_path, name, rows):
