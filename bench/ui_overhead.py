@@ -23,20 +23,16 @@ last line gives panel / engine for the worse chart mode and the worst Stop laten
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
 from IPython.display import display
 
+from _kernel import Kernel
+
 from workbench import Run, RunConfig
 from workbench.ui import Workbench
-
-_BENCH = Path(__file__).resolve().parent
-_MARK = "UI-OVERHEAD-RESULT "
 
 
 # -- in a kernel -------------------------------------------------------------------------------
@@ -85,38 +81,8 @@ def stop_latencies(steps: int) -> list[dict]:
 # -- driving the kernels -----------------------------------------------------------------------
 
 
-class _Kernel:
-    """A fresh IPython kernel that imports this file and answers calls with JSON."""
-
-    def __init__(self) -> None:
-        from jupyter_client.manager import start_new_kernel
-
-        self._km, self._kc = start_new_kernel(kernel_name="python3", cwd=str(_BENCH.parent))
-        self.call(f"sys.path.insert(0, {str(_BENCH)!r}) or 0", setup="import sys, json")
-
-    def call(self, expression: str, *, setup: str = "import ui_overhead") -> object:
-        found: list = []
-
-        def on_output(msg: dict) -> None:
-            text = msg["content"].get("text", "")
-            if msg["msg_type"] == "stream" and _MARK in text:
-                found.append(json.loads(text.split(_MARK, 1)[1]))
-            elif msg["msg_type"] == "error":
-                print("\n".join(msg["content"]["traceback"]), file=sys.stderr)
-
-        code = f"{setup}\nprint({_MARK!r} + json.dumps({expression}))"
-        self._kc.execute_interactive(code, output_hook=on_output, timeout=1800)
-        if not found:
-            raise SystemExit(f"the kernel printed no result for {expression}; see the traceback above")
-        return found[0]
-
-    def close(self) -> None:
-        self._kc.stop_channels()
-        self._km.shutdown_kernel(now=True)
-
-
 def measure(steps: int, repeats: int) -> dict:
-    engine, panel = _Kernel(), _Kernel()
+    engine, panel = Kernel("ui_overhead"), Kernel("ui_overhead")
     try:
         engine.call(f"ui_overhead.engine_seconds({steps})")  # warm-up: caches, allocator, first generate
         panel.call(f"ui_overhead.panel_seconds({steps}, 'widget')")

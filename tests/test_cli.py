@@ -103,3 +103,34 @@ def test_listings_and_console_script(tmp_path):
         [sys.executable, "-m", "workbench.cli", "train", "--steps", "-1"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+
+
+LIGHT = """
+import contextlib, io, sys
+from workbench.cli import main
+for argv in {argv!r}:
+    with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()), \\
+            contextlib.redirect_stderr(io.StringIO()):
+        main(argv)
+print(",".join(m for m in ("torch", "transformers", "peft", "datasets", "accelerate") if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["models"], ["datasets"], ["train", "--help"], ["train", "--lr", "-1"],
+     ["train", "--prefix-length", "ten"], ["train", "--init", "fancy"], ["nonsense"]],
+)  # fmt: skip
+def test_listings_help_and_argument_errors_import_no_heavy_library(argv):
+    # Answering in a blink means not importing torch, transformers, peft or datasets (4-5 s on 2 cores).
+    result = subprocess.run([sys.executable, "-c", LIGHT.format(argv=[argv])], capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    assert result.stdout.strip() == ""
+
+
+def test_the_import_check_sees_heavy_libraries_when_a_command_loads_them():
+    # The control for the test above: a command that opens a run directory does import torch.
+    argv = [["generate", "--run", "nowhere", "--prompt", "x"]]
+    result = subprocess.run([sys.executable, "-c", LIGHT.format(argv=argv)], capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    assert "torch" in result.stdout.split(",")

@@ -31,7 +31,9 @@ def _pairs():
 
 @pytest.fixture(scope="module")
 def panel():
-    return Workbench(chart_interval_s=0, chart_budget=None)
+    panel = Workbench(chart_interval_s=0, chart_budget=None)
+    panel.settled()
+    return panel
 
 
 @pytest.mark.parametrize(("model", "dataset"), list(_pairs()))

@@ -200,13 +200,15 @@ def _columns(items: list[str]) -> dict[str, str]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    # Settings are checked before torch and friends are imported: a typo answers at once.
+    cfg = None if args.resume else config_from_args(args)
     from tqdm.auto import tqdm
 
     from .history import EndEvent, EvalEvent, Event, StepEvent
     from .report import report_text
     from .run import Run
 
-    if args.resume:
+    if cfg is None:
         out = Path(args.out or args.resume)
         if out != Path(args.resume) and out.exists() and not args.overwrite:
             raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
@@ -218,7 +220,6 @@ def _train(args: argparse.Namespace) -> int:
                               "pass --steps N to train on to a larger total")  # fmt: skip
         print(f"resuming at step {run.trainer.step} of {cfg.train.steps} ({args.resume})")
     else:
-        cfg = config_from_args(args)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path(args.out or f"runs/{Path(cfg.model.name).name}-{Path(cfg.data.name).stem}-{stamp}")
         if out.exists() and not args.overwrite:

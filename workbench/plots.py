@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,7 +21,9 @@ import plotly.io as pio
 
 from .history import History
 from .metrics import METRICS
-from .probe import ProbeResult
+
+if TYPE_CHECKING:  # the probe imports torch; a figure needs only its arrays
+    from .probe import ProbeResult
 
 __all__ = [
     "attention_over_training",

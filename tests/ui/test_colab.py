@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import os
 import signal
 import sys
@@ -21,7 +22,9 @@ def colab(monkeypatch):
     files = types.SimpleNamespace(download=calls["downloads"].append)
     package = types.ModuleType("google.colab")
     package.output, package.files = output, files
+    package.__spec__ = importlib.machinery.ModuleSpec("google.colab", None)  # libraries probe for it
     google = types.ModuleType("google")
+    google.__spec__ = importlib.machinery.ModuleSpec("google", None, is_package=True)
     google.colab = package
     monkeypatch.setitem(sys.modules, "google", google)
     monkeypatch.setitem(sys.modules, "google.colab", package)
@@ -41,7 +44,7 @@ def test_colab_is_detected_and_the_panel_trains_in_the_foreground_with_static_ch
     panel.train_button.click()  # returns only when the run has ended
     assert panel._thread is None and threading.active_count() == threads
     assert panel.run.history.last_step == 30 and not panel.is_training
-    spec = panel.loss_chart.widget.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    spec = panel.loss_chart.view.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert spec["data"][0]["x"][-1] == 30  # drawn live into the Output, no FigureWidget
 
 

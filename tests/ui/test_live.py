@@ -18,28 +18,35 @@ def _history(n: int) -> History:
     return h
 
 
+def test_the_chart_is_made_on_first_use_inside_the_box_layouts_hold():
+    chart = LiveFigure(plots.loss_figure(_history(2)), "widget")
+    assert chart.widget.children == ()  # placed on the page before plotly's renderers are imported
+    chart.materialize()
+    assert chart.widget.children == (chart.view,) and list(chart.view.data[0].x) == [1, 2]
+
+
 def test_widget_mode_copies_new_points_into_the_same_traces():
     chart = LiveFigure(plots.loss_figure(History()), "widget")
-    widget = chart.widget
+    widget = chart.view
     chart.show(plots.loss_figure(_history(5)))
-    assert chart.widget is widget
+    assert chart.view is widget
     assert list(widget.data[0].x) == [1, 2, 3, 4, 5] and widget.data[0].y[-1] == pytest.approx(1.0)
 
 
 def test_widget_mode_sends_only_changes_so_a_zoom_survives_a_redraw():
     chart = LiveFigure(plots.loss_figure(_history(3), title="first"), "widget")
-    chart.widget.layout.xaxis.range = [2, 3]  # as a zoom in the browser would set it
+    chart.view.layout.xaxis.range = [2, 3]  # as a zoom in the browser would set it
     chart.show(plots.loss_figure(_history(6), title="second"))
-    assert list(chart.widget.data[1].x) == [1, 2, 3, 4, 5, 6] and chart.widget.layout.title.text == "second"
-    assert chart.widget.layout.xaxis.range == (2, 3)
+    assert list(chart.view.data[1].x) == [1, 2, 3, 4, 5, 6] and chart.view.layout.title.text == "second"
+    assert chart.view.layout.xaxis.range == (2, 3)
     chart.show(plots.overlay_figure({"a": _history(2), "b": _history(4)}))  # other traces: replaced
-    assert [t.name for t in chart.widget.data] == ["a", "a (val)", "b", "b (val)"]
+    assert [t.name for t in chart.view.data] == ["a", "a (val)", "b", "b (val)"]
 
 
 def test_static_mode_renders_the_plotly_mimetype_and_html():
     chart = LiveFigure(plots.loss_figure(History()), "static")
     chart.show(plots.loss_figure(_history(3)))
-    (output,) = chart.widget.outputs
+    (output,) = chart.view.outputs
     spec = output["data"]["application/vnd.plotly.v1+json"]
     assert spec["data"][0]["x"] == [1, 2, 3]
     html = output["data"]["text/html"]

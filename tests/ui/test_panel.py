@@ -15,17 +15,22 @@ from workbench.ui import Workbench
 @pytest.fixture
 def panel(make_config):
     cfg = make_config(train={"steps": 12, "lr": 0.3, "eval_every": 6})
-    return Workbench(cfg, chart_interval_s=0, chart_budget=None)
+    panel = Workbench(cfg, chart_interval_s=0, chart_budget=None)
+    assert panel.settled(timeout=120)  # the model and data load in the background
+    return panel
 
 
 def test_settings_show_preview_counts_and_findings(panel):
     assert "name[" in panel.info.preview.value  # toy-e2e rows
     assert "trainable</b> 1,280" in panel.info.counts.value  # 5 slots x 2 layers x (key, value) x 64
     panel.controls.prefix_length.value = 10
+    panel.settled()
     assert "trainable</b> 2,560" in panel.info.counts.value
     assert "eager" in panel.info.findings.value
     panel.controls.model.value = "no-such-model-xyz"
-    assert "no-such-model-xyz" in panel.info.counts.value  # the load error, in place
+    assert "loading no-such-model-xyz" in panel.info.counts.value  # said at once, loaded in the background
+    panel.settled()
+    assert "no-such-model-xyz" in panel.info.counts.value and "could not load" in panel.info.counts.value
 
 
 def test_train_click_runs_records_history_probes_samples_and_charts(panel):
@@ -35,7 +40,7 @@ def test_train_click_runs_records_history_probes_samples_and_charts(panel):
     assert [s.step for s in run.history.steps] == list(range(1, 13))
     assert len(panel.probes) == 2 and panel.attention.probe.share.shape == (2, 4)
     assert "with the prefix" in panel.samples.table.value and "completed" in panel.progress.status.value
-    assert panel.loss_chart.draws >= 12 and list(panel.loss_chart.widget.data[0].x)[-1] == 12
+    assert panel.loss_chart.draws >= 12 and list(panel.loss_chart.view.data[0].x)[-1] == 12
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
@@ -108,7 +113,7 @@ def test_runs_are_overlaid_and_share_one_frozen_base(panel):
     panel.controls.prefix_length.value = 2
     second = panel.train(wait=True)
     assert first.loaded.model is second.loaded.model  # one base model in memory
-    assert len(panel.runs_view.select.value) == 2 and len(panel.runs_view.chart.widget.data) == 4
+    assert len(panel.runs_view.select.value) == 2 and len(panel.runs_view.chart.view.data) == 4
     # the first run still answers with its own prefix after a second one wrapped the same base
     assert second.model.active_peft_config.num_virtual_tokens == 2
     assert first.generate(prompt) == alone
@@ -147,8 +152,10 @@ def test_a_regression_file_on_an_encoder_ends_with_a_predicted_vs_true_scatter(p
     panel.controls.model.value = "tiny-bert"
     panel.controls.dataset.value = _user_file(tmp_path, "stars.csv", "stars")
     panel.controls.kind.value = "regression"
+    panel.settled()
     assert "lacks" in panel.info.counts.value  # columns review/stars are not text/label yet: said in place
     panel.controls.columns.value = "text=review, label = stars"
+    panel.settled()
     assert "(regression)" in panel.info.preview.value
     run = panel.train(wait=True)
     assert run.task.name == "seq-reg" and run.metric == "rmse"
@@ -161,6 +168,7 @@ def test_a_regression_file_on_an_encoder_ends_with_a_predicted_vs_true_scatter(p
 def test_a_classification_file_ends_with_a_confusion_matrix_and_unknown_words_are_flagged(panel, tmp_path):
     panel.controls.dataset.value = _user_file(tmp_path, "reviews.jsonl", "reviews")
     panel.controls.model.value = "tiny-gpt2"
+    panel.settled()
     assert "(classification)" in panel.info.preview.value
     run = panel.train(wait=True)
     assert run.metric == "accuracy" and next(iter(run.history.evals[-1].metrics)) == "accuracy"
@@ -168,4 +176,5 @@ def test_a_classification_file_ends_with_a_confusion_matrix_and_unknown_words_ar
     assert list(panel.results.chart.figure.data[0].x) == ["bad", "good"]
     pairs = [{"source": "the food", "target": "la nourriture"}] * 20
     panel.controls.dataset.value = str(user_files.write(tmp_path / "fr.jsonl", pairs))
+    panel.settled()
     assert "100% of target tokens are unknown" in panel.info.findings.value

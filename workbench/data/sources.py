@@ -14,9 +14,8 @@ labels is the kind's job (:mod:`workbench.data_kinds`). Problems become one-line
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from ..data_kinds import DATA_KINDS, DataKind, data_kind
 from ..errors import DataError
 from ..hub import hub_reachable, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
-from . import toy
+from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
 from .mixture import mix_task_data, task_name
 from .task_data import TaskData
 
@@ -37,44 +36,6 @@ __all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "ROLES", "TaskData", "load_ta
 # The standard columns of each dataset kind.
 ROLES: dict[str, tuple[str, str]] = {name: kind.roles for name, kind in DATA_KINDS.items()}
 
-
-@dataclass(frozen=True)
-class _Builtin:
-    kind: str
-    make: Callable[[int, int], list[dict[str, Any]]]
-    n_train: int
-    n_validation: int
-    description: str
-    label_names: tuple[str, ...] | None = None
-    metric: str | None = None
-
-
-BUILTIN_DATASETS: dict[str, _Builtin] = {
-    "toy-e2e": _Builtin("text", toy.text_examples, 4000, 300,
-                        "restaurant records -> one sentence (E2E-style table-to-text)", metric="slot_coverage"),
-    "toy-sentiment": _Builtin("classification", toy.sentiment_examples, 2000, 300,
-                              "restaurant reviews -> negative / positive", toy.SENTIMENT_LABELS),
-    "toy-ner": _Builtin("tagging", toy.tagging_examples, 2000, 300,
-                        "BIO tags for restaurant names, food and areas", toy.TAG_NAMES),
-}  # fmt: skip
-
-# Hub datasets known to fit, with their column mapping and metric (not downloaded here).
-CURATED_DATASETS: dict[str, dict[str, Any]] = {
-    "e2e_nlg": {"kind": "text", "columns": {"source": "meaning_representation", "target": "human_reference"},
-                "metric": "bleu",
-                "description": "E2E NLG challenge: restaurant records -> text (the paper's table-to-text)"},
-    "GEM/dart": {"kind": "text", "columns": {"source": "tripleset", "target": "target"}, "metric": "bleu",
-                 "description": "DART: RDF triples -> text"},
-    "EdinburghNLP/xsum": {"kind": "text", "columns": {"source": "document", "target": "summary"},
-                          "metric": "rougeL",
-                          "description": "XSum: news article -> one-sentence summary (the paper's summarization)"},
-    "nyu-mll/glue": {"kind": "classification", "subset": "sst2", "columns": {"text": "sentence", "label": "label"},
-                     "description": "GLUE SST-2 sentiment (use subset sst2)"},
-    "stanfordnlp/imdb": {"kind": "classification", "columns": {"text": "text", "label": "label"},
-                         "description": "IMDB movie reviews, two classes"},
-    "eriktks/conll2003": {"kind": "tagging", "columns": {"tokens": "tokens", "tags": "ner_tags"},
-                          "description": "CoNLL-2003 named entities (P-tuning v2 sequence labelling)"},
-}  # fmt: skip
 
 _LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json"}
 _VALIDATION_NAMES = ("validation", "valid", "dev")
@@ -178,7 +139,7 @@ def _load_builtin(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str
     return raw, where, {"kind": spec.kind, "metric": spec.metric}
 
 
-def _unseen(spec: _Builtin, seen: set[Any]) -> list[dict[str, Any]]:
+def _unseen(spec: Builtin, seen: set[Any]) -> list[dict[str, Any]]:
     """Validation rows whose input no training row (and no earlier validation row) has: the toy world is
     small, so independent draws repeat inputs (toy-ner: 4 in 5); draw on with further seeds until enough."""
     out: list[dict[str, Any]] = []
@@ -193,12 +154,12 @@ def _unseen(spec: _Builtin, seen: set[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _input(row: dict[str, Any], spec: _Builtin) -> Any:
+def _input(row: dict[str, Any], spec: Builtin) -> Any:
     value = row[DATA_KINDS[spec.kind].roles[0]]
     return tuple(value) if isinstance(value, list) else value
 
 
-def _with_class_labels(rows: list[dict[str, Any]], spec: _Builtin) -> Dataset:
+def _with_class_labels(rows: list[dict[str, Any]], spec: Builtin) -> Dataset:
     """The toy rows hold label ids; say so with ClassLabel features, as hub datasets do."""
     ds = Dataset.from_list(rows)
     if spec.label_names:

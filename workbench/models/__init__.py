@@ -1,24 +1,37 @@
-"""Base models: the built-in tiny models, curated hub ids, family quirks and loading."""
+"""Base models: the built-in tiny models, curated hub ids, family quirks, loading and sharing.
 
-from .builtin import builtin_path, cache_home, word_tokenizer
-from .loading import LoadedModel, load_model, resolve_model_path
-from .registry import BUILTIN_MODELS, CURATED_MODELS, BuiltinModel, FamilyQuirks, architecture_of, quirks_for
-from .sharing import base_lock, base_of, running
+Imports are lazy (PEP 562): listing the registry imports neither transformers nor torch.
+"""
 
-__all__ = [
-    "BUILTIN_MODELS",
-    "CURATED_MODELS",
-    "BuiltinModel",
-    "FamilyQuirks",
-    "LoadedModel",
-    "architecture_of",
-    "base_lock",
-    "base_of",
-    "builtin_path",
-    "cache_home",
-    "load_model",
-    "quirks_for",
-    "resolve_model_path",
-    "running",
-    "word_tokenizer",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "BUILTIN_MODELS": ".registry",
+    "CURATED_MODELS": ".registry",
+    "BuiltinModel": ".registry",
+    "FamilyQuirks": ".registry",
+    "LoadedModel": ".loading",
+    "architecture_of": ".registry",
+    "base_lock": ".sharing",
+    "base_of": ".sharing",
+    "builtin_path": ".builtin",
+    "cache_home": ".builtin",
+    "load_model": ".loading",
+    "quirks_for": ".registry",
+    "resolve_model_path": ".loading",
+    "running": ".sharing",
+    "word_tokenizer": ".builtin",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    globals()[name] = value
+    return value

@@ -48,25 +48,47 @@ class LiveFigure:
     """One chart; :meth:`show` replaces what it draws with a new figure of the same kind.
 
     Widget mode sends only what changed since the last figure shown (new points, a new
-    title), so a redraw costs little and a zoom the user made survives it.
+    title), so a redraw costs little and a zoom the user made survives it. ``widget`` is a
+    box that layouts place at once; the chart in it (``view``: a FigureWidget or an
+    Output) is made on first use or by :meth:`materialize` — making the first one imports
+    plotly's renderers, about a second, which a panel spends after it is on the page.
     """
 
     def __init__(self, figure: go.Figure, mode: str = "auto") -> None:
         self.mode = chart_mode(mode)
         self.figure = figure
         self.draws = 0
-        if self.mode == "widget":
-            self._fw = go.FigureWidget(figure)
-            self._shown = figure.to_plotly_json()
-            self.widget: w.Widget = self._fw
-        else:
-            self._out = w.Output(layout=w.Layout(width="100%"))
-            self.widget = self._out
-            self._render_static(figure)
+        self.widget = w.Box(layout=w.Layout(width="100%"))
+        self._view: w.Widget | None = None
+        self._making = threading.Lock()
+
+    @property
+    def view(self) -> w.Widget:
+        """The chart widget itself (made now if it was not yet)."""
+        with self._making:
+            if self._view is None:
+                if self.mode == "widget":
+                    self._fw = go.FigureWidget(self.figure)
+                    self._shown = self.figure.to_plotly_json()
+                    self._view = self._fw
+                else:
+                    self._out = w.Output(layout=w.Layout(width="100%"))
+                    self._view = self._out
+                    self._render_static(self.figure)
+                self.widget.children = (self._view,)
+            return self._view
+
+    def materialize(self) -> None:
+        """Make the chart widget now (from a background thread, say), showing the latest figure."""
+        self.view  # noqa: B018 - made on access
 
     def show(self, figure: go.Figure) -> None:
         self.figure = figure
         self.draws += 1
+        fresh = self._view is None
+        self.view  # noqa: B018 - a chart made now already draws ``figure``
+        if fresh:
+            return
         if self.mode == "widget":
             self._sync(figure)
         else:

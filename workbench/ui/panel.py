@@ -16,28 +16,37 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
 from .. import plots
 from ..config import RunConfig
-from ..data import TaskData, load_task_data
 from ..errors import WorkbenchError
 from ..history import EndEvent, EvalEvent, Event, History, StepEvent
-from ..models import LoadedModel, load_model
-from ..prefix import estimate_counts, preflight
-from ..probe import ProbeResult
-from ..run import Run
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
 from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView
 
+if TYPE_CHECKING:  # torch, transformers and peft load in the background, after the panel is shown
+    from ..data import TaskData
+    from ..models import LoadedModel
+    from ..probe import ProbeResult
+    from ..run import Run
+
 __all__ = ["Workbench"]
 
 _log = logging.getLogger(__name__)
 _END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "out-of-memory": "error"}
+_IMPORTING = threading.Lock()
+
+
+def _import_training_stack() -> None:
+    """Import torch, transformers, peft and accelerate (through :mod:`workbench.run`) one thread at a time:
+    two threads importing them for the first time can meet a partly initialised module."""
+    with _IMPORTING:
+        from .. import run  # noqa: F401
 
 
 class Workbench:
@@ -77,8 +86,19 @@ class Workbench:
         self._datas: dict[tuple, TaskData] = {}
         self._base_outputs: list[str] | None = None
         self._since = (0, 0.0)  # (step, elapsed_s) the current run's session began at
+        # Loading what the settings need (model, data) happens in a thread, so the panel shows at once.
+        self._load_lock = threading.Lock()
+        self._load_wanted = False
+        self._loader: threading.Thread | None = None
+        self._shown = False
         self._build_widgets()
         self.controls.observe(lambda _c: self.refresh(), "all")
+        if self.foreground:
+            # Colab shows no widget update made from a thread: show the panel first, then load here.
+            from IPython.display import display
+
+            display(self.widget)
+            self._shown = True
         self.refresh()
 
     # -- layout ------------------------------------------------------------------------------
@@ -120,15 +140,67 @@ class Workbench:
         )  # fmt: skip
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        if self._shown:  # displayed by the constructor (foreground mode); one live copy is enough
+            return {"text/plain": "(the workbench panel is shown above)"}
         return self.widget._repr_mimebundle_(**kwargs)
 
     # -- settings ----------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Re-read the settings: data preview, parameter counts, compatibility findings, code."""
+        """Re-read the settings: the code and any setting error at once; then, in the background (in the
+        foreground on Colab), load the model and data and show the preview, parameter counts and findings.
+        :meth:`settled` waits for that."""
         try:
             config = self.controls.config()
-            self.code.value = code_for(config, self.export_path.value)
+        except WorkbenchError as exc:
+            self.info.show_problem(str(exc))
+            return
+        self.code.value = code_for(config, self.export_path.value)
+        self.info.show_loading(f"loading {config.model.name} and {config.data.name}…")
+        if self.foreground:
+            self._load(config)
+            return
+        with self._load_lock:
+            self._load_wanted = True
+            if self._loader is None:
+                self._loader = threading.Thread(target=self._load_while_wanted, name="workbench-load", daemon=True)
+                self._loader.start()
+
+    def settled(self, timeout: float | None = None) -> bool:
+        """Block until what the settings need is loaded and shown (False if ``timeout`` passed first)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._load_lock:
+                loader = self._loader
+            if loader is None:
+                return True
+            loader.join(None if deadline is None else max(deadline - time.monotonic(), 0))
+            if loader.is_alive():
+                return False
+
+    def _load_while_wanted(self) -> None:
+        # Settings changed while loading are loaded next; a burst of changes loads once.
+        while True:
+            with self._load_lock:
+                if not self._load_wanted:
+                    self._loader = None
+                    return
+                self._load_wanted = False
+            try:
+                config = self.controls.config()
+            except WorkbenchError as exc:
+                self.info.show_problem(str(exc))
+                continue
+            self._load(config)
+
+    def _load(self, config: RunConfig) -> None:
+        for chart in (self.loss_chart, self.attention.share, self.attention.tokens, self.runs_view.chart,
+                      self.results.chart):  # fmt: skip
+            chart.materialize()  # the first one imports plotly's renderers (~1 s): after the panel is shown
+        _import_training_stack()
+        from ..prefix import estimate_counts, preflight
+
+        try:
             data = self._data(config)
             self.info.show_preview(data.preview(3), data.kind)
             base = self._base(config, data)
@@ -137,6 +209,9 @@ class Workbench:
                                               want_attention=True, data=data))  # fmt: skip
         except WorkbenchError as exc:
             self.info.show_problem(str(exc))
+        except Exception as exc:  # shown in place; the traceback goes to the log
+            _log.exception("loading the settings failed")
+            self.info.show_problem(f"unexpected {type(exc).__name__}: {exc}")
 
     def _data(self, config: RunConfig) -> TaskData:
         d = config.data  # what the preview rows, the task kind and the metric depend on
@@ -144,6 +219,8 @@ class Workbench:
                d.test_fraction, config.train.seed)  # fmt: skip
         with self._cache_lock:
             if key not in self._datas:
+                from ..data import load_task_data
+
                 self._datas[key] = load_task_data(config.data, seed=config.train.seed)
             return self._datas[key]
 
@@ -151,6 +228,8 @@ class Workbench:
         key = (config.model.name, data.kind, tuple(data.label_names or ()))
         with self._cache_lock:
             if key not in self._bases:
+                from ..models import load_model
+
                 self._bases[key] = load_model(config.model, data.kind, label_names=data.label_names)
             return self._bases[key]
 
@@ -176,7 +255,14 @@ class Workbench:
         if not str(path).strip():
             self.progress.say("type the run directory to resume from", "error")
             return None
-        return self._start(lambda: Run.resume(str(path).strip(), steps=steps), wait)
+
+        def resumed() -> Run:
+            _import_training_stack()
+            from ..run import Run
+
+            return Run.resume(str(path).strip(), steps=steps)
+
+        return self._start(resumed, wait)
 
     def stop(self) -> None:
         """Ask the current run to end after its current step."""
@@ -197,6 +283,9 @@ class Workbench:
         return self.run
 
     def _new_run(self, config: RunConfig | None) -> Run:
+        _import_training_stack()
+        from ..run import Run
+
         config = config or self.controls.config()
         base = self._base(config, self._data(config))
         # PEFT wraps a classifier's head inside the base model, so only generative bases are shared.

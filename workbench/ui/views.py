@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
 from .. import plots
-from ..evaluate import EvalResult
 from ..history import History, StepEvent
 from ..metrics import METRICS
-from ..prefix import Finding, ParameterCounts
-from ..probe import ProbeResult
-from ..report import report_figure
 from .live import LiveFigure
+
+if TYPE_CHECKING:  # these import torch; the views only show their results
+    from ..evaluate import EvalResult
+    from ..prefix import Finding, ParameterCounts
+    from ..probe import ProbeResult
 
 __all__ = ["AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
 
@@ -93,6 +95,9 @@ class InfoView:
             f"<span style='color:{_COLORS[f.level]}'>{f.level}: {html.escape(f.message)}</span>" for f in findings
         )
 
+    def show_loading(self, message: str) -> None:
+        self.counts.value = f"<span style='color:{_COLORS['info']}'>{html.escape(message)}</span>"
+
     def show_problem(self, message: str) -> None:
         self.counts.value = f"<span style='color:{_COLORS['error']}'>{html.escape(message)}</span>"
         self.findings.value = ""
@@ -136,6 +141,8 @@ class ResultsView:
         self.summary.value = f"<div>{html.escape(split)}: {len(result.rows)} rows</div>" + _table(
             ["metric", "value"], cells
         )
+        from ..report import report_figure
+
         figure = report_figure(result, split=split)
         if figure is not None:
             self.chart.show(figure)
