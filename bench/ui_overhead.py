@@ -27,13 +27,11 @@ import statistics
 import time
 import warnings
 
-from IPython.display import display
-
 from _kernel import Kernel
+from IPython.display import display
 
 from workbench import Run, RunConfig
 from workbench.ui import Workbench
-
 
 # -- in a kernel -------------------------------------------------------------------------------
 
