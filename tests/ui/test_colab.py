@@ -37,6 +37,19 @@ def panel(colab, make_config):
     return Workbench(cfg, chart_interval_s=0, chart_budget=None)
 
 
+def test_on_colab_the_panel_is_shown_first_then_loaded_in_the_cell(colab, make_config, monkeypatch):
+    import IPython.display
+
+    order = []
+    load = Workbench._load
+    monkeypatch.setattr(IPython.display, "display", lambda widget: order.append("shown"))
+    monkeypatch.setattr(Workbench, "_load", lambda self, config: (order.append("loaded"), load(self, config)))
+    panel = Workbench(make_config(), chart_interval_s=0, chart_budget=None)
+    assert order == ["shown", "loaded"] and panel._loader is None  # in this cell, no loading thread
+    assert "trainable</b>" in panel.info.counts.value  # loaded before the constructor returned
+    assert panel._repr_mimebundle_() == {"text/plain": "(the workbench panel is shown above)"}
+
+
 def test_colab_is_detected_and_the_panel_trains_in_the_foreground_with_static_charts(colab, panel):
     assert in_colab() and colab["widgets"] == 1
     assert panel.foreground and panel.chart_mode == "static"

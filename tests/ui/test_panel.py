@@ -178,3 +178,25 @@ def test_a_classification_file_ends_with_a_confusion_matrix_and_unknown_words_ar
     panel.controls.dataset.value = str(user_files.write(tmp_path / "fr.jsonl", pairs))
     panel.settled()
     assert "100% of target tokens are unknown" in panel.info.findings.value
+
+
+FRESH_PANEL = """
+import sys
+import workbench as wb
+panel = wb.Workbench()
+first = (panel.info.counts.value, panel.settled(timeout=0))
+panel.settled()
+print(repr((first, panel.info.counts.value)))
+"""
+
+
+def test_a_new_panel_shows_before_the_model_has_loaded():
+    # In a fresh interpreter, so that nothing is imported yet: the constructor returns while loading goes on.
+    import ast
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", FRESH_PANEL], capture_output=True, text=True, check=True).stdout
+    (shown, settled_at_once), later = ast.literal_eval(out.strip().splitlines()[-1])
+    assert "loading tiny-demo and toy-e2e" in shown and settled_at_once is False
+    assert "trainable</b> 10,240" in later
