@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -134,3 +135,32 @@ def test_the_import_check_sees_heavy_libraries_when_a_command_loads_them():
     result = subprocess.run([sys.executable, "-c", LIGHT.format(argv=argv)], capture_output=True, text=True,
                             check=True)  # fmt: skip
     assert "torch" in result.stdout.split(",")
+
+
+NOISE = ("Loading weights", "Writing model shards", "loss_type=None", "is_gradient_checkpointing")
+
+
+@pytest.mark.parametrize("model", ["tiny-demo", "tiny-bert"])
+def test_a_default_run_prints_no_library_chatter(tmp_path, model):
+    # In a fresh process with an empty model cache, so that loading and building both happen.
+    env = {**os.environ, "PREFIX_WORKBENCH_HOME": str(tmp_path / "home"), "PYTHONWARNINGS": "default"}
+    data = ["--dataset", "toy-sentiment"] if model == "tiny-bert" else []
+    args = [
+        "train",
+        "--model",
+        model,
+        *data,
+        "--steps",
+        "3",
+        "--max-train-examples",
+        "32",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    result = subprocess.run([sys.executable, "-m", "workbench.cli", *args], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    printed = result.stdout + result.stderr
+    assert not [line for line in NOISE if line in printed], printed
+    warnings = subprocess.run([sys.executable, "-W", "always::UserWarning", "-c", "import warnings; "
+                               "warnings.warn('a real warning')"], capture_output=True, text=True)  # fmt: skip
+    assert "a real warning" in warnings.stderr  # warnings outside the workbench's own calls still show

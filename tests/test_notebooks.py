@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -40,6 +41,9 @@ def test_notebook_runs_offline(name, tmp_path):
     assert not errors
     if name == "01_quickstart.ipynb":
         assert (tmp_path / "runs" / "quickstart" / "adapter" / "adapter_config.json").is_file()
+        shown = json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
+        noise = ("Loading weights", "Writing model shards", "loss_type=None", "is_gradient_checkpointing")
+        assert not [line for line in noise if line in shown]
     if name == "03_export_and_reuse.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "with the prefix:" in printed and "[toy-sentiment]" in printed

@@ -47,6 +47,8 @@ class ModelTask:
     continues_prompt: bool = False
     # Heads: "label" (one class per text), "number" (one value per text) or "tags" (one class per word).
     head: str | None = None
+    # transformers' loss family for this task (LOSS_MAPPING), for models whose class name does not say it.
+    loss_type: str | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -131,11 +133,15 @@ class ModelTask:
 
 
 MODEL_TASKS: dict[str, ModelTask] = {t.name: t for t in (
-    ModelTask("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, continues_prompt=True),
+    ModelTask("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, continues_prompt=True,
+              loss_type="ForCausalLM"),
     ModelTask("seq2seq", "AutoModelForSeq2SeqLM", "SEQ_2_SEQ_LM", generative=True),
-    ModelTask("seq-cls", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="label"),
-    ModelTask("seq-reg", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="number"),
-    ModelTask("token-cls", "AutoModelForTokenClassification", "TOKEN_CLS", generative=False, head="tags"),
+    ModelTask("seq-cls", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="label",
+              loss_type="ForSequenceClassification"),
+    ModelTask("seq-reg", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="number",
+              loss_type="ForSequenceClassification"),
+    ModelTask("token-cls", "AutoModelForTokenClassification", "TOKEN_CLS", generative=False, head="tags",
+              loss_type="ForTokenClassification"),
 )}  # fmt: skip
 
 # (architecture, dataset kind) -> task. Generative models learn every kind as text (the label word,

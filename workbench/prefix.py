@@ -23,6 +23,7 @@ from .data import TaskData
 from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
 from .models import LoadedModel, quirks_for
+from .quiet import quiet
 
 __all__ = [
     "Finding",
@@ -80,7 +81,8 @@ def attach_prefix(loaded: LoadedModel, settings: PrefixSettings, *, seed: int | 
         raise CompatibilityError(errors[0].message)
     if seed is not None:
         torch.manual_seed(seed)
-    model = get_peft_model(loaded.model, prefix_config(loaded, settings))
+    with quiet():
+        model = get_peft_model(loaded.model, prefix_config(loaded, settings))
     if settings.init == "text":
         _init_from_text(model, loaded, settings)
     return model

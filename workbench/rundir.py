@@ -32,6 +32,7 @@ from safetensors import SafetensorError, safe_open
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .errors import ExportError
 from .model_tasks import model_task
+from .quiet import quiet
 
 __all__ = [
     "ADAPTER_DIR",
@@ -69,8 +70,9 @@ def write_run_dir(
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
-        model.save_pretrained(tmp / ADAPTER_DIR)
-        tokenizer.save_pretrained(tmp / ADAPTER_DIR)
+        with quiet():
+            model.save_pretrained(tmp / ADAPTER_DIR)
+            tokenizer.save_pretrained(tmp / ADAPTER_DIR)
         (tmp / RUN_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
         if state is not None:
@@ -114,7 +116,8 @@ def open_adapter(path: str | Path, base: Any, name: str) -> PeftModel:
     adapter = Path(path).expanduser() / ADAPTER_DIR
     _check_fit(adapter, base.config, name)
     try:
-        model = PeftModel.from_pretrained(base, str(adapter))
+        with quiet():
+            model = PeftModel.from_pretrained(base, str(adapter))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise ExportError(
             f"the adapter in {str(path)!r} does not fit {name!r} (layers, heads or head size "

@@ -23,6 +23,7 @@ from transformers import AutoConfig, PreTrainedTokenizerFast
 
 from ..data.toy import vocabulary_texts
 from ..errors import ModelLoadError
+from ..quiet import quiet
 from .registry import BUILTIN_MODELS, architecture_of, quirks_for
 
 __all__ = ["SPECIAL_TOKENS", "builtin_path", "cache_home", "word_tokenizer"]
@@ -123,5 +124,6 @@ def _build(name: str, out: Path) -> None:
     model = auto_class.from_config(config)
     if arch != "encoder":
         model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.save_pretrained(out)
+    with quiet():  # no "Writing model shards" bar for a 100 kB model
+        model.save_pretrained(out)
     tokenizer.save_pretrained(out)

@@ -30,6 +30,7 @@ from ..config import ModelChoice
 from ..errors import ModelLoadError
 from ..hub import hub_reachable, offline_reason
 from ..model_tasks import ModelTask, resolve_task
+from ..quiet import quiet
 from .builtin import builtin_path
 from .registry import BUILTIN_MODELS, Architecture, architecture_of
 
@@ -112,6 +113,10 @@ def load_model(
         model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
     finally:
         transformers.logging.set_verbosity(previous)
+    if getattr(model, "loss_type", "") is None and task.loss_type:
+        # Class names such as GPT2LMHeadModel match no loss family, so transformers warns at the first loss
+        # and falls back to the task's own: name it.
+        model.loss_type = task.loss_type
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     gen = getattr(model, "generation_config", None)
@@ -122,7 +127,8 @@ def load_model(
 
 def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:
     try:
-        return fn(path, **kwargs)
+        with quiet():  # no "Loading weights" bar for every model
+            return fn(path, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if Path(path).exists():
