@@ -8,6 +8,7 @@ import torch
 
 from workbench import Run
 from workbench.errors import ExportError
+from workbench.models import builtin_path
 
 PLAIN_PEFT = textwrap.dedent(
     """
@@ -15,9 +16,10 @@ PLAIN_PEFT = textwrap.dedent(
     import torch
     from peft import PeftConfig, PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    adapter, prompt = sys.argv[1], sys.argv[2]
+    adapter, prompt, base = sys.argv[1], sys.argv[2], sys.argv[3]  # base: the built-in's folder (or a hub id)
     cfg = PeftConfig.from_pretrained(adapter)
-    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(cfg.base_model_name_or_path), adapter).eval()
+    assert cfg.base_model_name_or_path == "tiny-demo"  # a name that travels, not a path of this machine
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter).eval()
     tok = AutoTokenizer.from_pretrained(adapter)
     enc = tok(prompt + " ->", return_tensors="pt")
     with torch.no_grad():
@@ -57,7 +59,8 @@ def test_run_directory_layout_and_contents(trained):
 def test_plain_peft_reload_gives_identical_logits_and_generation(trained):
     run, path = trained
     prompt = "name[Aromi] food[Italian] area[riverside]"
-    result = subprocess.run([sys.executable, "-c", PLAIN_PEFT, str(path / "adapter"), prompt],
+    base = str(builtin_path("tiny-demo"))
+    result = subprocess.run([sys.executable, "-c", PLAIN_PEFT, str(path / "adapter"), prompt, base],
                             capture_output=True, text=True, check=True, timeout=300)  # fmt: skip
     plain = json.loads(result.stdout.strip().splitlines()[-1])
     assert not plain["workbench_imported"]
@@ -127,3 +130,32 @@ def test_invalid_run_json_is_one_line_and_a_failed_export_leaves_nothing(trained
     with pytest.raises(OSError):
         run.export(tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]  # no half-written run, no temporary folder
+
+
+def test_a_base_with_other_weights_is_refused_by_its_fingerprint(trained, tmp_path):
+    import shutil
+
+    _, path = trained
+    info = json.loads((path / "run.json").read_text())
+    assert info["base_model"] == "tiny-demo" and info["base_fingerprint"].startswith("sha256:")
+    assert Run.load(path).info()["base_fingerprint"] == info["base_fingerprint"]  # the same weights, the same print
+    other = tmp_path / "other"
+    shutil.copytree(path, other)
+    info["base_fingerprint"] = "sha256:" + "0" * 64  # as if trained on another revision of the base
+    (other / "run.json").write_text(json.dumps(info))
+    with pytest.raises(ExportError, match="trained on other weights than the 'tiny-demo' loaded here") as err:
+        Run.load(other)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("model", "dataset"), [("tiny-bert", "toy-sentiment"), ("tiny-roberta", "toy-ner")])
+def test_a_reloaded_encoder_run_gives_the_same_logits(make_config, tmp_path, model, dataset):
+    # Its head is in the adapter; weights the base checkpoint lacked (BERT's pooler) are drawn the same each load.
+    run = Run.create(make_config(model, dataset, train={"steps": 5}))
+    run.train()
+    path = run.export(tmp_path / "enc")
+    again = Run.load(path)
+    batch = run.task.probe_batch(run.tokenizer, run.data.preview(3), "")[0]
+    with torch.no_grad():
+        ours, theirs = run.live_model.eval()(**batch).logits, again.model(**batch).logits
+    torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-6)

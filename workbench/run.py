@@ -32,6 +32,7 @@ from .generate import generate_texts
 from .history import Callback, History, StepEvent
 from .model_tasks import ModelTask, resolve_task
 from .models import LoadedModel, load_model
+from .models.fingerprint import fingerprint
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .probe import ProbeResult, prefix_attention
 from .rundir import CHECKPOINT_DIR, open_adapter, read_checkpoint, read_run_info, write_run_dir
@@ -104,7 +105,7 @@ class Run:
         info = read_run_info(path)
         config = RunConfig.from_dict(info["config"])
         loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
-        model = open_adapter(path, loaded.model, config.model.name)
+        model = open_adapter(path, loaded.model, config.model.name, fingerprint=info.get("base_fingerprint"))
         return cls(config, loaded, model, None, History.from_dict(info.get("history", {})), data_info=_saved(info))
 
     @classmethod
@@ -312,7 +313,9 @@ class Run:
             "dataset_kind": self.dataset_kind,
             "label_names": self.label_names,
             "target_stats": self.data_info.get("target_stats"),
-            "base_model_path": self.loaded.path,
+            "base_model": self.loaded.name,  # as the user named it: a hub id or built-in travels, a path does not
+            "base_model_path": self.loaded.path,  # where it was loaded from on this machine
+            "base_fingerprint": fingerprint(self.model),
             "headline_metric": self.metric,
             "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
             "test": _test_info(self.test),

@@ -32,6 +32,8 @@ from safetensors import SafetensorError, safe_open
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .errors import ExportError
 from .model_tasks import model_task
+from .models.fingerprint import fingerprint as base_fingerprint
+from .models.registry import BUILTIN_MODELS
 from .quiet import quiet
 
 __all__ = [
@@ -73,6 +75,8 @@ def write_run_dir(
         with quiet():
             model.save_pretrained(tmp / ADAPTER_DIR)
             tokenizer.save_pretrained(tmp / ADAPTER_DIR)
+        if info.get("base_model"):
+            _name_base(tmp / ADAPTER_DIR / "adapter_config.json", info["base_model"])
         (tmp / RUN_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
         if state is not None:
@@ -111,10 +115,17 @@ def read_run_info(path: str | Path) -> dict[str, Any]:
         raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {exc}") from None
 
 
-def open_adapter(path: str | Path, base: Any, name: str) -> PeftModel:
-    """The prefix saved in run directory ``path`` on ``base`` (checked to fit it first), in eval mode."""
+def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | None = None) -> PeftModel:
+    """The prefix saved in run directory ``path`` on ``base`` (checked to fit it first), in eval mode.
+
+    ``fingerprint``: the base's, as recorded at export; weights that differ are refused in one line.
+    """
     adapter = Path(path).expanduser() / ADAPTER_DIR
     _check_fit(adapter, base.config, name)
+    if fingerprint is not None and base_fingerprint(base) != fingerprint:
+        raise ExportError(f"the prefix in {str(path)!r} was trained on other weights than the {name!r} loaded here "
+                          "(its fingerprint differs: another revision, version or copy); load the base it was "
+                          "trained on")  # fmt: skip
     try:
         with quiet():
             model = PeftModel.from_pretrained(base, str(adapter))
@@ -124,6 +135,13 @@ def open_adapter(path: str | Path, base: Any, name: str) -> PeftModel:
             f"differ): {str(exc).splitlines()[0][:160]}"
         ) from None
     return model.eval()
+
+
+def _name_base(config_file: Path, name: str) -> None:
+    """Name the base as the user did (a hub id or a built-in's name), not by a path of this machine."""
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = name
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
 
 def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
@@ -149,7 +167,6 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
 def _model_card(info: dict[str, Any]) -> str:
     cfg = info["config"]
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items() if isinstance(v, int | float))
-    # (the first metric after step and loss is the run's headline, info["headline_metric"])
     auto = model_task(info["task"]).auto_class
     return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
 
@@ -159,7 +176,7 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 {"reparametrized through an MLP during training" if cfg["prefix"]["projection"] else "trained directly"};
 {info["parameters"]["trainable"]:,} parameters were trained).
 
-- base model: `{info["base_model_path"]}` (`{cfg["model"]["name"]}`)
+- base model: `{info.get("base_model", cfg["model"]["name"])}` ({info.get("base_fingerprint", "no fingerprint")})
 - task: {info["task"]}; dataset `{cfg["data"]["name"]}`; {info["steps_done"]} steps
 - lr {cfg["train"]["lr"]}, batch size {cfg["train"]["batch_size"]}, init `{cfg["prefix"]["init"]}`,
   seed {cfg["train"]["seed"]}
@@ -175,16 +192,38 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 ```python
 from peft import PeftConfig, PeftModel
 from transformers import AutoTokenizer, {auto}
-
+{_base_import(info)}
 cfg = PeftConfig.from_pretrained("adapter")
-base = {auto}.from_pretrained(cfg.base_model_name_or_path)
+base = {auto}.from_pretrained({_base_source(info)})
 model = PeftModel.from_pretrained(base, "adapter").eval()
 tok = AutoTokenizer.from_pretrained("adapter")
 ```
-
+{_base_note(info)}
 Decoder prompts are formatted as `"{{source}} {cfg["data"]["separator"]}"` and the model continues
 with the target.{_scale_note(info)} Everything else about the run is in `run.json`.
 """
+
+
+def _base_import(info: dict[str, Any]) -> str:
+    return "from workbench.models import builtin_path\n" if info.get("base_model", "") in BUILTIN_MODELS else ""
+
+
+def _base_source(info: dict[str, Any]) -> str:
+    name = info.get("base_model", "")
+    return "builtin_path(cfg.base_model_name_or_path)" if name in BUILTIN_MODELS else "cfg.base_model_name_or_path"
+
+
+def _base_note(info: dict[str, Any]) -> str:
+    # Plain PEFT resolves a hub id itself; a built-in's name is the workbench's to resolve.
+    name = info.get("base_model", "")
+    if name not in BUILTIN_MODELS:
+        return ""
+    return (
+        f"\n`{name}` is a prefix-workbench built-in, not a hub repo: `from_pretrained({name!r})` alone looks for "
+        "it on the hub and fails. `pip install prefix-workbench`, then `from workbench.models import "
+        f"builtin_path` gives its folder (built offline, the same weights everywhere; `run.json` keeps their "
+        "fingerprint).\n"
+    )
 
 
 def _scale_note(info: dict[str, Any]) -> str:

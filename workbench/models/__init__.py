@@ -19,6 +19,7 @@ _EXPORTS = {
     "base_of": ".sharing",
     "builtin_path": ".builtin",
     "cache_home": ".builtin",
+    "fingerprint": ".fingerprint",
     "load_model": ".loading",
     "quirks_for": ".registry",
     "resolve_model_path": ".loading",

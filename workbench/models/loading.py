@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import transformers
 from transformers import (
     AutoConfig,
@@ -110,7 +111,11 @@ def load_model(
     previous = transformers.logging.get_verbosity()
     transformers.logging.set_verbosity_error()
     try:
-        model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
+        # Weights the checkpoint lacks (a new head, BERT's pooler under a masked-LM checkpoint) are drawn from a
+        # fixed seed: they stay frozen and are not in the adapter, so every load must draw the same ones.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
     finally:
         transformers.logging.set_verbosity(previous)
     if getattr(model, "loss_type", "") is None and task.loss_type:
