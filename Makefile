@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean
+.PHONY: demo test lint wheel clean
 
 $(BIN)/prefix-workbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ test: $(BIN)/prefix-workbench
 	$(BIN)/ruff check workbench tests bench
 	$(BIN)/python -m pytest
 
+# A wheel with the demo weights inside, for Colab (upload it beside a notebook) or any pip.
+wheel: $(BIN)/prefix-workbench
+	$(BIN)/pip wheel --no-deps --quiet -w dist .
+	@ls dist/prefix_workbench-*.whl
+
 lint: $(BIN)/prefix-workbench
 	$(BIN)/ruff check workbench tests bench
 	$(BIN)/ruff format --check workbench tests bench
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache dist
