@@ -93,7 +93,8 @@ def test_the_installed_cli_trains_on_the_shipped_demo_and_notebook_01_runs(insta
               f"nb = nbformat.read({str(notebook)!r}, as_version=4)\n"
               f"NotebookClient(nb, timeout=300, kernel_name='python3', resources={{'metadata': {{'path': "
               f"{str(installed['user'])!r}}}}}).execute()\n"
-              "print(sum(o.get('output_type') == 'error' for c in nb.cells for o in c.get('outputs', [])))")  # fmt: skip
+              "print(sum(o.get('output_type') == 'error' for c in nb.cells for o in c.get('outputs', [])))"
+              )  # fmt: skip
     ran = subprocess.run([installed["python"], "-c", runner], cwd=installed["user"], env=env, capture_output=True,
                          text=True, timeout=600)  # fmt: skip
     assert ran.returncode == 0 and ran.stdout.strip().splitlines()[-1] == "0", ran.stderr[-2000:]
