@@ -91,6 +91,22 @@ _KERNEL_IDLE = """() => {
   const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
   return kernel && kernel.status === 'idle';
 }"""
+_CLIPPED = """() => {
+  // Settings fields whose right edge runs past the column that holds them (cut off, not wrapped).
+  const fields = [...document.querySelectorAll('.widget-text input, .widget-dropdown select, .widget-combobox input')];
+  return fields.filter(f => f.offsetParent !== null).filter(f => {
+    const column = f.closest('.widget-vbox');
+    return column && f.getBoundingClientRect().right > column.getBoundingClientRect().right + 0.5;
+  }).map(f => f.closest('.widget-inline-hbox').innerText.trim().split('\\n')[0]);
+}"""
+_X_RANGE = """() => {
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const loss = plots.find(p => (p.data || []).some(t => t.name === 'train loss'));
+  const steps = loss.data.find(t => t.name === 'train loss').x;
+  const evals = loss.data.find(t => t.name === 'validation loss').x;
+  const shown = loss._fullLayout.xaxis.range;
+  return {shown: shown, first: steps[0], last: steps[steps.length - 1], evals: [...evals]};
+}"""
 _POINTS = """() => {
   const plots = [...document.querySelectorAll('.js-plotly-plot')];
   const loss = plots.find(p => (p.data || []).some(t => t.name === 'train loss'));
@@ -108,12 +124,20 @@ def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, tmp_path):
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(lab)
         page.wait_for_function(_KERNEL_IDLE, timeout=120_000)
-        page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
         train = page.get_by_role("button", name="Train")
         expect(train).to_be_visible(timeout=180_000)
         expect(page.get_by_text("trainable", exact=False).first).to_be_visible(timeout=60_000)
         page.wait_for_function(f"({_POINTS})() === 0", timeout=60_000)  # the empty loss chart is drawn
+        # The file browser is open: at 1280 px no settings field is cut off; at 1024 px the columns wrap instead.
+        assert page.evaluate(_CLIPPED) == []
+        page.set_viewport_size({"width": 1024, "height": 800})
+        time.sleep(0.5)
+        assert page.evaluate(_CLIPPED) == []
+        page.get_by_text("prefix-workbench", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(shots / "panel-1024.png"))
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.evaluate("window.jupyterapp.commands.execute('application:toggle-left-area')")
         no_news = page.get_by_role("button", name="No", exact=True)
         if no_news.count():
             no_news.first.click()
@@ -131,6 +155,10 @@ def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, tmp_path):
         stopped = page.evaluate(_POINTS)
         time.sleep(2)
         assert page.evaluate(_POINTS) == stopped < 3000  # no more points after Stop
+        # The visible x-range reaches the stopped step, and the last evaluation's points are in view.
+        view = page.evaluate(_X_RANGE)
+        assert view["shown"][0] <= view["first"] and view["shown"][1] >= view["last"], view  # every step in view
+        assert view["evals"] and all(view["shown"][0] <= x <= view["shown"][1] for x in view["evals"])
         expect(train).to_be_enabled()
         title.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=str(shots / "panel-after.png"))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from workbench import History, StepEvent, plots
+from workbench import EvalEvent, History, StepEvent, plots
 from workbench.ui import LiveFigure, chart_mode
 from workbench.ui.live import Throttle
 
@@ -33,12 +33,25 @@ def test_widget_mode_copies_new_points_into_the_same_traces():
     assert list(widget.data[0].x) == [1, 2, 3, 4, 5] and widget.data[0].y[-1] == pytest.approx(1.0)
 
 
-def test_widget_mode_sends_only_changes_so_a_zoom_survives_a_redraw():
+def _relayout(chart, **data):
+    # What the browser sends when a user zooms, pans or double-clicks.
+    chart.view._js2py_relayout = {"relayout_data": data, "source_view_id": None}
+
+
+def test_widget_mode_follows_new_points_until_a_zoom_and_again_after_a_double_click():
     chart = LiveFigure(plots.loss_figure(_history(3), title="first"), "widget")
-    chart.view.layout.xaxis.range = [2, 3]  # as a zoom in the browser would set it
-    chart.show(plots.loss_figure(_history(6), title="second"))
-    assert list(chart.view.data[1].x) == [1, 2, 3, 4, 5, 6] and chart.view.layout.title.text == "second"
-    assert chart.view.layout.xaxis.range == (2, 3)
+    history = _history(6)
+    history.record(EvalEvent(step=5, loss=1.0, metrics={"slot_coverage": 0.5}))  # one point on the lower axis
+    chart.show(plots.loss_figure(history, title="second"))
+    # Matched axes (loss above, metric below) share one range: the whole run's, not the lone point's.
+    assert chart.view.layout.xaxis.range == chart.view.layout.xaxis2.range == (1, 6)
+    assert chart.view.layout.title.text == "second"
+    _relayout(chart, **{"xaxis.range[0]": 2, "xaxis.range[1]": 3})  # the user zooms in
+    chart.show(plots.loss_figure(_history(9), title="third"))
+    assert list(chart.view.data[1].x) == list(range(1, 10)) and chart.view.layout.xaxis.range == (2, 3)
+    _relayout(chart, **{"xaxis.autorange": True})  # a double-click: follow the data again
+    chart.show(plots.loss_figure(_history(12)))
+    assert chart.view.layout.xaxis.range == (1, 12)
     chart.show(plots.overlay_figure({"a": _history(2), "b": _history(4)}))  # other traces: replaced
     assert [t.name for t in chart.view.data] == ["a", "a (val)", "b", "b (val)"]
 

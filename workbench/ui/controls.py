@@ -37,8 +37,9 @@ _PREFIX_SLIDER_MAX = 200  # the slider's reach; longer prefixes are a config awa
 
 
 def _wide() -> w.Layout:
-    # One Layout per widget: a shared one would hide all of them when one is hidden.
-    return w.Layout(width="100%")
+    # One Layout per widget: a shared one would hide all of them when one is hidden. "auto", not 100%: a
+    # column stretches its children to its own width, margins included, where 100% plus margins overflows.
+    return w.Layout(width="auto")
 
 
 class Controls:
@@ -63,8 +64,10 @@ class Controls:
         )  # fmt: skip
         self.kind = w.Dropdown(options=list(DATA_KIND_CHOICES), value=c.data.kind, description="data kind",
                                layout=_wide(), style=_STYLE)  # fmt: skip
-        self.metric = w.Dropdown(options=[("(the data's default)", None), *((m, m) for m in METRIC_CHOICES)],
-                                 value=c.data.metric, description="metric", layout=_wide(), style=_STYLE)  # fmt: skip
+        # A Dropdown shows nothing for a None value: the default gets a label of its own.
+        self.metric = w.Dropdown(options=[("(the data's default)", ""), *((m, m) for m in METRIC_CHOICES)],
+                                 value=c.data.metric or "", description="metric", layout=_wide(),
+                                 style=_STYLE)  # fmt: skip
         lo, _ = field_range(PrefixSettings, "length")  # type: ignore[misc]
         self.prefix_length = w.IntSlider(
             value=c.prefix.length, min=int(lo), max=_PREFIX_SLIDER_MAX, description="prefix length",
@@ -102,7 +105,7 @@ class Controls:
                 w.HBox([self.projection, self.hidden_size], layout=w.Layout(justify_content="space-between")),
                 self.init, self.init_text, self.lr, self.steps, self.batch_size, self.seed,
             ],
-            layout=w.Layout(width="100%"),
+            layout=w.Layout(width="auto"),
         )  # fmt: skip
 
     @property
@@ -127,7 +130,7 @@ class Controls:
         cfg.model.name = self.model.value.strip()
         cfg.data.name = self.dataset.value.strip()
         cfg.data.columns = _parse_columns(self.columns.value)
-        cfg.data.kind, cfg.data.metric = self.kind.value, self.metric.value
+        cfg.data.kind, cfg.data.metric = self.kind.value, self.metric.value or None
         cfg.prefix.length = int(self.prefix_length.value)
         cfg.prefix.projection = bool(self.projection.value)
         cfg.prefix.hidden_size = int(self.hidden_size.value)
@@ -145,7 +148,7 @@ class Controls:
         c = config
         self.model.value, self.dataset.value = c.model.name, c.data.name
         self.columns.value = _columns_text(c.data.columns)
-        self.kind.value, self.metric.value = c.data.kind, c.data.metric
+        self.kind.value, self.metric.value = c.data.kind, c.data.metric or ""
         self.prefix_length.max = max(_PREFIX_SLIDER_MAX, c.prefix.length)
         self.prefix_length.value = c.prefix.length
         self.projection.value, self.hidden_size.value = c.prefix.projection, c.prefix.hidden_size

@@ -70,7 +70,10 @@ class LiveFigure:
                 if self.mode == "widget":
                     self._fw = go.FigureWidget(self.figure)
                     self._shown = self.figure.to_plotly_json()
+                    self._zoomed = False
+                    self._fw.observe(self._on_relayout, names="_js2py_relayout")
                     self._view = self._fw
+                    self._sync(self.figure)  # the x ranges that follow the data
                 else:
                     self._out = w.Output(layout=w.Layout(width="100%"))
                     self._view = self._out
@@ -94,8 +97,46 @@ class LiveFigure:
         else:
             self._render_static(figure)
 
+    def _on_relayout(self, change: dict) -> None:
+        # A zoom or pan in the browser sets an axis range: stop following. A double-click autoranges: follow.
+        keys = (change["new"] or {}).get("relayout_data", {})
+        if any(k.endswith("autorange") and v for k, v in keys.items()):
+            self._zoomed = False
+        elif any(".range" in k for k in keys):
+            self._zoomed = True
+
+    def _follow(self, new: dict) -> None:
+        """Give numeric x axes the range of their data (the user's range while zoomed), in ``new``'s layout.
+
+        plotly.js keeps a range it once computed when only the data changes (matched axes above
+        all), so a live chart would stop at an early step; an explicit range follows every point.
+        """
+        layout = new["layout"]
+
+        def group(axis: str) -> str:  # matched axes ("matches": "x2") share one range: use the matched one's
+            matches = (layout.get(axis) or {}).get("matches")
+            return "xaxis" + matches[1:] if matches else axis
+
+        spans: dict[str, tuple[float, float]] = {}
+        for trace in new["data"]:
+            xs = [x for x in trace.get("x", ()) if isinstance(x, int | float) and not isinstance(x, bool)]
+            if xs:
+                axis = group("xaxis" + str(trace.get("xaxis", "x"))[1:])
+                lo, hi = spans.get(axis, (min(xs), max(xs)))
+                spans[axis] = (min(lo, *xs), max(hi, *xs))
+        axes = {a for a in layout if a.startswith("xaxis")} | set(spans)
+        for axis in axes:
+            if group(axis) not in spans:
+                continue
+            lo, hi = spans[group(axis)]
+            span = [lo, hi] if hi > lo else [lo - 1, hi + 1]
+            if self._zoomed:
+                span = list(self._fw.layout[axis].range or span)
+            layout.setdefault(axis, {})["range"] = span
+
     def _sync(self, figure: go.Figure) -> None:
         fw, old, new = self._fw, self._shown, figure.to_plotly_json()
+        self._follow(new)
         with fw.batch_update():
             if [t["type"] for t in old["data"]] == [t["type"] for t in new["data"]]:
                 for trace, before, after in zip(fw.data, old["data"], new["data"]):

@@ -119,14 +119,16 @@ class Workbench:
         self.stop_button.on_click(lambda _b: self.stop())
         self.export_button.on_click(lambda _b: self.export())
         self.resume_button.on_click(lambda _b: self.resume(self.resume_path.value))
+        # Two columns that share the width and wrap (settings above the chart) when the page is narrow.
         left = w.VBox([w.HTML("<b>settings</b>"), self.controls.box, w.HBox([self.train_button, self.stop_button]),
-                       self.info.box], layout=w.Layout(width="36%", padding="0 12px 0 0"))  # fmt: skip
-        right = w.VBox([self.progress.box, self.loss_chart.widget], layout=w.Layout(width="64%"))
+                       self.info.box], layout=w.Layout(flex="1 1 320px", min_width="320px", max_width="480px",
+                                                       padding="0 12px 0 0"))  # fmt: skip
+        right = w.VBox([self.progress.box, self.loss_chart.widget], layout=w.Layout(flex="3 1 480px", min_width="0"))
         section = lambda title: w.HTML(f"<h4 style='margin:10px 0 2px'>{title}</h4>")  # noqa: E731
         self.widget = w.VBox(
             [
                 w.HTML("<h3 style='margin:4px 0'>prefix-workbench</h3>"),
-                w.HBox([left, right], layout=w.Layout(width="100%")),
+                w.HBox([left, right], layout=w.Layout(width="100%", flex_flow="row wrap")),
                 section("Final evaluation"), self.results.box,
                 section("Attention onto the prefix"), self.attention.box,
                 self.samples.box,
