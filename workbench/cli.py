@@ -19,16 +19,17 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .config import DATA_KIND_CHOICES, DEFAULT_DATASET, DEFAULT_MODEL, METRIC_CHOICES, SAMPLING, RunConfig
-from .errors import ConfigError, WorkbenchError
+from .errors import ConfigError, WorkbenchError, WriteError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_USAGE = 2  # bad input: a one-line message, nothing half-written
 EXIT_STOPPED = 130  # interrupted (Ctrl-C / SIGTERM); the run directory is still written
 EXIT_DIVERGED = 3  # non-finite loss; the last good prefix is written
+EXIT_WRITE = 4  # the disk refused the run directory; a rescue copy of the prefix is written elsewhere
 
 
 class _Parser(argparse.ArgumentParser):
@@ -254,13 +255,30 @@ def _train(args: argparse.Namespace) -> int:
         bar.close()
     if not run.trainer.accelerator.is_main_process:
         return 0  # under `accelerate launch`, one process writes the run
+    if run.checkpoint_problem:
+        print(f"prefix-workbench: warning: a checkpoint was not written ({run.checkpoint_problem})", file=sys.stderr)
     # `out` was checked to be new (or --overwrite given) before training; checkpoints may have written it since.
-    path = run.export(out, overwrite=True)
+    try:
+        path = run.export(out, overwrite=True)
+    except WriteError as exc:
+        return _rescued(run, out, exc)
     end = history.ends[-1]
     if run.test is not None:
         print(report_text(run.test, split="test", name=cfg.data.name))
     print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
     return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]
+
+
+def _rescued(run: Any, out: Path, exc: WriteError) -> int:
+    """The run directory could not be written: keep the trained prefix elsewhere and say where, in one line."""
+    copy = run.rescue(out.name)
+    if copy is None:
+        where = "and no other place (the cache, the temporary folder, /dev/shm) took a copy either"
+    else:
+        size = sum(f.stat().st_size for f in copy.rglob("*") if f.is_file()) / 1024
+        where = f"the trained prefix is saved in {copy} ({size:,.0f} kB): move it there with `mv {copy} {out}`"
+    print(f"prefix-workbench: error: {exc}; {where}", file=sys.stderr)
+    return EXIT_WRITE
 
 
 def _evaluate(args: argparse.Namespace) -> int:

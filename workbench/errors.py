@@ -17,6 +17,7 @@ __all__ = [
     "ModelLoadError",
     "TrainingError",
     "WorkbenchError",
+    "WriteError",
 ]
 
 
@@ -46,3 +47,14 @@ class TrainingError(WorkbenchError):
 
 class ExportError(WorkbenchError):
     """A run directory could not be written or read back."""
+
+
+class WriteError(ExportError):
+    """The disk refused a write (full, read-only, no permission, a file in the way); the run itself is intact.
+
+    ``rescued``: where a copy of the trained adapter was saved instead, when one could be.
+    """
+
+    def __init__(self, message: str, rescued: str | None = None) -> None:
+        super().__init__(message)
+        self.rescued = rescued

@@ -25,7 +25,7 @@ import torch
 
 from .config import DataChoice, RunConfig
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
-from .errors import CompatibilityError, ConfigError
+from .errors import CompatibilityError, ConfigError, WriteError
 from .evaluate import EvalResult
 from .evaluate import evaluate as evaluate_split
 from .generate import generate_texts
@@ -35,7 +35,7 @@ from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .probe import ProbeResult, prefix_attention
-from .rundir import CHECKPOINT_DIR, open_adapter, read_checkpoint, read_run_info, write_run_dir
+from .rundir import CHECKPOINT_DIR, open_adapter, read_checkpoint, read_run_info, rescue_adapter, write_run_dir
 from .train import Trainer
 
 __all__ = ["RUN_FORMAT", "Run"]
@@ -65,6 +65,7 @@ class Run:
         self.history = history or History()
         self.findings: list[Finding] = []
         self.test: EvalResult | None = None  # the final evaluation on the test split, when there is one
+        self.checkpoint_problem: str | None = None  # the last checkpoint write the disk refused (training went on)
         self._trainer: Trainer | None = None
         self._splits: tuple[EncodedSplit, EncodedSplit] | None = None
         self._lock = threading.Lock()
@@ -222,8 +223,11 @@ class Run:
         def checkpoint(event: Any) -> None:
             nonlocal due
             if isinstance(event, StepEvent) and event.step >= due:
-                self.export(path, overwrite=True, checkpoint=True)
                 due = (event.step // every + 1) * every
+                try:
+                    self.export(path, overwrite=True, checkpoint=True)
+                except WriteError as exc:  # the previous checkpoint is intact; the prefix trains on in memory
+                    self.checkpoint_problem = f"step {event.step}: {exc}"
 
         return checkpoint
 
@@ -296,6 +300,11 @@ class Run:
         state = self.trainer.state_dict() if checkpoint and self._trainer is not None else None
         return write_run_dir(path, model=self.live_model, tokenizer=self.tokenizer, info=self.info(), state=state,
                              overwrite=overwrite)  # fmt: skip
+
+    def rescue(self, name: str) -> Path | None:
+        """After an export the disk refused: a copy of the adapter and run.json wherever one fits (None if
+        nowhere), so the trained prefix outlives the session."""
+        return rescue_adapter(self.live_model, self.tokenizer, self.info(), name)
 
     def info(self) -> dict[str, Any]:
         """What ``run.json`` holds: settings, data, final metrics, history, counts, versions."""

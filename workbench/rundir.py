@@ -23,6 +23,8 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +32,7 @@ from peft import PeftModel
 from safetensors import SafetensorError, safe_open
 
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
-from .errors import ExportError
+from .errors import ExportError, WriteError
 from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
 from .models.registry import BUILTIN_MODELS
@@ -43,6 +45,7 @@ __all__ = [
     "open_adapter",
     "read_checkpoint",
     "read_run_info",
+    "rescue_adapter",
     "write_run_dir",
 ]
 
@@ -69,6 +72,48 @@ def write_run_dir(
     if path.exists() and not overwrite:
         raise ExportError(f"{str(path)!r} already exists; choose another directory or pass overwrite=True "
                           "(CLI: --overwrite)")  # fmt: skip
+    with _as_write_error(path):
+        _write(path, model, tokenizer, info, state)
+    return path
+
+
+def rescue_adapter(model: Any, tokenizer: Any, info: dict[str, Any], name: str) -> Path | None:
+    """Save the adapter (a few kB to MB) and run.json where the disk still takes them; None if nowhere does.
+
+    Tries the workbench's cache folder, then the system's temporary folder, then ``/dev/shm`` (memory).
+    """
+    from .models.builtin import cache_home
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for root in (cache_home() / "rescue", Path(tempfile.gettempdir()) / "prefix-workbench-rescue",
+                 Path("/dev/shm/prefix-workbench-rescue")):  # fmt: skip
+        try:
+            return write_run_dir(root / f"{name}-{stamp}", model=model, tokenizer=tokenizer, info=info)
+        except ExportError:
+            continue
+    return None
+
+
+@contextmanager
+def _as_write_error(path: Path) -> Iterator[None]:
+    """A refused write becomes one line that names the path and the cause (the partial output is gone)."""
+    try:
+        yield
+    except SafetensorError as exc:  # a full disk surfaces here, not as an OSError
+        raise WriteError(f"could not write {str(path)!r}: {_cause(str(exc))}") from None
+    except OSError as exc:
+        raise WriteError(f"could not write {str(path)!r}: {_cause(exc.strerror or str(exc))}") from None
+
+
+def _cause(text: str) -> str:
+    text = text.strip().splitlines()[0] if text.strip() else "the write failed"
+    return "no space left on device" if "os error 28" in text or "No space left" in text else text[:160]
+
+
+def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: dict[str, Any] | None) -> None:
+    blocking = next((p for p in path.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():  # mkdir would only say "File exists"
+        raise WriteError(f"could not write {str(path)!r}: {str(blocking)!r} is a file, not a folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:
@@ -91,7 +136,6 @@ def write_run_dir(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return path
 
 
 def read_run_info(path: str | Path) -> dict[str, Any]:
