@@ -1,6 +1,7 @@
 """Faults end in a clear message and a consistent, usable state."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,89 @@ def test_a_path_through_a_file_is_one_line_and_the_panel_keeps_the_run(tmp_path,
     panel.train(wait=True)
     assert panel.export(blocker / "run") is None and "could not write" in panel.progress.status.value
     assert panel.export(tmp_path / "elsewhere") == tmp_path / "elsewhere"  # the run was kept in memory
+
+
+def test_bf16_on_the_cpu_trains_under_autocast_and_fp16_is_refused_in_one_line(make_config):
+    run = Run.create(make_config(train={"steps": 12, "precision": "bf16", "lr": 0.3}))
+    dtypes = []
+    layer = run.model.get_base_model().transformer.h[0].mlp.c_fc
+    hook = layer.register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+    losses = run.train().losses()
+    hook.remove()
+    assert run.trainer.accelerator.mixed_precision == "bf16" and dtypes[0] == torch.bfloat16  # autocast is on
+    assert all(p.dtype == torch.float32 for p in run.trainer.params)  # the prefix itself stays fp32
+    assert sum(losses[-3:]) < sum(losses[:3])
+    if not torch.cuda.is_available():
+        fp16 = Run.create(make_config(train={"precision": "fp16"}))
+        with pytest.raises(TrainingError, match="--precision fp16 cannot run on this cpu") as info:
+            fp16.train()
+        assert "\n" not in str(info.value)
+
+
+# -- damaged or foreign inputs ------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(make_config, tmp_path):
+    run = Run.create(make_config(train={"steps": 3, "checkpoint_every": 3}))
+    run.train()
+    return run.export(tmp_path / "saved", checkpoint=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (lambda info: info.pop("config"), "lacks config (edited or cut short?)"),
+        (lambda info: info.update(format="prefix-workbench-run/9"), "has format 'prefix-workbench-run/9'"),
+        (lambda info: info.pop("format"), "has format None"),
+        (lambda info: info["config"]["train"].update(lr="fast"), "settings in run.json of"),
+        (lambda info: info["config"].update(colour="blue"), "unknown run config setting(s) colour"),
+    ],
+)
+def test_an_edited_or_foreign_run_json_is_one_line_and_nothing_is_written(saved, edit, needle):
+    info = json.loads((saved / "run.json").read_text())
+    edit(info)
+    (saved / "run.json").write_text(json.dumps(info))
+    before = {p: p.read_bytes() for p in saved.rglob("*") if p.is_file()}
+    for opening in (Run.load, Run.resume):
+        with pytest.raises(ExportError) as err:
+            opening(saved)
+        assert needle in str(err.value) and "\n" not in str(err.value)
+    assert {p: p.read_bytes() for p in saved.rglob("*") if p.is_file()} == before
+
+
+def test_another_runs_checkpoint_is_refused_before_anything_changes(saved, make_config, tmp_path):
+    import shutil
+
+    other = Run.create(make_config(prefix={"length": 7}, train={"steps": 3, "checkpoint_every": 3}))
+    other.train()
+    foreign = other.export(tmp_path / "foreign", checkpoint=True)
+    shutil.rmtree(saved / "checkpoint")
+    shutil.copytree(foreign / "checkpoint", saved / "checkpoint")  # a length-7 prefix's state in a length-5 run
+    with pytest.raises(ExportError, match=r"does not fit this run's prefix \(prompt_encoder.* is \(7, \d+\) there, "
+                                          r"\(5, \d+\) here\)") as err:  # fmt: skip
+        Run.resume(saved)
+    assert "\n" not in str(err.value)
+
+
+# -- two things at once ---------------------------------------------------------------------------
+
+
+def test_two_panels_train_at_once_and_exporting_a_training_run_from_code_is_refused(make_config, tmp_path):
+    from workbench.ui import Workbench
+
+    panels = [Workbench(make_config(train={"steps": 40, "eval_every": 20}, prefix={"length": n}),
+                        chart_interval_s=0, chart_budget=None) for n in (3, 4)]  # fmt: skip
+    for panel in panels:
+        panel.settled()
+        panel.train()
+    while panels[0].run is None or not panels[0].run.is_training:
+        time.sleep(0.01)
+    with pytest.raises(ExportError, match="this run is training; stop it") as err:
+        panels[0].run.export(tmp_path / "too-soon")
+    assert "\n" not in str(err.value) and not (tmp_path / "too-soon").exists()
+    runs = [panel.wait() for panel in panels]
+    for run, length in zip(runs, (3, 4)):
+        assert run.history.ends[-1].reason == "completed" and run.history.last_step == 40
+        assert run.model.active_peft_config.num_virtual_tokens == length
+        assert Run.load(run.export(tmp_path / f"p{length}")).history.last_step == 40

@@ -25,6 +25,7 @@ from peft import LoraConfig, PromptTuningConfig, get_peft_model
 from .config import PrefixSettings, RunConfig
 from .data import encode_splits, load_task_data
 from .models import LoadedModel, load_model
+from .models.sharing import LOADING
 from .prefix import attach_prefix
 from .quiet import quiet
 from .train import Trainer
@@ -84,12 +85,12 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
                                   init_text=method.init_text)  # fmt: skip
         return attach_prefix(loaded, settings, seed=seed)
     if method.kind == "prompt":
-        with quiet():
+        with LOADING, quiet():
             return get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
                                                                    num_virtual_tokens=method.length))  # fmt: skip
     if method.kind == "lora":
         cfg = LoraConfig(task_type=task_type, r=method.rank, lora_alpha=2 * method.rank, target_modules="all-linear")
-        with quiet():
+        with LOADING, quiet():
             return get_peft_model(loaded.model, cfg)
     if method.kind == "full":
         loaded.model.requires_grad_(True)

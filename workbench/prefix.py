@@ -23,6 +23,7 @@ from .data import TaskData
 from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
 from .models import LoadedModel, quirks_for
+from .models.sharing import LOADING
 from .quiet import quiet
 
 __all__ = [
@@ -81,7 +82,7 @@ def attach_prefix(loaded: LoadedModel, settings: PrefixSettings, *, seed: int | 
         raise CompatibilityError(errors[0].message)
     if seed is not None:
         torch.manual_seed(seed)
-    with quiet():
+    with LOADING, quiet():  # new modules: not while another thread builds a model (see models.sharing)
         model = get_peft_model(loaded.model, prefix_config(loaded, settings))
     if settings.init == "text":
         _init_from_text(model, loaded, settings)

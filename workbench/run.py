@@ -25,7 +25,7 @@ import torch
 
 from .config import DataChoice, RunConfig
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
-from .errors import CompatibilityError, ConfigError, WriteError
+from .errors import CompatibilityError, ConfigError, ExportError, WriteError
 from .evaluate import EvalResult
 from .evaluate import evaluate as evaluate_split
 from .generate import generate_texts
@@ -35,12 +35,18 @@ from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .probe import ProbeResult, prefix_attention
-from .rundir import CHECKPOINT_DIR, open_adapter, read_checkpoint, read_run_info, rescue_adapter, write_run_dir
+from .rundir import (
+    CHECKPOINT_DIR,
+    RUN_FORMAT,
+    open_adapter,
+    read_checkpoint,
+    read_run_info,
+    rescue_adapter,
+    write_run_dir,
+)
 from .train import Trainer
 
-__all__ = ["RUN_FORMAT", "Run"]
-
-RUN_FORMAT = "prefix-workbench-run/1"
+__all__ = ["Run"]
 
 
 class Run:
@@ -69,6 +75,7 @@ class Run:
         self._trainer: Trainer | None = None
         self._splits: tuple[EncodedSplit, EncodedSplit] | None = None
         self._lock = threading.Lock()
+        self._training_thread: int | None = None  # the thread in train(), which alone may export mid-run
 
     # -- construction ------------------------------------------------------------------------
 
@@ -104,7 +111,7 @@ class Run:
     def load(cls, path: str | Path) -> Run:
         """Import an exported run directory: base model + adapter, settings and history (no training state)."""
         info = read_run_info(path)
-        config = RunConfig.from_dict(info["config"])
+        config = _saved_config(info, path)
         loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
         model = open_adapter(path, loaded.model, config.model.name, fingerprint=info.get("base_fingerprint"))
         return cls(config, loaded, model, None, History.from_dict(info.get("history", {})), data_info=_saved(info))
@@ -117,7 +124,7 @@ class Run:
         """
         info = read_run_info(path)
         state = read_checkpoint(Path(path).expanduser() / CHECKPOINT_DIR)
-        config = RunConfig.from_dict(info["config"])
+        config = _saved_config(info, path)
         done = int(state["step"])
         if steps is not None:
             if steps < done:
@@ -125,7 +132,11 @@ class Run:
             config.train.steps = steps
         run = cls.create(config)
         run.history = History.from_dict(info.get("history", {}))
-        run.trainer.load_state_dict(state)
+        try:
+            run.trainer.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError) as exc:  # another run's checkpoint, or a damaged one
+            raise ExportError(f"the checkpoint in {str(path)!r} does not fit this run's prefix ({_first(exc)}); "
+                              "it belongs to another run or is damaged") from None  # fmt: skip
         return run
 
     # -- what it is --------------------------------------------------------------------------
@@ -199,6 +210,7 @@ class Run:
         """
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this run is already training; wait for it or stop it first")
+        self._training_thread = threading.get_ident()
         try:
             if steps is not None:
                 if steps <= self.history.last_step:
@@ -295,6 +307,10 @@ class Run:
 
         ``checkpoint`` adds the resumable training state (default: when ``checkpoint_every > 0``).
         """
+        if self.is_training and threading.get_ident() != self._training_thread:
+            # A prefix read between two optimizer steps of another thread could be half updated.
+            raise ExportError("this run is training; stop it (or wait for it) before exporting, or set "
+                              "checkpoint_every to have it write its directory as it trains")  # fmt: skip
         if checkpoint is None:
             checkpoint = self.config.train.checkpoint_every > 0
         state = self.trainer.state_dict() if checkpoint and self._trainer is not None else None
@@ -363,6 +379,18 @@ class Run:
         c = self.config
         return (f"Run(model={c.model.name!r}, data={c.data.name!r}, prefix={c.prefix.length}, "
                 f"step={self.history.last_step}/{c.train.steps})")  # fmt: skip
+
+
+def _saved_config(info: dict[str, Any], path: str | Path) -> RunConfig:
+    try:
+        return RunConfig.from_dict(info["config"]).validate()
+    except (ConfigError, TypeError) as exc:
+        raise ExportError(f"the settings in run.json of {str(path)!r} do not load: {_first(exc)}") from None
+
+
+def _first(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
 def _data_info(data: TaskData | None) -> dict[str, Any]:

@@ -36,12 +36,14 @@ from .errors import ExportError, WriteError
 from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
 from .models.registry import BUILTIN_MODELS
+from .models.sharing import LOADING
 from .quiet import quiet
 
 __all__ = [
     "ADAPTER_DIR",
     "CHECKPOINT_DIR",
     "RUN_FILE",
+    "RUN_FORMAT",
     "open_adapter",
     "read_checkpoint",
     "read_run_info",
@@ -51,6 +53,10 @@ __all__ = [
 
 ADAPTER_DIR = "adapter"
 RUN_FILE = "run.json"
+RUN_FORMAT = "prefix-workbench-run/1"
+# What reading a run needs from run.json, and its JSON type.
+_RUN_KEYS: dict[str, type | tuple[type, ...]] = {"config": dict, "dataset_kind": str, "task": str,
+                                                  "history": dict}  # fmt: skip
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
@@ -154,9 +160,18 @@ def read_run_info(path: str | Path) -> dict[str, Any]:
         raise ExportError(f"adapter weights in {str(path)!r} are unreadable (truncated or corrupted?): "
                           f"{str(exc).splitlines()[0][:120]}") from None  # fmt: skip
     try:
-        return json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {exc}") from None
+    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
+        found = info.get("format") if isinstance(info, dict) else type(info).__name__
+        raise ExportError(f"{RUN_FILE} in {str(path)!r} has format {found!r}; this workbench reads {RUN_FORMAT!r} "
+                          "(written by another version, or not by the workbench)")  # fmt: skip
+    missing = [key for key, kind in _RUN_KEYS.items() if not isinstance(info.get(key), kind)]
+    if missing:
+        raise ExportError(f"{RUN_FILE} in {str(path)!r} lacks {', '.join(missing)} (edited or cut short?); "
+                          "export the run again")  # fmt: skip
+    return info
 
 
 def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | None = None) -> PeftModel:
@@ -171,7 +186,7 @@ def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | N
                           "(its fingerprint differs: another revision, version or copy); load the base it was "
                           "trained on")  # fmt: skip
     try:
-        with quiet():
+        with LOADING, quiet():
             model = PeftModel.from_pretrained(base, str(adapter))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise ExportError(

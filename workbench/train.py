@@ -210,7 +210,18 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        named = dict(self.unwrapped.named_parameters())
+        """Continue from ``state`` (:meth:`state_dict`); a ValueError names what does not fit, before any change."""
+        named = {n: p for n, p in self.unwrapped.named_parameters() if p.requires_grad}
+        if set(state["trainable"]) != set(named):
+            odd = sorted(set(state["trainable"]) ^ set(named))
+            raise ValueError(f"its trainable tensors differ from this run's ({odd[0]}…)")
+        for name, tensor in state["trainable"].items():
+            if tensor.shape != named[name].shape:
+                raise ValueError(f"{name} is {tuple(tensor.shape)} there, {tuple(named[name].shape)} here")
+        moments = [s.get("exp_avg") for s in state["optimizer"]["state"].values()]
+        shapes = sorted(tuple(m.shape) for m in moments if m is not None)
+        if shapes and shapes != sorted(tuple(p.shape) for p in self.params):
+            raise ValueError("its optimizer state is for tensors of other shapes")
         with torch.no_grad():
             for name, tensor in state["trainable"].items():
                 named[name].copy_(tensor)
@@ -326,12 +337,19 @@ def _accelerator(settings: TrainSettings) -> Accelerator:
     if state and state.get("_mixed_precision") not in (None, precision) and state.get("num_processes", 1) == 1:
         # A notebook may switch precision between runs; a single process can start afresh.
         AcceleratorState._reset_state()
-    return Accelerator(
+    accelerator = Accelerator(
         cpu=settings.device == "cpu",
         mixed_precision=precision,
         gradient_accumulation_steps=settings.grad_accum,
         step_scheduler_with_optimizer=False,
     )
+    if precision != "no" and not accelerator.native_amp:
+        # accelerate would quietly train in fp32 (fp16 autocast needs CUDA): say so instead.
+        device = accelerator.device.type
+        other = "bf16 or fp32" if precision == "fp16" else "fp32"
+        raise TrainingError(f"--precision {settings.precision} cannot run on this {device} (no {precision} autocast "
+                            f"here); use --precision {other}, or train on a GPU")  # fmt: skip
+    return accelerator
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from ..data.toy import vocabulary_texts
 from ..errors import ModelLoadError
 from ..quiet import quiet
 from .registry import BUILTIN_MODELS, architecture_of, quirks_for
+from .sharing import LOADING
 
 __all__ = ["SPECIAL_TOKENS", "builtin_path", "cache_home", "word_tokenizer"]
 
@@ -92,7 +93,8 @@ def builtin_path(name: str) -> Path:
     # Build in a temporary sibling and rename, so an interrupted build leaves nothing half-written.
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
     try:
-        _build(name, tmp)
+        with LOADING:  # one model build at a time (see models.sharing)
+            _build(name, tmp)
         try:
             tmp.rename(target)
         except OSError:  # another process finished first; theirs is identical

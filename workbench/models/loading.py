@@ -34,6 +34,7 @@ from ..model_tasks import ModelTask, resolve_task
 from ..quiet import quiet
 from .builtin import builtin_path
 from .registry import BUILTIN_MODELS, Architecture, architecture_of
+from .sharing import LOADING
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_path"]
 
@@ -132,7 +133,7 @@ def load_model(
 
 def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:
     try:
-        with quiet():  # no "Loading weights" bar for every model
+        with LOADING, quiet():  # one model load at a time; no "Loading weights" bar for every model
             return fn(path, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

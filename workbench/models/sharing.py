@@ -18,7 +18,11 @@ from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
-__all__ = ["base_lock", "base_of", "running"]
+__all__ = ["LOADING", "base_lock", "base_of", "running"]
+
+# transformers builds a model under a process-wide "empty weights" patch (meta device); two threads building
+# models at once see each other's patch and end with meta tensors. Every model build and load holds this.
+LOADING = threading.RLock()
 
 _LOCKS: WeakKeyDictionary[Any, threading.RLock] = WeakKeyDictionary()
 _GUARD = threading.Lock()
