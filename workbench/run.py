@@ -243,6 +243,16 @@ class Run:
 
         return checkpoint
 
+    def release(self) -> None:
+        """Free what only training needs — the trainer, its optimizer state, the encoded splits — and keep the
+        prefix, history and settings (generate, probe, evaluate and export still work). Training again builds
+        a new trainer, with a fresh optimizer. The notebook panel does this to the runs it no longer trains."""
+        if self.is_training:
+            raise RuntimeError("this run is training; stop it before releasing it")
+        if self._trainer is not None:
+            self.model = self._trainer.unwrapped
+        self._trainer, self._splits = None, None
+
     def stop(self) -> None:
         """Ask a training in progress to end after its current step."""
         if self._trainer is not None:

@@ -200,3 +200,14 @@ def test_a_new_panel_shows_before_the_model_has_loaded():
     (shown, settled_at_once), later = ast.literal_eval(out.strip().splitlines()[-1])
     assert "loading tiny-demo and toy-e2e" in shown and settled_at_once is False
     assert "trainable</b> 10,240" in later
+
+
+def test_earlier_runs_keep_their_results_but_not_their_training_state(panel, tmp_path):
+    # What keeps a long session's memory flat: only the run being trained holds an optimizer and encoded data.
+    first = panel.train(wait=True)
+    outputs = first.generate(["name[Aromi] food[Italian]"], max_new_tokens=6)
+    second = panel.train(wait=True)
+    assert first._trainer is None and first._splits is None and second._trainer is not None
+    assert first.generate(["name[Aromi] food[Italian]"], max_new_tokens=6) == outputs  # the prefix is kept
+    assert first.export(tmp_path / "first").is_dir() and first.history.last_step == 12
+    assert first.train(steps=14).last_step == 14  # trains on, with a new optimizer

@@ -12,6 +12,9 @@ one line; nothing here holds training or export logic of its own.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
 import logging
 import threading
 import time
@@ -40,6 +43,13 @@ __all__ = ["Workbench"]
 _log = logging.getLogger(__name__)
 _END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "out-of-memory": "error"}
 _IMPORTING = threading.Lock()
+
+
+def _return_freed_memory() -> None:
+    """Hand the memory a finished run freed back to the system (glibc keeps it in per-thread arenas, so a
+    session of many runs, each in its own thread, would otherwise grow by several MB a run)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def _import_training_stack() -> None:
@@ -329,10 +339,14 @@ class Workbench:
             self._busy.release()
             if run is not None:
                 self._redraw(run)
+            _return_freed_memory()
 
     def _adopt(self, run: Run) -> None:
         c = run.config
         label = f"#{len(self.runs) + 1} {c.model.name} · {c.data.name} · P={c.prefix.length} · {c.prefix.init}"
+        for earlier in self.runs.values():  # a long session's memory stays flat: earlier runs keep only results
+            if not earlier.is_training:
+                earlier.release()
         self.runs[label] = run
         self.run, self.probes, self._base_outputs = run, [], None
         self._since = (run.history.last_step, run.history.ends[-1].elapsed_s if run.history.ends else 0.0)
