@@ -9,8 +9,7 @@ wb.Workbench()                             # in a notebook: the panel
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ._lazy import lazy_exports
 
 # Public name -> submodule. Imports are lazy (PEP 562) so that `prefix-workbench models`
 # and the notebook's first cell do not pay for torch, transformers and peft up front.
@@ -117,14 +116,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        return importlib.import_module(f".{name}", __name__)
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'workbench' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, _SUBMODULES)
 
 
 def __dir__() -> list[str]:

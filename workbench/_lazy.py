@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` for ``package`` that imports ``exports[name]`` (a relative module) on use."""
+def lazy_exports(package: str, exports: dict[str, str], submodules: tuple[str, ...] = ()) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package`` that imports ``exports[name]`` (a relative module) on use;
+    ``submodules`` are reachable as attributes (``wb.plots``)."""
     module_globals = importlib.import_module(package).__dict__
 
     def __getattr__(name: str) -> Any:
+        if name in submodules:
+            return importlib.import_module(f".{name}", package)
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(exports[name], package), name)

@@ -21,7 +21,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .config import DATA_KIND_CHOICES, DEFAULT_DATASET, DEFAULT_MODEL, METRIC_CHOICES, SAMPLING, RunConfig
+from .config import (
+    DATA_KIND_CHOICES,
+    DEFAULT_DATASET,
+    DEFAULT_MODEL,
+    METRIC_CHOICES,
+    SAMPLING,
+    RunConfig,
+    parse_columns,
+)
 from .errors import ConfigError, WorkbenchError, WriteError
 
 __all__ = ["build_parser", "main"]
@@ -181,23 +189,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     for (section, name), value in flags.items():
         if value is not None:
             setattr(getattr(cfg, section), name, value)
-    cfg.data.columns.update(_columns(args.column))
+    cfg.data.columns.update(parse_columns(args.column))
     if args.init is not None:
         kind, _, text = args.init.partition(":")
         if kind not in ("random", "zero", "text") or (kind != "text" and text):
             raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
         cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
     return cfg.validate()
-
-
-def _columns(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        role, sep, column = item.partition("=")
-        if not sep or not role.strip() or not column.strip():
-            raise ConfigError(f"--column expects ROLE=COLUMN, got {item!r}")
-        out[role.strip()] = column.strip()
-    return out
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -289,7 +287,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     choice = copy.deepcopy(run.config.data)
     if args.dataset:
         choice.name, choice.columns, choice.subset = args.dataset, {}, None
-    choice.columns.update(_columns(args.column))
+    choice.columns.update(parse_columns(args.column))
     choice.test_fraction = args.test_fraction if args.test_fraction is not None else choice.test_fraction
     choice.metric = args.metric or choice.metric
     RunConfig(data=choice).validate()

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError
+from .metrics import METRICS
 
 __all__ = [
     "DEFAULT_DATASET",
@@ -26,6 +28,7 @@ __all__ = [
     "RunConfig",
     "TrainSettings",
     "field_range",
+    "parse_columns",
 ]
 
 DEFAULT_MODEL = "tiny-demo"
@@ -37,9 +40,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DATA_KIND_CHOICES = ("auto", "text", "classification", "regression", "tagging")
 SAMPLING = ("proportional", "balanced")
-# Every metric a run can lead with (workbench.metrics.METRICS; kept here as names so config loads nothing).
-METRIC_CHOICES = ("accuracy", "f1", "precision", "recall", "rmse", "mae", "r2", "exact_match", "bleu", "chrf",
-                  "rougeL", "slot_coverage", "task_mean")  # fmt: skip
+# Every metric a run can lead with (metrics.py imports nothing heavy).
+METRIC_CHOICES = tuple(METRICS)
 
 
 def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
@@ -194,6 +196,19 @@ class RunConfig:
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
         return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def parse_columns(items: Iterable[str], *, where: str = "--column") -> dict[str, str]:
+    """``["text=review", "label=stars"]`` as ``{"text": "review", "label": "stars"}`` (blank items skipped)."""
+    out = {}
+    for item in items:
+        if not item.strip():
+            continue
+        role, sep, column = item.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise ConfigError(f"{where} expects ROLE=COLUMN (e.g. text=review), got {item.strip()!r}")
+        out[role.strip()] = column.strip()
+    return out
 
 
 def field_range(section: type, name: str) -> tuple[float, float] | None:

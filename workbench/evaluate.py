@@ -18,12 +18,13 @@ from typing import Any
 
 import torch
 
+from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
 from .generate import generate_texts
 from .model_tasks import ModelTask, model_task
 from .models.sharing import running
 
-__all__ = ["EvalResult", "evaluate"]
+__all__ = ["EvalResult", "evaluate", "evaluate_with"]
 
 
 @dataclass
@@ -86,6 +87,28 @@ def evaluate(
             return None
     result.loss = total / max(count, 1)
     return result
+
+
+def evaluate_with(
+    settings: TrainSettings,
+    model: Any,
+    tokenizer: Any,
+    task: ModelTask | str,
+    data: TaskData,
+    encoded: EncodedSplit,
+    *,
+    separator: str,
+    split: str = "validation",
+    autocast: Any = None,
+    stop: Callable[[], bool] | None = None,
+    report: bool = False,
+) -> EvalResult | None:
+    """:func:`evaluate` with a run's batch size, generated rows and generation length."""
+    return evaluate(
+        model, tokenizer, task, data, encoded, split=split, batch_size=settings.batch_size, separator=separator,
+        n_generate=settings.eval_generate, max_new_tokens=settings.max_new_tokens, autocast=autocast, stop=stop,
+        report=report,
+    )  # fmt: skip
 
 
 def _score(

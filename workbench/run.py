@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import platform
 import threading
 import time
@@ -26,8 +27,7 @@ import torch
 from .config import DataChoice, RunConfig
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
 from .errors import CompatibilityError, ConfigError, ExportError, WriteError
-from .evaluate import EvalResult
-from .evaluate import evaluate as evaluate_split
+from .evaluate import EvalResult, evaluate_with
 from .generate import generate_texts
 from .history import Callback, History, StepEvent
 from .model_tasks import ModelTask, resolve_task
@@ -169,6 +169,11 @@ class Run:
         """The headline metric of this run's evaluations."""
         return self.data_info.get("metric") or ""
 
+    @functools.cached_property
+    def base_fingerprint(self) -> str:
+        """The frozen base's fingerprint (:func:`workbench.models.fingerprint.fingerprint`), taken once."""
+        return fingerprint(self.model)
+
     @property
     def tokenizer(self) -> Any:
         return self.loaded.tokenizer
@@ -266,11 +271,10 @@ class Run:
         data = data or self.data
         encoded = encode_split(data, split, self.tokenizer, self.task, max_length=self.config.data.max_length,
                                separator=self.config.data.separator)  # fmt: skip
-        s = self.config.train
-        result = evaluate_split(
-            self.live_model, self.tokenizer, self.task, data, encoded, split=split, batch_size=s.batch_size,
-            separator=self.config.data.separator, n_generate=s.eval_generate, max_new_tokens=s.max_new_tokens,
-            autocast=self._trainer.accelerator.autocast if self._trainer else None, report=report,
+        result = evaluate_with(
+            self.config.train, self.live_model, self.tokenizer, self.task, data, encoded, split=split,
+            separator=self.config.data.separator, report=report,
+            autocast=self._trainer.accelerator.autocast if self._trainer else None,
         )  # fmt: skip
         assert result is not None  # only a stop callable abandons an evaluation
         return result
@@ -350,7 +354,7 @@ class Run:
             "target_stats": self.data_info.get("target_stats"),
             "base_model": self.loaded.name,  # as the user named it: a hub id or built-in travels, a path does not
             "base_model_path": self.loaded.path,  # where it was loaded from on this machine
-            "base_fingerprint": fingerprint(self.model),
+            "base_fingerprint": self.base_fingerprint,
             "headline_metric": self.metric,
             "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
             "test": _test_info(self.test),

@@ -31,7 +31,7 @@ from transformers import get_scheduler
 from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
 from .errors import TrainingError
-from .evaluate import EvalResult, evaluate
+from .evaluate import EvalResult, evaluate_with
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
 from .model_tasks import ModelTask, model_task
 from .models.sharing import base_lock
@@ -159,19 +159,15 @@ class Trainer:
         self._set_mode(training=False)
         return self.history
 
-    def evaluate(self, *, report: bool = False) -> EvalResult:
+    def evaluate(self) -> EvalResult:
         """Evaluate now on the validation split (no event, no history entry)."""
-        result = self._evaluate(stop=None, report=report)
+        result = self._evaluate(stop=None)
         assert result is not None  # only a stop callable abandons an evaluation
         return result
 
-    def _evaluate(self, stop: Callable[[], bool] | None, *, report: bool = False) -> EvalResult | None:
-        return evaluate(
-            self.unwrapped, self.tokenizer, self.task, self.data, self.val_split,
-            batch_size=self.settings.batch_size, separator=self.separator,
-            n_generate=self.settings.eval_generate, max_new_tokens=self.settings.max_new_tokens,
-            autocast=self.accelerator.autocast, stop=stop, report=report,
-        )  # fmt: skip
+    def _evaluate(self, stop: Callable[[], bool] | None) -> EvalResult | None:
+        return evaluate_with(self.settings, self.unwrapped, self.tokenizer, self.task, self.data, self.val_split,
+                             separator=self.separator, autocast=self.accelerator.autocast, stop=stop)  # fmt: skip
 
     def _set_mode(self, *, training: bool) -> None:
         # Under the base's lock: a generation from another thread puts back the mode it found.

@@ -25,9 +25,9 @@ from ..config import (
     RunConfig,
     TrainSettings,
     field_range,
+    parse_columns,
 )
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
-from ..errors import ConfigError
 from ..models import BUILTIN_MODELS, CURATED_MODELS
 
 __all__ = ["Controls", "code_for"]
@@ -129,7 +129,7 @@ class Controls:
         cfg = copy.deepcopy(self._base)
         cfg.model.name = self.model.value.strip()
         cfg.data.name = self.dataset.value.strip()
-        cfg.data.columns = _parse_columns(self.columns.value)
+        cfg.data.columns = parse_columns(self.columns.value.split(","), where="columns")
         cfg.data.kind, cfg.data.metric = self.kind.value, self.metric.value or None
         cfg.prefix.length = int(self.prefix_length.value)
         cfg.prefix.projection = bool(self.projection.value)
@@ -165,16 +165,6 @@ class Controls:
 
 def _columns_text(columns: dict[str, str]) -> str:
     return ", ".join(f"{role}={column}" for role, column in columns.items())
-
-
-def _parse_columns(text: str) -> dict[str, str]:
-    out = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        role, sep, column = item.partition("=")
-        if not sep or not role.strip() or not column.strip():
-            raise ConfigError(f"columns: {item!r} is not role=column (e.g. text=review, label=stars)")
-        out[role.strip()] = column.strip()
-    return out
 
 
 def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
