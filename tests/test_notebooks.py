@@ -17,6 +17,7 @@ SMALL = {
     "03_export_and_reuse.ipynb": "STEPS = 30",
     "04_sweep.ipynb": 'STEPS = 15\nLENGTHS = [1, 5]\nCOMPARE = ["prefix 1", "LoRA r=8"]\nCOMPARE_STEPS = 10',
     "05_multitask.ipynb": "STEPS = 10",
+    "06_what_the_prefix_learned.ipynb": "STEPS = 30",
 }
 
 
@@ -47,6 +48,10 @@ def test_notebook_runs_offline(name, tmp_path):
     if name == "03_export_and_reuse.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "with the prefix:" in printed and "[toy-sentiment]" in printed
+    if name == "06_what_the_prefix_learned.ipynb":
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "slots: " in printed and "P0: before name" in printed
+        assert (tmp_path / "runs" / "what-it-learned" / "analysis" / "slot-ablation.html").is_file()
     if name == "05_multitask.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "one prefix per task, one batch" in printed and "toy-sentiment/accuracy" in printed

@@ -59,11 +59,14 @@ _EXPORTS = {
     "read_run_info": ".rundir",
     "estimate_counts": ".prefix",
     "Workbench": ".ui",
+    "Analysis": ".analysis",
+    "analyse": ".analysis",
 }
 # Submodules reachable as attributes: ``wb.plots.loss_figure(run.history)``.
-_SUBMODULES = ("compare", "metrics", "plots", "ui")
+_SUBMODULES = ("analysis", "compare", "metrics", "plots", "ui")
 
 __all__ = [
+    "Analysis",
     "BUILTIN_DATASETS",
     "BUILTIN_MODELS",
     "CURATED_DATASETS",
@@ -100,6 +103,7 @@ __all__ = [
     "TrainingError",
     "Workbench",
     "WorkbenchError",
+    "analyse",
     "attach_prefix",
     "compare",
     "estimate_counts",

@@ -3,7 +3,8 @@
 Loss curves (train loss raw and smoothed, validation loss, learning rate on a
 second axis, the task metric below), overlays of several runs, the layer × head
 share of attention on the prefix, the per-token attention map with its ``P0…``
-key labels, and how attention on the prefix moves over training. Every figure
+key labels, how attention on the prefix moves over training, and what the prefix
+learned (:mod:`workbench.analysis`: slot and layer ablation bars, nearest tokens). Every figure
 has the same traces whatever the data (empty ones while a run has none yet), so a
 live chart can copy new data into the traces it already shows. Nothing here draws
 widgets or knows about notebooks (:mod:`workbench.ui`).
@@ -22,18 +23,22 @@ import plotly.io as pio
 from .history import History
 from .metrics import METRICS
 
-if TYPE_CHECKING:  # the probe imports torch; a figure needs only its arrays
+if TYPE_CHECKING:  # the probe and the analyses import torch; a figure needs only their numbers
+    from .analysis import LayerAblation, Readout, SlotAblation
     from .probe import ProbeResult
 
 __all__ = [
     "attention_over_training",
     "comparison_figure",
     "confusion_figure",
+    "layer_ablation_figure",
     "loss_figure",
     "metrics_figure",
     "overlay_figure",
     "prefix_share_figure",
+    "readout_figure",
     "regression_figure",
+    "slot_ablation_figure",
     "smooth",
     "token_attention_figure",
 ]
@@ -246,6 +251,71 @@ def regression_figure(true: Sequence[float], predicted: Sequence[float | None], 
     missed = len(true) - len(pairs)
     note = f" ({missed} without a number)" if missed else ""
     return _figure(traces, title=title + note, xaxis={"title": "true"}, yaxis={"title": "predicted"})
+
+
+def slot_ablation_figure(result: SlotAblation) -> go.Figure:
+    """Loss with each slot hidden, sorted (costliest first), against the full prefix and no prefix."""
+    order = result.order
+    bars = go.Bar(
+        x=[f"P{s}" for s in order], y=[result.without[s].loss for s in order], name="slot hidden",
+        marker={"color": [_COLORS[1] if s in result.effective else _COLORS[0] for s in order]},
+        customdata=[_metric_text(result.without[s].metric, result.metric) for s in order],
+        hovertemplate="%{x} hidden: loss %{y:.4f}%{customdata}<extra></extra>",
+    )  # fmt: skip
+    return _figure([bars], title=f"Slot ablation — {result.suggestion()}", height=_HEIGHT + 40,
+                   shapes=_reference_lines(result.full.loss, result.none.loss),
+                   annotations=_reference_labels(result.full.loss, result.none.loss),
+                   xaxis={"title": "prefix slot hidden at every layer (red: the effective slots)"},
+                   yaxis={"title": f"validation loss ({result.rows} rows)"}, showlegend=False)  # fmt: skip
+
+
+def layer_ablation_figure(result: LayerAblation) -> go.Figure:
+    """Per layer: loss with that layer's prefix hidden, and with only that layer's prefix kept."""
+    layers = [f"L{i}" for i in range(len(result.without))]
+    traces = [
+        go.Bar(x=layers, y=[s.loss for s in scores], name=name, marker={"color": color},
+               customdata=[_metric_text(s.metric, result.metric) for s in scores],
+               hovertemplate="%{x}: loss %{y:.4f}%{customdata}<extra>" + name + "</extra>")
+        for name, scores, color in (("prefix hidden at this layer", result.without, _COLORS[1]),
+                                    ("prefix only at this layer", result.only, _COLORS[2]))
+    ]  # fmt: skip
+    return _figure(traces, title=f"Layer ablation — {result.summary()}", height=_HEIGHT + 40, barmode="group",
+                   shapes=_reference_lines(result.full.loss, result.none.loss),
+                   annotations=_reference_labels(result.full.loss, result.none.loss),
+                   xaxis={"title": "layer"}, yaxis={"title": f"validation loss ({result.rows} rows)"},
+                   legend={"orientation": "h", "y": -0.25})  # fmt: skip
+
+
+def readout_figure(readout: Readout) -> go.Figure:
+    """A table: each slot's nearest tokens overall, and its nearest token at each layer."""
+    layers = len(readout.by_layer)
+    header = ["slot", "nearest overall (cosine)"] + ([f"L{i}" for i in range(layers)] if layers > 1 else [])
+    columns = [[row["slot"] for row in readout.table()], [row["nearest"] for row in readout.table()]]
+    if layers > 1:
+        columns += [[f"{near[0][0]} ({near[0][1]:.2f})" for near in layer] for layer in readout.by_layer]
+    table = go.Table(header={"values": header, "align": "left", "fill_color": "#f0f2f6"},
+                     cells={"values": columns, "align": "left"},
+                     columnwidth=[1, 6] + [2] * (len(header) - 2))  # fmt: skip
+    space = "keys at each layer" if readout.space == "keys" else "input embeddings"
+    return _figure([table], title=f"What each slot resembles: nearest tokens by {space} "
+                   f"({readout.vocab} of {readout.vocab_size} tokens)",
+                   height=min(120 + 28 * len(columns[0]), 900))  # fmt: skip
+
+
+def _metric_text(value: float | None, metric: str) -> str:
+    return f", {metric} {value:.3f}" if value is not None else ""
+
+
+def _reference_lines(full: float, none: float) -> list[dict[str, Any]]:
+    return [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+             "line": {"color": color, "dash": "dash", "width": 1.5}}
+            for y, color in ((full, _COLORS[2]), (none, "#555"))]  # fmt: skip
+
+
+def _reference_labels(full: float, none: float) -> list[dict[str, Any]]:
+    return [{"xref": "paper", "x": 1, "y": y, "text": text, "showarrow": False, "xanchor": "right",
+             "yanchor": "bottom", "font": {"size": 11, "color": "#555"}}
+            for y, text in ((full, f"full prefix {full:.3f}"), (none, f"no prefix {none:.3f}"))]  # fmt: skip
 
 
 def _thin(n: int, max_points: int) -> list[int]:

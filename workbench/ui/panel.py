@@ -1,4 +1,4 @@
-"""The notebook panel: settings, Train / Stop, live charts, attention, samples, runs and export.
+"""The notebook panel: settings, Train / Stop, live charts, attention, samples, runs, analysis and export.
 
 ``Workbench()`` in a cell shows one panel. It composes the settings widgets
 (:mod:`.controls`), the views (:mod:`.views`) and live charts (:mod:`.live`) around
@@ -30,7 +30,7 @@ from ..history import EndEvent, EvalEvent, Event, History, StepEvent
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
-from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView
+from .views import AnalysisView, AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background, after the panel is shown
     from ..data import TaskData
@@ -50,6 +50,15 @@ def _return_freed_memory() -> None:
     session of many runs, each in its own thread, would otherwise grow by several MB a run)."""
     with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
+def _say_failure(say: Any, what: str, exc: Exception) -> None:
+    """Show a failure in place as one line: a WorkbenchError as it is, anything else with its traceback logged."""
+    if isinstance(exc, WorkbenchError):
+        say(str(exc), "error")
+    else:
+        _log.error("%s failed", what, exc_info=exc)
+        say(f"unexpected {type(exc).__name__}: {exc}", "error")
 
 
 def _import_training_stack() -> None:
@@ -82,6 +91,8 @@ class Workbench:
         self.progress, self.info, self.samples = ProgressView(), InfoView(), SamplesView()
         self.attention, self.runs_view = AttentionView(self.chart_mode), RunsView(self.chart_mode)
         self.results = ResultsView(self.chart_mode)
+        self.analysis = AnalysisView(self.chart_mode)
+        self._analysing: threading.Thread | None = None
         self.loss_chart = LiveFigure(plots.loss_figure(History()), self.chart_mode)
         self.runs: dict[str, Run] = {}
         self.run: Run | None = None
@@ -129,6 +140,7 @@ class Workbench:
         self.stop_button.on_click(lambda _b: self.stop())
         self.export_button.on_click(lambda _b: self.export())
         self.resume_button.on_click(lambda _b: self.resume(self.resume_path.value))
+        self.analysis.button.on_click(lambda _b: self.analyse(self.analysis.path.value))
         # Two columns that share the width and wrap (settings above the chart) when the page is narrow.
         left = w.VBox([w.HTML("<b>settings</b>"), self.controls.box, w.HBox([self.train_button, self.stop_button]),
                        self.info.box], layout=w.Layout(flex="1 1 320px", min_width="320px", max_width="480px",
@@ -143,6 +155,7 @@ class Workbench:
                 section("Attention onto the prefix"), self.attention.box,
                 self.samples.box,
                 section("Runs"), self.runs_view.box,
+                section("What the prefix learned"), self.analysis.box,
                 section("Export and resume"),
                 w.HBox([self.export_path, self.overwrite, self.export_button]),
                 w.HBox([self.resume_path, self.resume_button]),
@@ -329,11 +342,8 @@ class Workbench:
         except KeyboardInterrupt:
             step = run.history.last_step if run else 0
             self.progress.say(f"interrupted at step {step}; the prefix and its history are kept", "warning")
-        except WorkbenchError as exc:
-            self.progress.say(str(exc), "error")
-        except Exception as exc:  # shown in place; the traceback goes to the log
-            _log.exception("training failed")
-            self.progress.say(f"unexpected {type(exc).__name__}: {exc}", "error")
+        except Exception as exc:
+            _say_failure(self.progress.say, "training", exc)
         finally:
             self.train_button.disabled, self.stop_button.disabled = False, True
             self._busy.release()
@@ -394,6 +404,51 @@ class Workbench:
                                                                   f"prefix {c.prefix.length}"))  # fmt: skip
         if overlay:
             self.runs_view.show({label: r.history for label, r in self.runs.items()})
+
+    # -- analysis ----------------------------------------------------------------------------
+
+    def analyse(self, path: str | Path | None = None, *, wait: bool = False, **options: Any) -> Any:
+        """Slot and layer ablation and nearest tokens (:func:`workbench.analysis.analyse`) of the current run, or
+        of the run exported in ``path``; shown below the runs. In a thread like training (``wait=True`` blocks);
+        returns the :class:`~workbench.analysis.Analysis` when it ran here, else None. ``options`` go to
+        :func:`~workbench.analysis.analyse` (rows, metric_rows, top, vocab)."""
+        path = str(path or "").strip()
+        if not path and self.run is None:
+            self.analysis.say("nothing to analyse yet: train a run, or type an exported run's directory", "error")
+            return None
+        if not path and self.is_training:
+            self.analysis.say("the run is still training; press Stop (or wait), then Analyse", "error")
+            return None
+        if self._analysing is not None and self._analysing.is_alive():
+            self.analysis.say("an analysis is already running", "warning")
+            return None
+        self.analysis.button.disabled = True
+        found: list[Any] = []
+
+        def work() -> None:
+            try:
+                _import_training_stack()
+                from ..analysis import analyse
+                from ..run import Run
+
+                run = Run.load(path) if path else self.run
+                label = path or next((k for k, r in self.runs.items() if r is run), "this run")
+                found.append(analyse(run, progress=lambda text: self.analysis.say(f"analysing: {text}"), **options))
+                self.analysis.show(found[-1], label)
+            except Exception as exc:
+                _say_failure(self.analysis.say, "analysis", exc)
+            finally:
+                self.analysis.button.disabled = False
+
+        if self.foreground:
+            work()
+            return found[-1] if found else None
+        self._analysing = threading.Thread(target=work, name="workbench-analyse", daemon=True)
+        self._analysing.start()
+        if wait:
+            self._analysing.join()
+            return found[-1] if found else None
+        return None
 
     # -- export ------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The display parts of the panel: status and progress, settings info, samples, attention, runs.
+"""The display parts of the panel: status and progress, settings info, samples, attention, runs, analysis.
 
 Each view owns a few widgets and has one or two methods that take plain data (an
 event, a probe result, a list of sample rows) and show it. Views never start,
@@ -20,11 +20,12 @@ from ..metrics import METRICS
 from .live import LiveFigure
 
 if TYPE_CHECKING:  # these import torch; the views only show their results
+    from ..analysis import Analysis
     from ..evaluate import EvalResult
     from ..prefix import Finding, ParameterCounts
     from ..probe import ProbeResult
 
-__all__ = ["AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
+__all__ = ["AnalysisView", "AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
 
 _COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
 _TABLE = "border-collapse:collapse;font-size:12px;width:100%"
@@ -207,3 +208,50 @@ class RunsView:
     def redraw(self) -> None:
         chosen = {k: self._histories[k] for k in self.select.value if k in self._histories}
         self.chart.show(plots.overlay_figure(chosen, title=f"Runs ({len(chosen)} overlaid)"))
+
+
+class AnalysisView:
+    """What the prefix learned (:mod:`workbench.analysis`): slot and layer ablation charts, nearest tokens.
+
+    The Analyse button and the run-directory box are here; the panel runs the analysis and calls
+    :meth:`show`. The charts stay hidden until the first analysis.
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.button = w.Button(description="Analyse", icon="search", layout=w.Layout(width="110px"),
+                               tooltip="slot and layer ablation, nearest tokens (seconds to minutes)")  # fmt: skip
+        self.path = w.Text(placeholder="run directory (empty: the panel's current run)", description="analyse",
+                           layout=w.Layout(width="340px"))  # fmt: skip
+        self.status = w.HTML("<i>after a run: which slots and layers carry the prefix, and what its slots "
+                             "resemble</i>")  # fmt: skip
+        self.summary = w.HTML("")
+        self.mode = mode
+        self.slots: LiveFigure | None = None  # built at the first analysis: most sessions never open one
+        self.layers: LiveFigure | None = None
+        self.readout = w.HTML("")
+        self.holder = w.VBox([], layout=w.Layout(width="100%"))
+        self.box = w.VBox([w.HBox([self.path, self.button]), self.status, self.summary, self.holder],
+                          layout=w.Layout(width="100%"))  # fmt: skip
+
+    def say(self, message: str, level: str = "info") -> None:
+        self.status.value = f"<span style='color:{_COLORS[level]}'>{html.escape(message)}</span>"
+
+    def show(self, analysis: Analysis, label: str) -> None:
+        slot_figure, layer_figure = plots.slot_ablation_figure(analysis.slots), plots.layer_ablation_figure(
+            analysis.layers)  # fmt: skip
+        if self.slots is None or self.layers is None:
+            self.slots, self.layers = LiveFigure(slot_figure, self.mode), LiveFigure(layer_figure, self.mode)
+            self.holder.children = [w.HBox([w.Box([self.slots.widget], layout=w.Layout(width="50%")),
+                                            w.Box([self.layers.widget], layout=w.Layout(width="50%"))],
+                                           layout=w.Layout(width="100%")), self.readout]  # fmt: skip
+        else:
+            self.slots.show(slot_figure)
+            self.layers.show(layer_figure)
+        took = ", ".join(f"{name} {s:.1f} s" for name, s in analysis.seconds.items())
+        self.say(f"{label} at step {analysis.step} ({took})", "ok")
+        self.summary.value = "<br>".join(html.escape(line) for line in analysis.summary().splitlines())
+        space = "keys" if analysis.readout.space == "keys" else "input embeddings"
+        self.readout.value = (f"<b>nearest tokens by {space}</b> ({analysis.readout.vocab} of "
+                              f"{analysis.readout.vocab_size} tokens)" + _table(
+                                  ["slot", "nearest (cosine, mean over layers)"],
+                                  [(row["slot"], row["nearest"]) for row in analysis.readout.table()]))  # fmt: skip

@@ -1,0 +1,69 @@
+"""Slot and layer ablation against known answers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workbench import Run
+from workbench.analysis import ablate_layers, ablate_slots
+from workbench.data import Collator
+
+
+def _one_live_slot(make_config, slot: int) -> Run:
+    """A prefix whose slots are all zero (keys that attract little, values that add nothing) but one."""
+    run = Run.create(make_config("tiny-llama", data={"max_eval_examples": 24}))
+    embedding = run.live_model.prompt_encoder["default"].embedding.weight  # [P, layers * 2 * dim]
+    with torch.no_grad():
+        embedding.zero_()
+        embedding[slot] = torch.randn(embedding.shape[1], generator=torch.Generator().manual_seed(1)) * 20
+    return run
+
+
+def test_the_one_slot_that_differs_ranks_first_and_is_the_effective_length(make_config):
+    run = _one_live_slot(make_config, slot=3)
+    result = ablate_slots(run, rows=24, metric_rows=0)
+    assert result.order[0] == 3
+    assert result.without[3].loss == max(s.loss for s in result.without)
+    assert result.effective == [3]
+    assert "try prefix length 1 (of 5)" in result.suggestion()
+    assert result.kept[-1] == result.full.loss and len(result.kept) == 5
+
+
+def test_hiding_every_slot_is_the_frozen_base(make_config):
+    run = _one_live_slot(make_config, slot=1)
+    result = ablate_slots(run, rows=24, metric_rows=0)
+    _, val = run.splits
+    model, total = run.live_model.eval(), 0.0
+    with torch.no_grad(), model.disable_adapter():  # tiny-llama: rotary positions, so no offset either
+        for start in range(0, 24, 8):
+            total += float(model(**Collator(run.tokenizer.pad_token_id)(val.features[start : start + 8])).loss) * 8
+    assert result.none.loss == pytest.approx(total / 24, abs=2e-4)  # batches of another size: rounding
+    assert abs(result.gain) > 1e-2  # the live slot does change the loss
+
+
+def test_layer_ablation_finds_the_only_layer_with_a_prefix(make_config):
+    run = _one_live_slot(make_config, slot=0)
+    embedding = run.live_model.prompt_encoder["default"].embedding.weight
+    per_layer = embedding.shape[1] // 2  # tiny-llama has 2 layers: [layer 0's keys+values | layer 1's]
+    with torch.no_grad():
+        embedding[:, :per_layer] = 0  # layer 0's prefix goes neutral; layer 1 keeps the live slot
+    result = ablate_layers(run, rows=24, metric_rows=4)
+    assert result.layers_that_matter() == [1]
+    assert result.only[1].loss == pytest.approx(result.full.loss, abs=0.05 * result.gain)
+    assert result.cost(1) > 0.8 and abs(result.cost(0)) < 0.1
+    assert result.full.metric is not None  # exact_match / BLEU on 4 generated rows, with the prefix masked too
+
+
+def test_an_untrained_prefix_gets_an_honest_suggestion(make_config):
+    run = Run.create(make_config("tiny-gpt2", prefix={"init": "zero"}))
+    result = ablate_slots(run, rows=8, metric_rows=0)
+    if result.gain <= 0:
+        assert "does not lower the validation loss" in result.suggestion()
+        assert result.effective == []
+
+
+def test_rows_must_be_positive(make_config):
+    run = Run.create(make_config("tiny-gpt2"))
+    with pytest.raises(ValueError, match="rows must be at least 1"):
+        ablate_slots(run, rows=0)

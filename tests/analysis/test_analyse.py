@@ -1,0 +1,66 @@
+"""The three analyses together: from Python on every family, and from the CLI on an exported run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from workbench import Run
+from workbench.analysis import analyse
+from workbench.cli import main
+
+
+@pytest.mark.parametrize(("model", "dataset"), [("tiny-gpt2", "toy-e2e"), ("tiny-t5", "toy-e2e"),
+                                                ("tiny-bert", "toy-sentiment")])  # fmt: skip
+def test_every_family_is_analysed_and_its_prefix_left_bit_identical(make_config, model, dataset):
+    run = Run.create(make_config(model, dataset, train={"steps": 6}))
+    run.train()
+    before = {n: p.detach().clone() for n, p in run.live_model.named_parameters() if p.requires_grad}
+    result = analyse(run, rows=16, metric_rows=2, top=2)
+    after = dict(run.live_model.named_parameters())
+    assert all(torch.equal(before[n], after[n]) for n in before)
+    layers = run.live_model.active_peft_config.num_layers
+    assert len(result.slots.without) == 5 and len(result.layers.without) == layers
+    assert len(result.readout.by_layer) == layers
+    assert set(result.seconds) == {"slot ablation", "layer ablation", "readout"}
+    assert result.slots.full.metric is not None  # the headline metric, from heads or 2 generated rows
+    json.dumps(result.to_dict())  # plain data
+
+
+def test_the_cli_writes_figures_and_a_summary(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--model", "tiny-demo", "--steps", "30", "--prefix-length", "4", "--max-train-examples",
+                 "128", "--eval-every", "0", "--out", str(out)]) == 0  # fmt: skip
+    adapter = (out / "adapter" / "adapter_model.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(["analyse", "--run", str(out), "--rows", "16", "--metric-rows", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("slots: ") and "\nlayers: " in printed and "nearest tokens (keys)" in printed
+    folder = out / "analysis"
+    assert sorted(p.name for p in folder.iterdir()) == ["analysis.json", "layer-ablation.html", "readout.html",
+                                                         "slot-ablation.html"]  # fmt: skip
+    summary = json.loads((folder / "analysis.json").read_text())
+    assert summary["step"] == 30 and len(summary["slots"]["without"]) == 4
+    assert summary["slots"]["suggestion"] in summary["summary"]
+    assert "Slot ablation" in (folder / "slot-ablation.html").read_text()
+    assert (out / "adapter" / "adapter_model.safetensors").read_bytes() == adapter
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--rows", "0"], "--rows is 0; give at least 1"),
+    (["--top", "0"], "--top is 0"),
+])  # fmt: skip
+def test_bad_cli_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, message):
+    (tmp_path / "run.json").write_text("{}")
+    assert main(["analyse", "--run", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["analyse", "--run", str(tmp_path)]) == 2
+    assert "is not a run directory (no run.json)" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,25 @@
+"""What a trained prefix learned: which slots and layers carry it, and what its slots resemble.
+
+:mod:`.ablation` hides slots or layers from attention and scores the run; :mod:`.readout`
+ranks vocabulary tokens by how close their keys are to each slot's; :mod:`.masking` is
+the mechanism (masking, never editing weights); :mod:`.report` runs all three and
+writes them. Figures are in :mod:`workbench.plots`.
+"""
+
+from .ablation import KEEP_SHARE, LayerAblation, Score, SlotAblation, ablate_layers, ablate_slots
+from .readout import Readout, slot_readout
+from .report import Analysis, analyse, save_analysis
+
+__all__ = [
+    "KEEP_SHARE",
+    "Analysis",
+    "LayerAblation",
+    "Readout",
+    "Score",
+    "SlotAblation",
+    "ablate_layers",
+    "ablate_slots",
+    "analyse",
+    "save_analysis",
+    "slot_readout",
+]

@@ -1,0 +1,158 @@
+"""Hide chosen prefix slots from attention, layer by layer, without touching any weight.
+
+The analyses ask what happens when a prefix slot (or a layer's whole prefix) is not
+there. :func:`prefix_visibility` answers by masking: inside the context, the model runs
+a registered attention function (transformers' ``AttentionInterface``) that is PyTorch's
+SDPA with one change: at a layer whose keys start with that layer's prefix, the key
+columns of hidden slots are masked out of the softmax. The model itself runs as usual
+— PEFT builds the prefix cache and its all-ones prefix mask, positions are those the
+prefix was trained with — so "everything visible" is the run's own forward (up to the
+SDPA kernel) and "nothing visible" is the frozen base with positions shifted by the
+prefix length, which for RoPE and relative-position models is the frozen base itself.
+A call is recognised as a prefix layer's self-attention by its first keys being, bit for
+bit, that layer's prefix keys, so encoder and cross-attention calls pass untouched.
+:func:`prefix_keys` reads the prefix's keys per layer; :func:`token_keys` captures the
+frozen model's own keys for a batch of inputs (used by the readout). Nothing here
+scores or plots.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ..errors import CompatibilityError
+from ..models.sharing import base_lock, base_of
+
+__all__ = ["prefix_keys", "prefix_visibility", "token_keys"]
+
+_NAME = "workbench_prefix_ablation"
+
+
+@dataclass
+class _Masking:
+    """What the attention function applies while a context is active."""
+
+    prefix: dict[int, torch.Tensor]  # layer -> that layer's prefix keys for one row, [kv_heads, P, head_dim]
+    visible: torch.Tensor  # [layers, P] bool
+    seen: dict[int, int] = field(default_factory=dict)  # id(attention module) -> layer, where the prefix was seen
+    capture: dict[int, int] | None = None  # read the keys of these modules (id -> layer) instead of masking
+    captured: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> keys of the capture forward
+
+
+_ACTIVE: contextvars.ContextVar[_Masking | None] = contextvars.ContextVar("workbench_masking", default=None)
+
+
+def _layer_of(module: Any, key: torch.Tensor, state: _Masking) -> int | None:
+    layer = getattr(module, "layer_idx", None)
+    own = state.prefix.get(layer) if layer is not None else None
+    if own is None or key.shape[-2] < own.shape[-2] or key.shape[1] != own.shape[0]:
+        return None
+    return layer if torch.equal(key[0, :, : own.shape[-2]], own) else None
+
+
+def _attention(module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, attention_mask: Any,
+               **kwargs: Any) -> tuple[torch.Tensor, Any]:  # fmt: skip
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    state = _ACTIVE.get()
+    if state is not None and state.capture is not None:
+        if id(module) in state.capture:
+            state.captured[state.capture[id(module)]] = key.detach()
+    elif state is not None and (layer := _layer_of(module, key, state)) is not None:
+        state.seen[id(module)] = layer
+        hidden = ~state.visible[layer].to(key.device)
+        if hidden.any():
+            attention_mask = _hide(attention_mask, hidden, module, query, key)
+    return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+
+
+def _hide(mask: Any, hidden: torch.Tensor, module: Any, query: torch.Tensor, key: torch.Tensor) -> torch.Tensor:
+    """``mask`` ([B, 1, Q, K], bool or additive, or None) with the key columns of ``hidden`` slots masked."""
+    n_query, n_key = query.shape[-2], key.shape[-2]
+    if mask is None:  # SDPA would have used is_causal (or no mask at all): spell it out
+        mask = torch.ones(n_query, n_key, dtype=torch.bool, device=key.device)
+        if getattr(module, "is_causal", False) and n_query > 1:
+            mask = mask.tril(n_key - n_query)  # query i sees keys up to its own position, prefix included
+        mask = mask[None, None]
+    columns = torch.zeros(n_key, dtype=torch.bool, device=key.device)
+    columns[: hidden.numel()] = hidden
+    if mask.dtype == torch.bool:
+        return mask & ~columns
+    return mask.masked_fill(columns, torch.finfo(mask.dtype).min)
+
+
+def _register() -> None:
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
+
+    if _NAME not in AttentionInterface._global_mapping:
+        AttentionInterface.register(_NAME, _attention)
+        ALL_MASK_ATTENTION_FUNCTIONS.register(_NAME, sdpa_mask)  # masks arrive in SDPA's (boolean) form
+
+
+@contextmanager
+def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
+    _register()
+    base = base_of(model)
+    with base_lock(base):
+        previous = base.config._attn_implementation
+        try:
+            base.set_attn_implementation(_NAME)
+        except (ValueError, KeyError) as exc:
+            raise CompatibilityError(f"{type(base).__name__} cannot run a custom attention function, which the "
+                                     f"ablations need to mask prefix slots ({exc})") from None  # fmt: skip
+        token = _ACTIVE.set(state)
+        try:
+            yield state
+        finally:
+            _ACTIVE.reset(token)
+            base.set_attn_implementation(previous)
+
+
+@torch.no_grad()
+def prefix_keys(model: Any) -> dict[int, torch.Tensor]:
+    """Layer -> the prefix's keys for one row, [kv_heads, P, head_dim] (after any projection)."""
+    cache = model.get_prompt(batch_size=1)
+    cache = getattr(cache, "self_attention_cache", cache)  # an encoder-decoder's prefix is the decoder's
+    return {i: layer.keys[0].detach().clone() for i, layer in enumerate(cache.layers)}
+
+
+@contextmanager
+def prefix_visibility(model: Any, visible: torch.Tensor) -> Iterator[None]:
+    """Run ``model`` (a prefix-tuned PeftModel) with only the ``visible`` [layers, P] prefix slots attended to.
+
+    Raises CompatibilityError after the block if a forward ran but no layer's prefix was recognised (an
+    architecture whose attention does not go through transformers' attention functions).
+    """
+    keys = prefix_keys(model)
+    if visible.shape != (len(keys), next(iter(keys.values())).shape[1]):
+        raise ValueError(f"visible must be [layers, P] = [{len(keys)}, {next(iter(keys.values())).shape[1]}], "
+                         f"got {list(visible.shape)}")  # fmt: skip
+    with _installed(model, _Masking(keys, visible.bool())) as state:
+        yield
+    if not state.seen:
+        raise CompatibilityError(f"no attention call of {type(base_of(model)).__name__} saw the prefix through "
+                                 "transformers' attention functions, so its slots cannot be masked")  # fmt: skip
+
+
+@torch.no_grad()
+def token_keys(model: Any, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
+    """Layer -> the frozen model's keys [B, kv_heads, T, head_dim] for ``batch``, run without the prefix.
+
+    Read from the attention calls that carry the prefix (found by one forward with it): for an
+    encoder-decoder the decoder's self-attention, not the encoder's or the cross-attention.
+    """
+    keys = prefix_keys(model)
+    first = {name: tensor[:1] for name, tensor in batch.items()}
+    state = _Masking(keys, torch.ones(len(keys), next(iter(keys.values())).shape[1], dtype=torch.bool))
+    with _installed(model, state):
+        model(**first)
+        state.capture = dict(state.seen)
+        model.get_base_model()(**batch)  # not disable_adapter(): PEFT's fails for models that do not generate
+    return state.captured

@@ -1,0 +1,102 @@
+"""The three analyses of a run together: what its prefix learned, as data, JSON and figures.
+
+:func:`analyse` runs the slot ablation, the layer ablation and the slot readout on a
+trained (or exported, reloaded) run, times each, checks that the run's prefix is
+bit-identical afterwards, and returns an :class:`Analysis`; :func:`save_analysis`
+writes ``analysis.json`` and one HTML figure per analysis into a folder (what
+``prefix-workbench analyse --run DIR`` does). The panel's Analyse action and notebook 06
+call :func:`analyse` too. It does not train, and it does not run during training.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from .ablation import LayerAblation, SlotAblation, ablate_layers, ablate_slots
+from .readout import Readout, slot_readout
+
+if TYPE_CHECKING:
+    from ..run import Run
+
+__all__ = ["Analysis", "analyse", "save_analysis"]
+
+
+@dataclass
+class Analysis:
+    """Slot ablation, layer ablation and readout of one run, with the seconds each took."""
+
+    slots: SlotAblation
+    layers: LayerAblation
+    readout: Readout
+    seconds: dict[str, float] = field(default_factory=dict)
+    step: int = 0
+
+    def summary(self) -> str:
+        """Three lines a person can act on."""
+        near = "; ".join(f"P{i}: {', '.join(t for t, _ in tokens[:3])}" for i, tokens in
+                         enumerate(self.readout.overall[:4]))  # fmt: skip
+        more = " …" if len(self.readout.overall) > 4 else ""
+        return "\n".join([f"slots: {self.slots.suggestion()}", f"layers: {self.layers.summary()}",
+                          f"nearest tokens ({self.readout.space}): {near}{more}"])  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"step": self.step, "summary": self.summary(), "seconds": self.seconds, "slots": self.slots.to_dict(),
+                "layers": self.layers.to_dict(), "readout": self.readout.to_dict()}  # fmt: skip
+
+
+def analyse(run: Run, *, rows: int = 64, metric_rows: int = 16, top: int = 5, vocab: int = 4096,
+            progress: Callable[[str], None] | None = None) -> Analysis:  # fmt: skip
+    """Slot ablation, layer ablation and readout of ``run``'s prefix on its validation rows.
+
+    ``rows``: validation rows for the loss; ``metric_rows``: rows generated for the headline metric (text
+    models; 0 for loss only); ``top``/``vocab``: nearest tokens per slot among that many vocabulary entries.
+    """
+    if run.is_training:
+        raise RuntimeError("this run is training; stop it (or wait for it) before analysing it")
+    tell = progress or (lambda _: None)
+    before = _trainable_state(run.live_model)
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        tell(f"{name} …")
+        start = time.perf_counter()
+        result = fn()
+        seconds[name] = round(time.perf_counter() - start, 2)
+        return result
+
+    slots = timed("slot ablation", lambda: ablate_slots(run, rows=rows, metric_rows=metric_rows, progress=tell))
+    layers = timed("layer ablation", lambda: ablate_layers(run, rows=rows, metric_rows=metric_rows, progress=tell))
+    readout = timed("readout", lambda: slot_readout(run.live_model, run.tokenizer, task=run.task, top=top,
+                                                    vocab=vocab, seed=run.config.train.seed))  # fmt: skip
+    after = _trainable_state(run.live_model)
+    if any(not torch.equal(before[name], after[name]) for name in before):
+        raise RuntimeError("the analysis changed the run's prefix; please report this as a bug")
+    return Analysis(slots, layers, readout, seconds, step=run.history.last_step)
+
+
+def save_analysis(analysis: Analysis, folder: str | Path) -> list[Path]:
+    """Write ``analysis.json`` and ``slot-ablation.html``, ``layer-ablation.html``, ``readout.html``; the paths."""
+    from .. import plots
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    figures = {"slot-ablation": plots.slot_ablation_figure(analysis.slots),
+               "layer-ablation": plots.layer_ablation_figure(analysis.layers),
+               "readout": plots.readout_figure(analysis.readout)}  # fmt: skip
+    written = [folder / "analysis.json"]
+    written[0].write_text(json.dumps(analysis.to_dict(), indent=1) + "\n")
+    for name, figure in figures.items():
+        figure.write_html(folder / f"{name}.html", include_plotlyjs="cdn")
+        written.append(folder / f"{name}.html")
+    return written
+
+
+def _trainable_state(model: Any) -> dict[str, torch.Tensor]:
+    return {name: p.detach().clone() for name, p in model.named_parameters() if p.requires_grad}

@@ -1,0 +1,52 @@
+"""``prefix-workbench analyse --run DIR``: what an exported run's prefix learned, as figures and JSON.
+
+Runs :func:`workbench.analysis.analyse` (slot ablation, layer ablation, nearest tokens)
+on the run's validation rows, prints the three-line summary and writes
+``analysis/analysis.json`` plus one HTML figure per analysis into the run directory
+(or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    cmd = sub.add_parser("analyse", help="what a run's prefix learned: slot and layer ablation, nearest tokens")
+    cmd.set_defaults(handler=_analyse)
+    cmd.add_argument("--run", required=True, help="run directory written by `train`")
+    cmd.add_argument("--rows", type=int, default=64, help="validation rows scored for the loss (default 64)")
+    cmd.add_argument("--metric-rows", type=int, default=16,
+                     help="rows generated for the headline metric (text models; 0: loss only)")  # fmt: skip
+    cmd.add_argument("--top", type=int, default=5, help="nearest tokens shown per slot")
+    cmd.add_argument("--vocab", type=int, default=4096, help="vocabulary entries compared (a seeded sample)")
+    cmd.add_argument("--out", help="folder for the figures and analysis.json (default: DIR/analysis)")
+
+
+def _analyse(args: argparse.Namespace) -> int:
+    for flag, value, least in (("--rows", args.rows, 1), ("--metric-rows", args.metric_rows, 0),
+                               ("--top", args.top, 1), ("--vocab", args.vocab, 1)):  # fmt: skip
+        if value < least:
+            raise ConfigError(f"{flag} is {value}; give at least {least}")
+    if not (Path(args.run) / "run.json").is_file():
+        raise ConfigError(f"{args.run!r} is not a run directory (no run.json); give a folder written by `train`")
+    from tqdm.auto import tqdm
+
+    from ..analysis import analyse, save_analysis
+    from ..run import Run
+
+    run = Run.load(args.run)
+    with tqdm(desc="analyse", bar_format="{desc}: {postfix}", dynamic_ncols=True) as bar:
+        result = analyse(run, rows=args.rows, metric_rows=args.metric_rows, top=args.top, vocab=args.vocab,
+                         progress=lambda text: bar.set_postfix_str(text))  # fmt: skip
+    print(result.summary())
+    took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.seconds.items())
+    written = save_analysis(result, Path(args.out) if args.out else Path(args.run) / "analysis")
+    print(f"({took}) wrote {written[0].parent}/: " + ", ".join(p.name for p in written))
+    return 0

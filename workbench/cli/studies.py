@@ -1,0 +1,86 @@
+"""Studies across runs: ``compare`` (prefix tuning against other methods) and ``multitask``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..config import DEFAULT_DATASET, DEFAULT_MODEL, SAMPLING, RunConfig
+from ..errors import ConfigError
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    cmp = sub.add_parser(
+        "compare",
+        help="prefix lengths, projection, prompt tuning, LoRA and full fine-tuning "
+        "on the same data and budget: a table and a chart",
+    )
+    cmp.set_defaults(handler=_compare)
+    cmp.add_argument("--model", default=None, help=f"default {DEFAULT_MODEL}")
+    cmp.add_argument("--dataset", default=None, help=f"default {DEFAULT_DATASET}")
+    cmp.add_argument("--steps", type=int, default=200)
+    cmp.add_argument("--batch-size", type=int, default=None)
+    cmp.add_argument("--seed", type=int, default=0)
+    cmp.add_argument("--only", action="append", default=[], help="run only the method with this label (repeatable)")
+    cmp.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.html")
+
+    mt = sub.add_parser("multitask", help="several tasks: one prefix on their mixture vs one prefix per task in "
+                                          "one batch, scored task by task")  # fmt: skip
+    mt.set_defaults(handler=_multitask)
+    mt.add_argument("--model", default=None, help=f"a decoder (default {DEFAULT_MODEL})")
+    mt.add_argument("--dataset", action="append", required=True, help="a task's dataset (give two or more)")
+    mt.add_argument("--steps", type=int, default=200, help="steps of the mixed prefix, and of each per-task prefix")
+    mt.add_argument("--sampling", choices=SAMPLING, default="proportional")
+    mt.add_argument("--mark-tasks", action="store_true")
+    mt.add_argument("--seed", type=int, default=0)
+    mt.add_argument("--out", default="runs/multitask", help="folder for multitask.json")
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from ..compare import DEFAULT_METHODS, compare, format_table
+    from ..plots import comparison_figure
+
+    cfg = RunConfig()
+    cfg.model.name = args.model or cfg.model.name
+    cfg.data.name = args.dataset or cfg.data.name
+    cfg.train.steps, cfg.train.seed = args.steps, args.seed
+    cfg.train.batch_size = args.batch_size or cfg.train.batch_size
+    cfg.validate()
+    methods = [m for m in DEFAULT_METHODS if not args.only or m.label in args.only]
+    if not methods:
+        labels = ", ".join(m.label for m in DEFAULT_METHODS)
+        raise ConfigError(f"--only {args.only} matches no method; labels: {labels}")
+    results = compare(cfg, methods, on_result=lambda r: print(format_table([r]).splitlines()[-1], flush=True))
+    print(format_table(results))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "compare.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
+    comparison_figure(results).write_html(out / "compare.html", include_plotlyjs="cdn")
+    print(f"wrote {out / 'compare.json'} and {out / 'compare.html'}")
+    return 0
+
+
+def _multitask(args: argparse.Namespace) -> int:
+    from ..multitask import compare_multitask, format_multitask_table
+
+    if len(args.dataset) < 2:
+        raise ConfigError("give two or more --dataset, one per task")
+    cfg = RunConfig()
+    cfg.model.name = args.model or cfg.model.name
+    cfg.data.name, cfg.data.mix = args.dataset[0], args.dataset[1:]
+    cfg.data.sampling, cfg.data.mark_tasks = args.sampling, args.mark_tasks
+    cfg.train.steps, cfg.train.seed, cfg.train.eval_every = args.steps, args.seed, 0
+    cfg.validate()
+    results = compare_multitask(cfg, on_result=lambda r: print(f"{r.method}: {r.metrics}", flush=True))
+    from ..data import load_task_data
+
+    print(format_multitask_table(results, load_task_data(cfg.data, seed=cfg.train.seed)))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "multitask.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
+    print(f"wrote {out / 'multitask.json'}")
+    return 0

@@ -1,0 +1,209 @@
+"""``prefix-workbench train``: create (or resume) a run, train it with a progress bar, export it.
+
+Flags map one-to-one onto :class:`~workbench.config.RunConfig` (:func:`config_from_args`);
+``--config run.json`` loads saved settings first. Settings are checked before the
+training stack is imported, so a typo answers at once. A disk that refuses the run
+directory ends with a rescue copy of the prefix and exit status 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..config import (
+    DATA_KIND_CHOICES,
+    DEFAULT_DATASET,
+    DEFAULT_MODEL,
+    METRIC_CHOICES,
+    SAMPLING,
+    RunConfig,
+    parse_columns,
+)
+from ..errors import ConfigError, WriteError
+from ._common import EXIT_DIVERGED, EXIT_STOPPED, EXIT_WRITE
+
+__all__ = ["config_from_args", "register"]
+
+
+def register(sub: Any) -> None:
+    train = sub.add_parser("train", help="train a prefix and export the run directory")
+    train.set_defaults(handler=_train)
+    train.add_argument("--config", help="start from the settings in a run.json or config JSON file")
+    train.add_argument("--model", help=f"built-in name, hub id or local path (default {DEFAULT_MODEL})")
+    train.add_argument("--dataset", action="append",
+                       help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET}); "
+                            "repeat it to train one prefix on several tasks")  # fmt: skip
+    train.add_argument("--sampling", choices=SAMPLING, help="several tasks: rows in proportion to size, or balanced")
+    train.add_argument("--mark-tasks", action="store_true", default=None,
+                       help='several tasks: start each source with "{task} :"')  # fmt: skip
+    train.add_argument("--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
+    train.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
+                       help="map a dataset column to a role (source, target, text, label, tokens, tags)")  # fmt: skip
+    train.add_argument(
+        "--kind",
+        choices=DATA_KIND_CHOICES,
+        help="what the data is when its columns leave it open (regression for whole-number targets)",
+    )
+    train.add_argument("--metric", help=f"headline metric: {', '.join(METRIC_CHOICES)} (default: the data's)")
+    train.add_argument("--test-fraction", type=float, help="hold out this share of a file as a test split")
+    train.add_argument("--max-train-examples", type=int)
+    train.add_argument("--max-length", type=int)
+    train.add_argument("--prefix-length", type=int)
+    train.add_argument("--projection", action=argparse.BooleanOptionalAction, default=None,
+                       help="reparametrize the prefix through an MLP while training")  # fmt: skip
+    train.add_argument("--hidden-size", type=int, help="hidden size of the projection MLP")
+    train.add_argument("--init", help='random, zero, or text:"words" (the base model\'s keys/values of the words)')
+    train.add_argument("--steps", type=int)
+    train.add_argument("--lr", type=float)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--grad-accum", type=int)
+    train.add_argument("--warmup-steps", type=int)
+    train.add_argument("--eval-every", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    train.add_argument("--out", help="run directory to write (default runs/<model>-<dataset>-<time>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument(
+        "--checkpoint-every", type=int, help="rewrite the run directory with resumable state every N steps"
+    )
+    train.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (--steps to extend)"
+    )
+    train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """Settings from ``--config`` (if any) overridden by the flags given."""
+    if args.config:
+        path = Path(args.config)
+        if not path.is_file():
+            raise ConfigError(f"config file {args.config!r} does not exist")
+        data = json.loads(path.read_text(encoding="utf-8"))
+        cfg = RunConfig.from_dict(data.get("config", data))  # a run.json holds it under "config"
+    else:
+        cfg = RunConfig()
+    flags = {
+        ("model", "name"): args.model,
+        ("model", "trust_remote_code"): args.trust_remote_code or None,
+        ("data", "name"): args.dataset[0] if args.dataset else None,
+        ("data", "mix"): args.dataset[1:] if args.dataset else None,
+        ("data", "sampling"): args.sampling,
+        ("data", "mark_tasks"): args.mark_tasks,
+        ("data", "subset"): args.subset,
+        ("data", "max_train_examples"): args.max_train_examples,
+        ("data", "max_length"): args.max_length,
+        ("data", "kind"): args.kind,
+        ("data", "metric"): args.metric,
+        ("data", "test_fraction"): args.test_fraction,
+        ("prefix", "length"): args.prefix_length,
+        ("prefix", "projection"): args.projection,
+        ("prefix", "hidden_size"): args.hidden_size,
+        ("train", "steps"): args.steps,
+        ("train", "lr"): args.lr,
+        ("train", "batch_size"): args.batch_size,
+        ("train", "grad_accum"): args.grad_accum,
+        ("train", "warmup_steps"): args.warmup_steps,
+        ("train", "eval_every"): args.eval_every,
+        ("train", "seed"): args.seed,
+        ("train", "device"): args.device,
+        ("train", "precision"): args.precision,
+        ("train", "checkpoint_every"): args.checkpoint_every,
+    }
+    for (section, name), value in flags.items():
+        if value is not None:
+            setattr(getattr(cfg, section), name, value)
+    cfg.data.columns.update(parse_columns(args.column))
+    if args.init is not None:
+        kind, _, text = args.init.partition(":")
+        if kind not in ("random", "zero", "text") or (kind != "text" and text):
+            raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
+        cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
+    return cfg.validate()
+
+
+def _train(args: argparse.Namespace) -> int:
+    # Settings are checked before torch and friends are imported: a typo answers at once.
+    cfg = None if args.resume else config_from_args(args)
+    from tqdm.auto import tqdm
+
+    from ..history import EndEvent, EvalEvent, Event, StepEvent
+    from ..report import report_text
+    from ..run import Run
+
+    if cfg is None:
+        out = Path(args.out or args.resume)
+        if out != Path(args.resume) and out.exists() and not args.overwrite:
+            raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
+        args.overwrite = True  # a resumed run rewrites its own directory
+        run = Run.resume(args.resume, steps=args.steps)
+        cfg = run.config
+        if run.trainer.step >= cfg.train.steps:
+            raise ConfigError(f"{args.resume!r} is already at step {run.trainer.step} of {cfg.train.steps}; "
+                              "pass --steps N to train on to a larger total")  # fmt: skip
+        print(f"resuming at step {run.trainer.step} of {cfg.train.steps} ({args.resume})")
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out or f"runs/{Path(cfg.model.name).name}-{Path(cfg.data.name).stem}-{stamp}")
+        if out.exists() and not args.overwrite:
+            raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            run = Run.create(cfg)
+    for finding in run.findings:
+        print(f"  {finding}", file=sys.stderr)
+    counts = run.counts
+    print(
+        f"{cfg.model.name} ({run.task}) on {cfg.data.name}: prefix {cfg.prefix.length} tokens, {counts.trainable:,} "
+        f"trainable of {counts.base:,} base parameters ({counts.trainable_percent:.2f}%)"
+    )
+    headline = run.metric
+    bar = tqdm(total=cfg.train.steps, initial=run.history.last_step, desc="train", unit="step", dynamic_ncols=True)
+
+    def show(event: Event) -> None:
+        if isinstance(event, StepEvent):
+            bar.update(event.step - bar.n)
+            bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:,.0f}", refresh=False)
+        elif isinstance(event, EvalEvent):
+            metric = event.metrics.get(headline)
+            extra = f", {headline} {metric:.3f}" if isinstance(metric, int | float) else ""
+            bar.write(f"step {event.step}: validation loss {event.loss:.3f}{extra}")
+        elif isinstance(event, EndEvent) and event.message:
+            bar.write(event.message)
+
+    try:
+        history = run.train([show], checkpoint_to=out)
+    finally:
+        bar.close()
+    if not run.trainer.accelerator.is_main_process:
+        return 0  # under `accelerate launch`, one process writes the run
+    if run.checkpoint_problem:
+        print(f"prefix-workbench: warning: a checkpoint was not written ({run.checkpoint_problem})", file=sys.stderr)
+    # `out` was checked to be new (or --overwrite given) before training; checkpoints may have written it since.
+    try:
+        path = run.export(out, overwrite=True)
+    except WriteError as exc:
+        return _rescued(run, out, exc)
+    end = history.ends[-1]
+    if run.test is not None:
+        print(report_text(run.test, split="test", name=cfg.data.name))
+    print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
+    return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]
+
+
+def _rescued(run: Any, out: Path, exc: WriteError) -> int:
+    """The run directory could not be written: keep the trained prefix elsewhere and say where, in one line."""
+    copy = run.rescue(out.name)
+    if copy is None:
+        where = "and no other place (the cache, the temporary folder, /dev/shm) took a copy either"
+    else:
+        size = sum(f.stat().st_size for f in copy.rglob("*") if f.is_file()) / 1024
+        where = f"the trained prefix is saved in {copy} ({size:,.0f} kB): move it there with `mv {copy} {out}`"
+    print(f"prefix-workbench: error: {exc}; {where}", file=sys.stderr)
+    return EXIT_WRITE
