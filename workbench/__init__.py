@@ -66,7 +66,6 @@ _EXPORTS = {
 _SUBMODULES = ("analysis", "compare", "metrics", "plots", "ui")
 
 __all__ = [
-    "Analysis",
     "BUILTIN_DATASETS",
     "BUILTIN_MODELS",
     "CURATED_DATASETS",
@@ -74,6 +73,7 @@ __all__ = [
     "DATA_KINDS",
     "METRICS",
     "MODEL_TASKS",
+    "Analysis",
     "CompatibilityError",
     "ConfigError",
     "DataChoice",
@@ -104,6 +104,7 @@ __all__ = [
     "Workbench",
     "WorkbenchError",
     "analyse",
+    "analysis",
     "attach_prefix",
     "compare",
     "estimate_counts",

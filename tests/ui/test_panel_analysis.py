@@ -31,7 +31,7 @@ def test_analyse_click_after_a_run_draws_both_charts_and_the_readout(panel):
     assert result is not None and not panel.analysis.button.disabled
     assert "at step 8" in panel.analysis.status.value and "slot ablation" in panel.analysis.status.value
     assert panel.analysis.summary.value.startswith("slots: ")
-    assert [bar.x for bar in panel.analysis.slots.view.data][0] == tuple(f"P{s}" for s in result.slots.order)
+    assert panel.analysis.slots.view.data[0].x == tuple(f"P{s}" for s in result.slots.order)
     assert len(panel.analysis.layers.view.data) == 2  # hidden at / only at each layer
     assert panel.analysis.readout.value.count("<tr>") == 1 + 5  # header + one row per slot
     assert all(torch.equal(before[n], p) for n, p in run.live_model.named_parameters() if p.requires_grad)
