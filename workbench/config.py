@@ -117,7 +117,7 @@ class PrefixSettings:
 
 @dataclass
 class TrainSettings:
-    """How to train: optimiser, schedule, evaluation cadence, device and precision."""
+    """How to train: optimiser, schedule, evaluation cadence, device and precision, trackers to report to."""
 
     steps: int = _ranged(200, 1, 10_000_000)
     lr: float = _ranged(1e-2, 0.0, 10.0, open_lo=True)
@@ -138,6 +138,11 @@ class TrainSettings:
     device: str = _choice("auto", DEVICES)
     precision: str = _choice("auto", PRECISIONS)
     checkpoint_every: int = _ranged(0, 0, 10_000_000)
+    # Also log the run to "tensorboard", "mlflow" or both (workbench.tracking), in tracking_dir (None: runs/tracking);
+    # tracking_uri sends MLflow to another store or server.
+    report_to: list[str] = field(default_factory=list)
+    tracking_dir: str | None = None
+    tracking_uri: str | None = None
 
     def warmup(self) -> int:
         """The warmup in steps: the explicit one, or the default fitted to the run's length."""
@@ -165,6 +170,11 @@ class RunConfig:
             raise ConfigError(
                 f"warmup_steps ({self.train.warmup_steps}) must be smaller than steps ({self.train.steps})"
             )
+        if self.train.report_to:
+            from .tracking import check_trackers  # imports no tracker
+
+            # Names only: settings must load where a tracker is not installed (a shared run.json); starting one checks.
+            self.train.report_to = check_trackers(self.train.report_to, installed=False)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -44,6 +44,7 @@ from .rundir import (
     rescue_adapter,
     write_run_dir,
 )
+from .tracking import tracked
 from .train import Trainer
 
 __all__ = ["Run"]
@@ -72,6 +73,7 @@ class Run:
         self.findings: list[Finding] = []
         self.test: EvalResult | None = None  # the final evaluation on the test split, when there is one
         self.checkpoint_problem: str | None = None  # the last checkpoint write the disk refused (training went on)
+        self.tracked_where: str | None = None  # where the last train() call was tracked, as a command to open it
         self._trainer: Trainer | None = None
         self._splits: tuple[EncodedSplit, EncodedSplit] | None = None
         self._lock = threading.Lock()
@@ -211,7 +213,8 @@ class Run:
         the learning-rate schedule re-planned for the new total; a total below the steps done is refused.
         A completed run on data with a test split ends with an evaluation there (:attr:`test`).
         With ``checkpoint_to`` and ``config.train.checkpoint_every > 0`` the run directory is rewritten
-        (atomically, with its resumable state) every that many steps.
+        (atomically, with its resumable state) every that many steps. With ``config.train.report_to`` the
+        call is also logged as one run to TensorBoard and/or MLflow (:mod:`workbench.tracking`).
         """
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this run is already training; wait for it or stop it first")
@@ -227,9 +230,11 @@ class Run:
             every = self.config.train.checkpoint_every
             if checkpoint_to is not None and every > 0:
                 callbacks.append(self._checkpointer(Path(checkpoint_to), every))
-            history = self.trainer.fit(callbacks, stop=stop)
-            if history.ends[-1].reason == "completed" and self.data.test is not None:
-                self.test = self.evaluate("test", report=True)
+            with tracked(self) as tracking:  # ends the tracked run with the final (and test) metrics
+                self.tracked_where = tracking[0].where if tracking else None
+                history = self.trainer.fit([*callbacks, *tracking], stop=stop)
+                if history.ends[-1].reason == "completed" and self.data.test is not None:
+                    self.test = self.evaluate("test", report=True)
             return history
         finally:
             self._lock.release()

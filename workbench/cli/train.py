@@ -76,6 +76,11 @@ def register(sub: Any) -> None:
     train.add_argument(
         "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (--steps to extend)"
     )
+    train.add_argument("--report-to", metavar="TRACKERS",
+                       help="also log the run to tensorboard, mlflow or both (comma-separated)")  # fmt: skip
+    train.add_argument("--tracking-dir", help="folder for TensorBoard files and the local MLflow store "
+                                              "(default runs/tracking)")  # fmt: skip
+    train.add_argument("--tracking-uri", help="an MLflow tracking URI (a server or database) instead of the folder")
     train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
 
 
@@ -115,6 +120,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("train", "device"): args.device,
         ("train", "precision"): args.precision,
         ("train", "checkpoint_every"): args.checkpoint_every,
+        ("train", "report_to"): [n for n in args.report_to.split(",") if n.strip()] if args.report_to else None,
+        ("train", "tracking_dir"): args.tracking_dir,
+        ("train", "tracking_uri"): args.tracking_uri,
     }
     for (section, name), value in flags.items():
         if value is not None:
@@ -131,6 +139,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def _train(args: argparse.Namespace) -> int:
     # Settings are checked before torch and friends are imported: a typo answers at once.
     cfg = None if args.resume else config_from_args(args)
+    if cfg is not None and cfg.train.report_to:
+        from ..tracking import check_trackers
+
+        check_trackers(cfg.train.report_to)  # installed? one line now, not after the training
     from tqdm.auto import tqdm
 
     from ..history import EndEvent, EvalEvent, Event, StepEvent
@@ -194,6 +206,8 @@ def _train(args: argparse.Namespace) -> int:
     if run.test is not None:
         print(report_text(run.test, split="test", name=cfg.data.name))
     print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
+    if run.tracked_where:
+        print(f"tracked: {run.tracked_where}")
     return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]
 
 

@@ -29,6 +29,7 @@ from ..config import (
 )
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
 from ..models import BUILTIN_MODELS, CURATED_MODELS
+from ..tracking import TRACKERS, check_trackers
 
 __all__ = ["Controls", "code_for"]
 
@@ -93,6 +94,8 @@ class Controls:
                                            layout=_wide(), style=_STYLE)  # fmt: skip
         self.seed = w.BoundedIntText(value=c.train.seed, min=0, max=2**32 - 1, description="seed",
                                      layout=_wide(), style=_STYLE)  # fmt: skip
+        self.report_to = w.SelectMultiple(options=list(TRACKERS), value=tuple(c.train.report_to), rows=len(TRACKERS),
+                                          description="report to", layout=_wide(), style=_STYLE)  # fmt: skip
         # A column mapping belongs to the dataset it was written for.
         self.dataset.observe(lambda _c: setattr(self.columns, "value", ""), names="value")
         self.init.observe(self._show_init_text, names="value")
@@ -103,7 +106,7 @@ class Controls:
             [
                 self.model, self.dataset, self.columns, self.kind, self.metric, self.prefix_length,
                 w.HBox([self.projection, self.hidden_size], layout=w.Layout(justify_content="space-between")),
-                self.init, self.init_text, self.lr, self.steps, self.batch_size, self.seed,
+                self.init, self.init_text, self.lr, self.steps, self.batch_size, self.seed, self.report_to,
             ],
             layout=w.Layout(width="auto"),
         )  # fmt: skip
@@ -112,7 +115,7 @@ class Controls:
     def widgets(self) -> list[w.ValueWidget]:
         return [self.model, self.dataset, self.columns, self.kind, self.metric, self.prefix_length, self.projection,
                 self.hidden_size, self.init, self.init_text, self.lr, self.steps, self.batch_size,
-                self.seed]  # fmt: skip
+                self.seed, self.report_to]  # fmt: skip
 
     def observe(self, callback: Callable[[dict], None], which: str = "all") -> None:
         """Call ``callback(change)`` when a setting changes (``which``: all, model-data or prefix)."""
@@ -140,6 +143,9 @@ class Controls:
         cfg.train.steps = int(self.steps.value)
         cfg.train.batch_size = int(self.batch_size.value)
         cfg.train.seed = int(self.seed.value)
+        cfg.train.report_to = list(self.report_to.value)
+        if cfg.train.report_to:
+            check_trackers(cfg.train.report_to)  # not installed: said under the settings, before Train
         return cfg.validate()
 
     def set_config(self, config: RunConfig) -> None:
@@ -155,6 +161,7 @@ class Controls:
         self.init.value, self.init_text.value = c.prefix.init, c.prefix.init_text
         self.lr.value, self.steps.value = c.train.lr, c.train.steps
         self.batch_size.value, self.seed.value = c.train.batch_size, c.train.seed
+        self.report_to.value = tuple(c.train.report_to)
 
     def _show_init_text(self, _change: object = None) -> None:
         self.init_text.layout.display = None if self.init.value == "text" else "none"
@@ -186,6 +193,7 @@ def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
         *(f"--column={role}={col}" for role, col in config.data.columns.items()),
         *(["--kind", config.data.kind] if config.data.kind != "auto" else []),
         *(["--metric", config.data.metric] if config.data.metric else []),
+        *(["--report-to", ",".join(t.report_to)] if t.report_to else []),
     ]  # fmt: skip
     return (
         "import workbench as wb\n\n"
