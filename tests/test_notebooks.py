@@ -18,6 +18,7 @@ SMALL = {
     "04_sweep.ipynb": 'STEPS = 15\nLENGTHS = [1, 5]\nCOMPARE = ["prefix 1", "LoRA r=8"]\nCOMPARE_STEPS = 10',
     "05_multitask.ipynb": "STEPS = 10",
     "06_what_the_prefix_learned.ipynb": "STEPS = 30",
+    "07_sweep_with_optuna.ipynb": "TRIALS = 3\nSTEPS = 12",
 }
 
 
@@ -52,6 +53,10 @@ def test_notebook_runs_offline(name, tmp_path):
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "slots: " in printed and "P0: before name" in printed
         assert (tmp_path / "runs" / "what-it-learned" / "analysis" / "slot-ablation.html").is_file()
+    if name == "07_sweep_with_optuna.ipynb":
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "trial 2: " in printed and "TensorBoard: tensorboard --logdir" in printed
+        assert (tmp_path / "runs" / "sweep-07" / "best" / "run.json").is_file()
     if name == "05_multitask.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "one prefix per task, one batch" in printed and "toy-sentiment/accuracy" in printed

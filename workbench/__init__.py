@@ -63,7 +63,7 @@ _EXPORTS = {
     "analyse": ".analysis",
 }
 # Submodules reachable as attributes: ``wb.plots.loss_figure(run.history)``.
-_SUBMODULES = ("analysis", "compare", "metrics", "plots", "ui")
+_SUBMODULES = ("analysis", "compare", "metrics", "plots", "sweep", "tracking", "ui")
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -117,6 +117,8 @@ __all__ = [
     "prefix_attention",
     "preflight",
     "read_run_info",
+    "sweep",
+    "tracking",
     "ui",
 ]
 

@@ -29,6 +29,7 @@ __all__ = [
     "TrainSettings",
     "field_range",
     "parse_columns",
+    "validate_section",
 ]
 
 DEFAULT_MODEL = "tiny-demo"
@@ -163,7 +164,7 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Raise :class:`ConfigError` on the first setting out of range; return self."""
         for section in (self.model, self.data, self.prefix, self.train):
-            _validate_section(section)
+            validate_section(section)
         if self.prefix.init == "text" and not self.prefix.init_text.strip():
             raise ConfigError("prefix init 'text' needs init_text, e.g. --init text:'describe :'")
         if self.train.warmup_steps is not None and self.train.warmup_steps >= self.train.steps > 1:
@@ -256,7 +257,8 @@ def _section_from_dict(cls: type[_S], data: dict[str, Any]) -> _S:
     return cls(**kwargs)
 
 
-def _validate_section(section: Any) -> None:
+def validate_section(section: Any) -> None:
+    """Check one settings section against its fields' choices and ranges (one-line ConfigError)."""
     for f in fields(section):
         value = getattr(section, f.name)
         where = f"{type(section).__name__}.{f.name}"

@@ -74,6 +74,7 @@ class Run:
         self.test: EvalResult | None = None  # the final evaluation on the test split, when there is one
         self.checkpoint_problem: str | None = None  # the last checkpoint write the disk refused (training went on)
         self.tracked_where: str | None = None  # where the last train() call was tracked, as a command to open it
+        self.track_as: tuple[str, str] | None = None  # (experiment, run name) for trackers; None: the defaults
         self._trainer: Trainer | None = None
         self._splits: tuple[EncodedSplit, EncodedSplit] | None = None
         self._lock = threading.Lock()
@@ -82,15 +83,17 @@ class Run:
     # -- construction ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, config: RunConfig | None = None, *, base: LoadedModel | None = None) -> Run:
+    def create(cls, config: RunConfig | None = None, *, base: LoadedModel | None = None,
+               data: TaskData | None = None) -> Run:  # fmt: skip
         """Load model and data, check compatibility, attach a fresh prefix (seeded).
 
         ``base``: an already loaded base model to share (frozen, so runs can share it; the notebook
         panel does this for generative tasks). It must be ``config.model`` loaded for this dataset.
+        ``data``: ``config.data`` already loaded with this seed (a sweep's trials share it; read only).
         """
         config = (config or RunConfig()).validate()
         torch.manual_seed(config.train.seed)
-        data = load_task_data(config.data, seed=config.train.seed)
+        data = data or load_task_data(config.data, seed=config.train.seed)
         wanted = (config.model.name, resolve_task(base.architecture, data.kind)) if base else None
         if base is not None and (base.name, base.task) != wanted:
             raise ValueError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "

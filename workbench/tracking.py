@@ -249,9 +249,10 @@ def tracked(run: Run) -> Iterator[list[Callback]]:
         yield []
         return
     stamp = time.strftime("%Y%m%d-%H%M%S")
+    experiment, name = run.track_as or (DEFAULT_EXPERIMENT, f"{Path(run.config.model.name).name}-"
+                                                            f"{Path(run.config.data.name).name}-{stamp}")  # fmt: skip
     tracking = start_tracking(settings.report_to, directory=settings.tracking_dir, tracking_uri=settings.tracking_uri,
-                              run_name=f"{Path(run.config.model.name).name}-{Path(run.config.data.name).name}-{stamp}",
-                              config=run.config.to_dict())  # fmt: skip
+                              run_name=name, experiment=experiment, config=run.config.to_dict())  # fmt: skip
     try:
         yield [tracking]
     finally:

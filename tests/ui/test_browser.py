@@ -149,7 +149,7 @@ def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, tmp_path):
         page.wait_for_function(f"({_POINTS})() >= 55", timeout=180_000)  # past the first evaluation (step 50)
         first = page.evaluate(_POINTS)
         page.wait_for_function(f"({_POINTS})() > {first}", timeout=60_000)  # still gaining points
-        page.get_by_role("button", name="Stop").click()
+        page.get_by_role("button", name="Stop").first.click()  # the panel's; the sweep area has its own below
         expect(page.get_by_text("stopped at step", exact=False)).to_be_visible(timeout=30_000)
         time.sleep(1.5)  # the last chart redraw after the end event
         stopped = page.evaluate(_POINTS)

@@ -112,7 +112,7 @@ class LayerAblation:
         if not layers:
             return "no single layer's prefix is worth 10% of the gain: the effect is spread over the layers"
         parts = ", ".join(f"layer {layer} ({self.cost(layer):.0%})" for layer in layers)
-        return f"the prefix works through {parts} of the gain lost without it"
+        return f"the prefix works through {parts}: the share of its gain lost when that layer's prefix is hidden"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gain": self.gain, "costs": [self.cost(i) for i in range(len(self.without))],

@@ -28,60 +28,65 @@ from ..config import (
 from ..errors import ConfigError, WriteError
 from ._common import EXIT_DIVERGED, EXIT_STOPPED, EXIT_WRITE
 
-__all__ = ["config_from_args", "register"]
+__all__ = ["add_config_arguments", "config_from_args", "register"]
 
 
 def register(sub: Any) -> None:
     train = sub.add_parser("train", help="train a prefix and export the run directory")
     train.set_defaults(handler=_train)
-    train.add_argument("--config", help="start from the settings in a run.json or config JSON file")
-    train.add_argument("--model", help=f"built-in name, hub id or local path (default {DEFAULT_MODEL})")
-    train.add_argument("--dataset", action="append",
-                       help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET}); "
-                            "repeat it to train one prefix on several tasks")  # fmt: skip
-    train.add_argument("--sampling", choices=SAMPLING, help="several tasks: rows in proportion to size, or balanced")
-    train.add_argument("--mark-tasks", action="store_true", default=None,
-                       help='several tasks: start each source with "{task} :"')  # fmt: skip
-    train.add_argument("--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
-    train.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
-                       help="map a dataset column to a role (source, target, text, label, tokens, tags)")  # fmt: skip
+    add_config_arguments(train)
+    train.add_argument("--out", help="run directory to write (default runs/<model>-<dataset>-<time>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     train.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (--steps to extend)"
+    )
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags :func:`config_from_args` reads: one per setting of a run (``sweep`` takes them too)."""
+    parser.add_argument("--config", help="start from the settings in a run.json or config JSON file")
+    parser.add_argument("--model", help=f"built-in name, hub id or local path (default {DEFAULT_MODEL})")
+    parser.add_argument("--dataset", action="append",
+                        help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET}); "
+                             "repeat it to train one prefix on several tasks")  # fmt: skip
+    parser.add_argument("--sampling", choices=SAMPLING, help="several tasks: rows in proportion to size, or balanced")
+    parser.add_argument("--mark-tasks", action="store_true", default=None,
+                        help='several tasks: start each source with "{task} :"')  # fmt: skip
+    parser.add_argument("--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
+    parser.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
+                        help="map a dataset column to a role (source, target, text, label, tokens, tags)")  # fmt: skip
+    parser.add_argument(
         "--kind",
         choices=DATA_KIND_CHOICES,
         help="what the data is when its columns leave it open (regression for whole-number targets)",
     )
-    train.add_argument("--metric", help=f"headline metric: {', '.join(METRIC_CHOICES)} (default: the data's)")
-    train.add_argument("--test-fraction", type=float, help="hold out this share of a file as a test split")
-    train.add_argument("--max-train-examples", type=int)
-    train.add_argument("--max-length", type=int)
-    train.add_argument("--prefix-length", type=int)
-    train.add_argument("--projection", action=argparse.BooleanOptionalAction, default=None,
-                       help="reparametrize the prefix through an MLP while training")  # fmt: skip
-    train.add_argument("--hidden-size", type=int, help="hidden size of the projection MLP")
-    train.add_argument("--init", help='random, zero, or text:"words" (the base model\'s keys/values of the words)')
-    train.add_argument("--steps", type=int)
-    train.add_argument("--lr", type=float)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--grad-accum", type=int)
-    train.add_argument("--warmup-steps", type=int)
-    train.add_argument("--eval-every", type=int)
-    train.add_argument("--seed", type=int)
-    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
-    train.add_argument("--out", help="run directory to write (default runs/<model>-<dataset>-<time>)")
-    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    train.add_argument(
+    parser.add_argument("--metric", help=f"headline metric: {', '.join(METRIC_CHOICES)} (default: the data's)")
+    parser.add_argument("--test-fraction", type=float, help="hold out this share of a file as a test split")
+    parser.add_argument("--max-train-examples", type=int)
+    parser.add_argument("--max-length", type=int)
+    parser.add_argument("--prefix-length", type=int)
+    parser.add_argument("--projection", action=argparse.BooleanOptionalAction, default=None,
+                        help="reparametrize the prefix through an MLP while training")  # fmt: skip
+    parser.add_argument("--hidden-size", type=int, help="hidden size of the projection MLP")
+    parser.add_argument("--init", help='random, zero, or text:"words" (the base model\'s keys/values of the words)')
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--grad-accum", type=int)
+    parser.add_argument("--warmup-steps", type=int)
+    parser.add_argument("--eval-every", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
+    parser.add_argument(
         "--checkpoint-every", type=int, help="rewrite the run directory with resumable state every N steps"
     )
-    train.add_argument(
-        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint (--steps to extend)"
-    )
-    train.add_argument("--report-to", metavar="TRACKERS",
-                       help="also log the run to tensorboard, mlflow or both (comma-separated)")  # fmt: skip
-    train.add_argument("--tracking-dir", help="folder for TensorBoard files and the local MLflow store "
+    parser.add_argument("--report-to", metavar="TRACKERS",
+                        help="also log the run to tensorboard, mlflow or both (comma-separated)")  # fmt: skip
+    parser.add_argument("--tracking-dir", help="folder for TensorBoard files and the local MLflow store "
                                               "(default runs/tracking)")  # fmt: skip
-    train.add_argument("--tracking-uri", help="an MLflow tracking URI (a server or database) instead of the folder")
-    train.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
+    parser.add_argument("--tracking-uri", help="an MLflow tracking URI (a server or database) instead of the folder")
+    parser.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

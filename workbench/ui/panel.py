@@ -1,4 +1,4 @@
-"""The notebook panel: settings, Train / Stop, live charts, attention, samples, runs, analysis and export.
+"""The notebook panel: settings, Train / Stop, live charts, attention, samples, runs, analysis, sweeps, export.
 
 ``Workbench()`` in a cell shows one panel. It composes the settings widgets
 (:mod:`.controls`), the views (:mod:`.views`) and live charts (:mod:`.live`) around
@@ -30,6 +30,7 @@ from ..history import EndEvent, EvalEvent, Event, History, StepEvent
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
+from .sweep_area import SweepArea
 from .views import AnalysisView, AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background, after the panel is shown
@@ -92,6 +93,7 @@ class Workbench:
         self.attention, self.runs_view = AttentionView(self.chart_mode), RunsView(self.chart_mode)
         self.results = ResultsView(self.chart_mode)
         self.analysis = AnalysisView(self.chart_mode)
+        self.sweep = SweepArea(self.chart_mode, self.controls.config, foreground=self.foreground)
         self._analysing: threading.Thread | None = None
         self.loss_chart = LiveFigure(plots.loss_figure(History()), self.chart_mode)
         self.runs: dict[str, Run] = {}
@@ -156,6 +158,7 @@ class Workbench:
                 self.samples.box,
                 section("Runs"), self.runs_view.box,
                 section("What the prefix learned"), self.analysis.box,
+                section("Sweep (Optuna)"), self.sweep.box,
                 section("Export and resume"),
                 w.HBox([self.export_path, self.overwrite, self.export_button]),
                 w.HBox([self.resume_path, self.resume_button]),

@@ -27,12 +27,13 @@ if TYPE_CHECKING:  # these import torch; the views only show their results
 
 __all__ = ["AnalysisView", "AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
 
-_COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
+COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
 _TABLE = "border-collapse:collapse;font-size:12px;width:100%"
 _CELL = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A small HTML table, every cell escaped (cells are user text)."""
     head = "".join(f"<th style='{_CELL};background:#f6f8fa'>{html.escape(h)}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td style='{_CELL}'>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
@@ -69,7 +70,7 @@ class ProgressView:
 
     def say(self, message: str, level: str = "info") -> None:
         """Show ``message`` in place (``level``: ok, info, warning, error); empty clears it."""
-        color = _COLORS.get(level, "#555")
+        color = COLORS.get(level, "#555")
         self.status.value = f"<span style='color:{color}'>{html.escape(message)}</span>" if message else ""
 
 
@@ -83,7 +84,9 @@ class InfoView:
         self.box = w.VBox([self.counts, self.findings, self.preview], layout=w.Layout(width="100%"))
 
     def show_preview(self, rows: Sequence[tuple[str, str]], kind: str) -> None:
-        self.preview.value = f"<b>data preview</b> ({html.escape(kind)})" + _table(["input", "expected output"], rows)
+        self.preview.value = f"<b>data preview</b> ({html.escape(kind)})" + html_table(
+            ["input", "expected output"], rows
+        )
 
     def show_counts(self, counts: ParameterCounts) -> None:
         self.counts.value = (
@@ -93,14 +96,14 @@ class InfoView:
 
     def show_findings(self, findings: Sequence[Finding]) -> None:
         self.findings.value = "<br>".join(
-            f"<span style='color:{_COLORS[f.level]}'>{f.level}: {html.escape(f.message)}</span>" for f in findings
+            f"<span style='color:{COLORS[f.level]}'>{f.level}: {html.escape(f.message)}</span>" for f in findings
         )
 
     def show_loading(self, message: str) -> None:
-        self.counts.value = f"<span style='color:{_COLORS['info']}'>{html.escape(message)}</span>"
+        self.counts.value = f"<span style='color:{COLORS['info']}'>{html.escape(message)}</span>"
 
     def show_problem(self, message: str) -> None:
-        self.counts.value = f"<span style='color:{_COLORS['error']}'>{html.escape(message)}</span>"
+        self.counts.value = f"<span style='color:{COLORS['error']}'>{html.escape(message)}</span>"
         self.findings.value = ""
 
 
@@ -116,7 +119,7 @@ class SamplesView:
             (s["input"], base[i] if base and i < len(base) else "", s["output"], s["reference"])
             for i, s in enumerate(samples)
         ]
-        self.table.value = f"<div>step {step}</div>" + _table(
+        self.table.value = f"<div>step {step}</div>" + html_table(
             ["input", "base model (no prefix)", "with the prefix", "reference"], rows
         )
 
@@ -139,7 +142,7 @@ class ResultsView:
             if isinstance(value, int | float):
                 lower = name in METRICS and not METRICS[name].higher_is_better
                 cells.append((name + (" (lower is better)" if lower else ""), f"{value:.4f}"))
-        self.summary.value = f"<div>{html.escape(split)}: {len(result.rows)} rows</div>" + _table(
+        self.summary.value = f"<div>{html.escape(split)}: {len(result.rows)} rows</div>" + html_table(
             ["metric", "value"], cells
         )
         from ..report import report_figure
@@ -168,7 +171,7 @@ class AttentionView:
                           layout=w.Layout(width="100%"))  # fmt: skip
 
     def say(self, message: str) -> None:
-        self.status.value = f"<span style='color:{_COLORS['warning']}'>{html.escape(message)}</span>"
+        self.status.value = f"<span style='color:{COLORS['warning']}'>{html.escape(message)}</span>"
 
     def show(self, probe: ProbeResult) -> None:
         layers, heads = probe.share.shape
@@ -234,7 +237,7 @@ class AnalysisView:
                           layout=w.Layout(width="100%"))  # fmt: skip
 
     def say(self, message: str, level: str = "info") -> None:
-        self.status.value = f"<span style='color:{_COLORS[level]}'>{html.escape(message)}</span>"
+        self.status.value = f"<span style='color:{COLORS[level]}'>{html.escape(message)}</span>"
 
     def show(self, analysis: Analysis, label: str) -> None:
         slot_figure, layer_figure = plots.slot_ablation_figure(analysis.slots), plots.layer_ablation_figure(
@@ -252,6 +255,6 @@ class AnalysisView:
         self.summary.value = "<br>".join(html.escape(line) for line in analysis.summary().splitlines())
         space = "keys" if analysis.readout.space == "keys" else "input embeddings"
         self.readout.value = (f"<b>nearest tokens by {space}</b> ({analysis.readout.vocab} of "
-                              f"{analysis.readout.vocab_size} tokens)" + _table(
+                              f"{analysis.readout.vocab_size} tokens)" + html_table(
                                   ["slot", "nearest (cosine, mean over layers)"],
                                   [(row["slot"], row["nearest"]) for row in analysis.readout.table()]))  # fmt: skip
