@@ -108,3 +108,27 @@ def test_bad_files_and_flags_exit_2_with_one_line_and_write_nothing(tmp_path, ca
     err = capsys.readouterr().err.strip()
     assert needle in err and len(err.splitlines()) == 1
     assert not out.exists() and list(tmp_path.iterdir()) == [path]
+
+
+def test_analyse_a_regression_run_on_my_file(tmp_path, capsys):
+    # An encoder with a one-output head on decimals: the analysis scores RMSE (lower is better) with slots hidden.
+    data = uf.write(tmp_path / "stars.csv", uf.stars())
+    out = tmp_path / "run"
+    argv = ["train", "--model", "tiny-bert", "--dataset", str(data), "--column", "text=review", "--column",
+            "label=stars", "--steps", "20", "--lr", "0.05", "--prefix-length", "3", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    assert main(["analyse", "--run", str(out), "--rows", "12"]) == 0
+    summary = json.loads((out / "analysis" / "analysis.json").read_text())
+    assert summary["slots"]["metric"] == "rmse" and summary["slots"]["full"]["metric"] > 0
+    assert len(summary["layers"]["without"]) == 2 and len(summary["readout"]["overall"]) == 3
+
+
+def test_sweep_my_file_with_a_column_mapping(tmp_path, capsys):
+    data = uf.write(tmp_path / "reviews.jsonl", [{"review": r["text"], "verdict": r["label"]} for r in uf.reviews()])
+    out = tmp_path / "sweep"
+    assert main(["sweep", "--space", "lr=1e-2:2e-1:log", "--trials", "2", "--model", "tiny-gpt2", "--dataset",
+                 str(data), "--column", "text=review", "--column", "label=verdict", "--steps", "8", "--eval-every",
+                 "4", "--out", str(out)]) == 0  # fmt: skip
+    info = json.loads((out / "sweep.json").read_text())
+    assert info["metric"] == "accuracy" and info["direction"] == "maximize" and len(info["trials"]) == 2
+    assert (out / "best" / "adapter" / "adapter_config.json").is_file()

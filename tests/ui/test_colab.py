@@ -45,7 +45,7 @@ def test_on_colab_the_panel_is_shown_first_then_loaded_in_the_cell(colab, make_c
     monkeypatch.setattr(IPython.display, "display", lambda widget: order.append("shown"))
     monkeypatch.setattr(Workbench, "_load", lambda self, config: (order.append("loaded"), load(self, config)))
     panel = Workbench(make_config(), chart_interval_s=0, chart_budget=None)
-    assert order == ["shown", "loaded"] and panel._loader is None  # in this cell, no loading thread
+    assert order == ["shown", "loaded"] and panel.loader._thread is None  # in this cell, no loading thread
     assert "trainable</b>" in panel.info.counts.value  # loaded before the constructor returned
     assert panel._repr_mimebundle_() == {"text/plain": "(the workbench panel is shown above)"}
 

@@ -42,13 +42,12 @@ def test_analyse_an_exported_run_by_its_directory(panel, tmp_path):
     out = panel.export(tmp_path / "exported")
     panel.analysis.path.value = str(out)
     panel.analysis.button.click()
-    panel._analysing.join(120)
+    panel.analysis._thread.join(120)
     assert str(out) in panel.analysis.status.value and panel.analysis.slots is not None
     panel.analysis.path.value = str(tmp_path / "missing")
     panel.analysis.button.click()
-    panel._analysing.join(60)
-    assert "error" not in panel.analysis.status.value or "missing" in panel.analysis.status.value
-    assert "missing" in panel.analysis.status.value
+    panel.analysis._thread.join(60)
+    assert "missing" in panel.analysis.status.value and "#b00020" in panel.analysis.status.value  # said as an error
 
 
 def test_analyse_is_refused_while_the_run_trains(panel):

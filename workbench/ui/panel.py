@@ -27,15 +27,15 @@ from .. import plots
 from ..config import RunConfig
 from ..errors import WorkbenchError
 from ..history import EndEvent, EvalEvent, Event, History, StepEvent
+from .analysis_area import AnalysisArea
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
+from .loading import Loader, import_training_stack
 from .sweep_area import SweepArea
-from .views import AnalysisView, AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView
+from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView, say_failure
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background, after the panel is shown
-    from ..data import TaskData
-    from ..models import LoadedModel
     from ..probe import ProbeResult
     from ..run import Run
 
@@ -43,7 +43,6 @@ __all__ = ["Workbench"]
 
 _log = logging.getLogger(__name__)
 _END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "out-of-memory": "error"}
-_IMPORTING = threading.Lock()
 
 
 def _return_freed_memory() -> None:
@@ -51,22 +50,6 @@ def _return_freed_memory() -> None:
     session of many runs, each in its own thread, would otherwise grow by several MB a run)."""
     with contextlib.suppress(OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to do
         ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
-
-
-def _say_failure(say: Any, what: str, exc: Exception) -> None:
-    """Show a failure in place as one line: a WorkbenchError as it is, anything else with its traceback logged."""
-    if isinstance(exc, WorkbenchError):
-        say(str(exc), "error")
-    else:
-        _log.error("%s failed", what, exc_info=exc)
-        say(f"unexpected {type(exc).__name__}: {exc}", "error")
-
-
-def _import_training_stack() -> None:
-    """Import torch, transformers, peft and accelerate (through :mod:`workbench.run`) one thread at a time:
-    two threads importing them for the first time can meet a partly initialised module."""
-    with _IMPORTING:
-        from .. import run  # noqa: F401
 
 
 class Workbench:
@@ -92,9 +75,8 @@ class Workbench:
         self.progress, self.info, self.samples = ProgressView(), InfoView(), SamplesView()
         self.attention, self.runs_view = AttentionView(self.chart_mode), RunsView(self.chart_mode)
         self.results = ResultsView(self.chart_mode)
-        self.analysis = AnalysisView(self.chart_mode)
+        self.analysis = AnalysisArea(self.chart_mode, self._current, foreground=self.foreground)
         self.sweep = SweepArea(self.chart_mode, self.controls.config, foreground=self.foreground)
-        self._analysing: threading.Thread | None = None
         self.loss_chart = LiveFigure(plots.loss_figure(History()), self.chart_mode)
         self.runs: dict[str, Run] = {}
         self.run: Run | None = None
@@ -103,16 +85,10 @@ class Workbench:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._charts_due, self._line_due = Throttle(chart_interval_s, chart_budget), Throttle(0.25)
-        # Filled from the main thread (settings) and the training thread (a new run): one lock for both.
-        self._cache_lock = threading.Lock()
-        self._bases: dict[tuple[str, str], LoadedModel] = {}
-        self._datas: dict[tuple, TaskData] = {}
         self._base_outputs: list[str] | None = None
         self._since = (0, 0.0)  # (step, elapsed_s) the current run's session began at
         # Loading what the settings need (model, data) happens in a thread, so the panel shows at once.
-        self._load_lock = threading.Lock()
-        self._load_wanted = False
-        self._loader: threading.Thread | None = None
+        self.loader = Loader(self._load_settings, foreground=self.foreground)
         self._shown = False
         self._build_widgets()
         self.controls.observe(lambda _c: self.refresh(), "all")
@@ -142,7 +118,6 @@ class Workbench:
         self.stop_button.on_click(lambda _b: self.stop())
         self.export_button.on_click(lambda _b: self.export())
         self.resume_button.on_click(lambda _b: self.resume(self.resume_path.value))
-        self.analysis.button.on_click(lambda _b: self.analyse(self.analysis.path.value))
         # Two columns that share the width and wrap (settings above the chart) when the page is narrow.
         left = w.VBox([w.HTML("<b>settings</b>"), self.controls.box, w.HBox([self.train_button, self.stop_button]),
                        self.info.box], layout=w.Layout(flex="1 1 320px", min_width="320px", max_width="480px",
@@ -185,53 +160,31 @@ class Workbench:
             return
         self.code.value = code_for(config, self.export_path.value)
         self.info.show_loading(f"loading {config.model.name} and {config.data.name}…")
-        if self.foreground:
-            self._load(config)
-            return
-        with self._load_lock:
-            self._load_wanted = True
-            if self._loader is None:
-                self._loader = threading.Thread(target=self._load_while_wanted, name="workbench-load", daemon=True)
-                self._loader.start()
+        self.loader.request()
 
     def settled(self, timeout: float | None = None) -> bool:
         """Block until what the settings need is loaded and shown (False if ``timeout`` passed first)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._load_lock:
-                loader = self._loader
-            if loader is None:
-                return True
-            loader.join(None if deadline is None else max(deadline - time.monotonic(), 0))
-            if loader.is_alive():
-                return False
+        return self.loader.settled(timeout)
 
-    def _load_while_wanted(self) -> None:
-        # Settings changed while loading are loaded next; a burst of changes loads once.
-        while True:
-            with self._load_lock:
-                if not self._load_wanted:
-                    self._loader = None
-                    return
-                self._load_wanted = False
-            try:
-                config = self.controls.config()
-            except WorkbenchError as exc:
-                self.info.show_problem(str(exc))
-                continue
-            self._load(config)
+    def _load_settings(self) -> None:
+        try:
+            config = self.controls.config()
+        except WorkbenchError as exc:
+            self.info.show_problem(str(exc))
+            return
+        self._load(config)
 
     def _load(self, config: RunConfig) -> None:
         for chart in (self.loss_chart, self.attention.share, self.attention.tokens, self.runs_view.chart,
                       self.results.chart):  # fmt: skip
             chart.materialize()  # the first one imports plotly's renderers (~1 s): after the panel is shown
-        _import_training_stack()
+        import_training_stack()
         from ..prefix import estimate_counts, preflight
 
         try:
-            data = self._data(config)
+            data = self.loader.data(config)
             self.info.show_preview(data.preview(3), data.kind)
-            base = self._base(config, data)
+            base = self.loader.base(config, data)
             self.info.show_counts(estimate_counts(base, config.prefix))
             self.info.show_findings(preflight(base, config.prefix, max_length=config.data.max_length,
                                               want_attention=True, data=data))  # fmt: skip
@@ -240,26 +193,6 @@ class Workbench:
         except Exception as exc:  # shown in place; the traceback goes to the log
             _log.exception("loading the settings failed")
             self.info.show_problem(f"unexpected {type(exc).__name__}: {exc}")
-
-    def _data(self, config: RunConfig) -> TaskData:
-        d = config.data  # what the preview rows, the task kind and the metric depend on
-        key = (d.name, d.subset, tuple(sorted(d.columns.items())), d.kind, d.metric, d.validation_fraction,
-               d.test_fraction, config.train.seed)  # fmt: skip
-        with self._cache_lock:
-            if key not in self._datas:
-                from ..data import load_task_data
-
-                self._datas[key] = load_task_data(config.data, seed=config.train.seed)
-            return self._datas[key]
-
-    def _base(self, config: RunConfig, data: TaskData) -> LoadedModel:
-        key = (config.model.name, data.kind, tuple(data.label_names or ()))
-        with self._cache_lock:
-            if key not in self._bases:
-                from ..models import load_model
-
-                self._bases[key] = load_model(config.model, data.kind, label_names=data.label_names)
-            return self._bases[key]
 
     # -- training ----------------------------------------------------------------------------
 
@@ -285,7 +218,7 @@ class Workbench:
             return None
 
         def resumed() -> Run:
-            _import_training_stack()
+            import_training_stack()
             from ..run import Run
 
             return Run.resume(str(path).strip(), steps=steps)
@@ -311,11 +244,11 @@ class Workbench:
         return self.run
 
     def _new_run(self, config: RunConfig | None) -> Run:
-        _import_training_stack()
+        import_training_stack()
         from ..run import Run
 
         config = config or self.controls.config()
-        base = self._base(config, self._data(config))
+        base = self.loader.base(config, self.loader.data(config))
         # PEFT wraps a classifier's head inside the base model, so only generative bases are shared.
         return Run.create(config, base=base if base.task.generative else None)
 
@@ -346,7 +279,7 @@ class Workbench:
             step = run.history.last_step if run else 0
             self.progress.say(f"interrupted at step {step}; the prefix and its history are kept", "warning")
         except Exception as exc:
-            _say_failure(self.progress.say, "training", exc)
+            say_failure(self.progress.say, "training", exc)
         finally:
             self.train_button.disabled, self.stop_button.disabled = False, True
             self._busy.release()
@@ -411,47 +344,14 @@ class Workbench:
     # -- analysis ----------------------------------------------------------------------------
 
     def analyse(self, path: str | Path | None = None, *, wait: bool = False, **options: Any) -> Any:
-        """Slot and layer ablation and nearest tokens (:func:`workbench.analysis.analyse`) of the current run, or
-        of the run exported in ``path``; shown below the runs. In a thread like training (``wait=True`` blocks);
-        returns the :class:`~workbench.analysis.Analysis` when it ran here, else None. ``options`` go to
-        :func:`~workbench.analysis.analyse` (rows, metric_rows, top, vocab)."""
-        path = str(path or "").strip()
-        if not path and self.run is None:
-            self.analysis.say("nothing to analyse yet: train a run, or type an exported run's directory", "error")
-            return None
-        if not path and self.is_training:
-            self.analysis.say("the run is still training; press Stop (or wait), then Analyse", "error")
-            return None
-        if self._analysing is not None and self._analysing.is_alive():
-            self.analysis.say("an analysis is already running", "warning")
-            return None
-        self.analysis.button.disabled = True
-        found: list[Any] = []
+        """What the current run's prefix learned, or that of the run exported in ``path``
+        (:meth:`AnalysisArea.start`: in a thread like training; ``wait=True`` blocks and returns it)."""
+        return self.analysis.start(path, wait=wait, **options)
 
-        def work() -> None:
-            try:
-                _import_training_stack()
-                from ..analysis import analyse
-                from ..run import Run
-
-                run = Run.load(path) if path else self.run
-                label = path or next((k for k, r in self.runs.items() if r is run), "this run")
-                found.append(analyse(run, progress=lambda text: self.analysis.say(f"analysing: {text}"), **options))
-                self.analysis.show(found[-1], label)
-            except Exception as exc:
-                _say_failure(self.analysis.say, "analysis", exc)
-            finally:
-                self.analysis.button.disabled = False
-
-        if self.foreground:
-            work()
-            return found[-1] if found else None
-        self._analysing = threading.Thread(target=work, name="workbench-analyse", daemon=True)
-        self._analysing.start()
-        if wait:
-            self._analysing.join()
-            return found[-1] if found else None
-        return None
+    def _current(self) -> tuple[Run | None, str, bool]:
+        """The panel's latest run, its label, and whether it is training (what the analysis area asks)."""
+        label = next((k for k, r in self.runs.items() if r is self.run), "this run")
+        return self.run, label, self.is_training
 
     # -- export ------------------------------------------------------------------------------
 

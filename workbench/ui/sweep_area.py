@@ -12,7 +12,6 @@ and runs the library; it has no sweep logic of its own.
 from __future__ import annotations
 
 import html
-import logging
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ import ipywidgets as w
 
 from ..errors import WorkbenchError
 from .live import LiveFigure
-from .views import COLORS, html_table
+from .views import COLORS, html_table, say_failure
 
 if TYPE_CHECKING:
     from ..config import RunConfig
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SweepArea"]
 
-_log = logging.getLogger(__name__)
 _OPTUNA_FIGURES = ("history", "importances", "parallel")
 
 
@@ -115,11 +113,8 @@ class SweepArea:
                     f"{out}/best" if result.best else "no trial completed")  # fmt: skip
             ended = "stopped (tick resume and Sweep to go on)" if result.stopped else "done"
             self.say(f"{ended}; {best}", "warning" if result.stopped else "ok")
-        except WorkbenchError as exc:
-            self.say(str(exc), "error")
-        except Exception as exc:  # shown in place; the traceback goes to the log
-            _log.exception("sweep failed")
-            self.say(f"unexpected {type(exc).__name__}: {exc}", "error")
+        except Exception as exc:
+            say_failure(self.say, "sweep", exc)
         finally:
             self.sweep_button.disabled, self.stop_button.disabled = False, True
 

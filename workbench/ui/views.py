@@ -1,4 +1,4 @@
-"""The display parts of the panel: status and progress, settings info, samples, attention, runs, analysis.
+"""The display parts of the panel: status and progress, settings info, samples, attention, runs.
 
 Each view owns a few widgets and has one or two methods that take plain data (an
 event, a probe result, a list of sample rows) and show it. Views never start,
@@ -9,27 +9,38 @@ everywhere, since prompts and outputs are user text.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
 from .. import plots
+from ..errors import WorkbenchError
 from ..history import History, StepEvent
 from ..metrics import METRICS
 from .live import LiveFigure
 
 if TYPE_CHECKING:  # these import torch; the views only show their results
-    from ..analysis import Analysis
     from ..evaluate import EvalResult
     from ..prefix import Finding, ParameterCounts
     from ..probe import ProbeResult
 
-__all__ = ["AnalysisView", "AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
+__all__ = ["AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
 
 COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
+_log = logging.getLogger(__name__)
 _TABLE = "border-collapse:collapse;font-size:12px;width:100%"
 _CELL = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
+
+
+def say_failure(say: Callable[[str, str], None], what: str, exc: Exception) -> None:
+    """Show a failure in place as one line: a WorkbenchError as it is, anything else with its traceback logged."""
+    if isinstance(exc, WorkbenchError):
+        say(str(exc), "error")
+    else:
+        _log.error("%s failed", what, exc_info=exc)
+        say(f"unexpected {type(exc).__name__}: {exc}", "error")
 
 
 def html_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -211,50 +222,3 @@ class RunsView:
     def redraw(self) -> None:
         chosen = {k: self._histories[k] for k in self.select.value if k in self._histories}
         self.chart.show(plots.overlay_figure(chosen, title=f"Runs ({len(chosen)} overlaid)"))
-
-
-class AnalysisView:
-    """What the prefix learned (:mod:`workbench.analysis`): slot and layer ablation charts, nearest tokens.
-
-    The Analyse button and the run-directory box are here; the panel runs the analysis and calls
-    :meth:`show`. The charts stay hidden until the first analysis.
-    """
-
-    def __init__(self, mode: str) -> None:
-        self.button = w.Button(description="Analyse", icon="search", layout=w.Layout(width="110px"),
-                               tooltip="slot and layer ablation, nearest tokens (seconds to minutes)")  # fmt: skip
-        self.path = w.Text(placeholder="run directory (empty: the panel's current run)", description="analyse",
-                           layout=w.Layout(width="340px"))  # fmt: skip
-        self.status = w.HTML("<i>after a run: which slots and layers carry the prefix, and what its slots "
-                             "resemble</i>")  # fmt: skip
-        self.summary = w.HTML("")
-        self.mode = mode
-        self.slots: LiveFigure | None = None  # built at the first analysis: most sessions never open one
-        self.layers: LiveFigure | None = None
-        self.readout = w.HTML("")
-        self.holder = w.VBox([], layout=w.Layout(width="100%"))
-        self.box = w.VBox([w.HBox([self.path, self.button]), self.status, self.summary, self.holder],
-                          layout=w.Layout(width="100%"))  # fmt: skip
-
-    def say(self, message: str, level: str = "info") -> None:
-        self.status.value = f"<span style='color:{COLORS[level]}'>{html.escape(message)}</span>"
-
-    def show(self, analysis: Analysis, label: str) -> None:
-        slot_figure, layer_figure = plots.slot_ablation_figure(analysis.slots), plots.layer_ablation_figure(
-            analysis.layers)  # fmt: skip
-        if self.slots is None or self.layers is None:
-            self.slots, self.layers = LiveFigure(slot_figure, self.mode), LiveFigure(layer_figure, self.mode)
-            self.holder.children = [w.HBox([w.Box([self.slots.widget], layout=w.Layout(width="50%")),
-                                            w.Box([self.layers.widget], layout=w.Layout(width="50%"))],
-                                           layout=w.Layout(width="100%")), self.readout]  # fmt: skip
-        else:
-            self.slots.show(slot_figure)
-            self.layers.show(layer_figure)
-        took = ", ".join(f"{name} {s:.1f} s" for name, s in analysis.seconds.items())
-        self.say(f"{label} at step {analysis.step} ({took})", "ok")
-        self.summary.value = "<br>".join(html.escape(line) for line in analysis.summary().splitlines())
-        space = "keys" if analysis.readout.space == "keys" else "input embeddings"
-        self.readout.value = (f"<b>nearest tokens by {space}</b> ({analysis.readout.vocab} of "
-                              f"{analysis.readout.vocab_size} tokens)" + html_table(
-                                  ["slot", "nearest (cosine, mean over layers)"],
-                                  [(row["slot"], row["nearest"]) for row in analysis.readout.table()]))  # fmt: skip
