@@ -64,3 +64,26 @@ def test_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["analyse", "--run", str(tmp_path)]) == 2
     assert "is not a run directory (no run.json)" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(("model", "datasets"), [
+    ("tiny-qwen2", ["toy-e2e"]), ("tiny-mistral", ["toy-e2e"]), ("tiny-gpt-neox", ["toy-e2e"]),
+    ("tiny-opt", ["toy-e2e"]), ("tiny-gemma", ["toy-e2e"]), ("tiny-phi3", ["toy-e2e"]),
+    ("tiny-roberta", ["toy-sentiment"]), ("tiny-bert", ["toy-ner"]), ("tiny-demo", ["toy-e2e", "toy-sentiment"]),
+])  # fmt: skip
+def test_every_builtin_family_and_kind_is_masked_exactly_and_analysed(make_config, model, datasets):
+    from workbench.analysis.masking import prefix_keys, prefix_visibility
+    from workbench.data import Collator
+
+    run = Run.create(make_config(model, datasets[0], data={"mix": datasets[1:]}, prefix={"length": 3},
+                                 train={"steps": 3}))  # fmt: skip
+    run.train()
+    model_, (_, val) = run.live_model.eval(), run.splits
+    batch = Collator(run.tokenizer.pad_token_id)(val.features[:4])
+    with torch.no_grad():
+        plain = float(model_(**batch).loss)
+        with prefix_visibility(model_, torch.ones(len(prefix_keys(model_)), 3, dtype=torch.bool)):
+            masked = float(model_(**batch).loss)
+    assert masked == pytest.approx(plain, abs=1e-4)  # nothing hidden: PEFT's own forward (GQA, sliding window, …)
+    result = analyse(run, rows=8, metric_rows=2, top=2)
+    assert result.slots.metric == run.metric and result.slots.full.metric is not None
