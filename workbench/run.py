@@ -18,7 +18,8 @@ import functools
 import platform
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,7 @@ class Run:
         call is also logged as one run to TensorBoard and/or MLflow (:mod:`workbench.tracking`).
         """
         if not self._lock.acquire(blocking=False):
-            raise RuntimeError("this run is already training; wait for it or stop it first")
+            raise RuntimeError("this run is already training (or being analysed); wait for it or stop it first")
         self._training_thread = threading.get_ident()
         try:
             if steps is not None:
@@ -239,6 +240,17 @@ class Run:
                 if history.ends[-1].reason == "completed" and self.data.test is not None:
                     self.test = self.evaluate("test", report=True)
             return history
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def exclusive(self, doing: str) -> Iterator[None]:
+        """Hold the run for ``doing`` (e.g. an analysis that reads its prefix many times): refused while it
+        trains, and training it meanwhile is refused."""
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"this run is training; stop it (or wait for it) before {doing}")
+        try:
+            yield
         finally:
             self._lock.release()
 

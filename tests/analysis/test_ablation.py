@@ -58,9 +58,10 @@ def test_layer_ablation_finds_the_only_layer_with_a_prefix(make_config):
 def test_an_untrained_prefix_gets_an_honest_suggestion(make_config):
     run = Run.create(make_config("tiny-gpt2", prefix={"init": "zero"}))
     result = ablate_slots(run, rows=8, metric_rows=0)
-    if result.gain <= 0:
-        assert "does not lower the validation loss" in result.suggestion()
-        assert result.effective == []
+    # Zero keys and values: the prefix only dilutes attention a little; no gain worth a suggestion.
+    assert not result.helps and abs(result.gain) < 1e-3 * result.none.loss
+    assert "does not measurably lower the validation loss" in result.suggestion()
+    assert result.effective == []
 
 
 def test_rows_must_be_positive(make_config):

@@ -87,3 +87,19 @@ def test_every_builtin_family_and_kind_is_masked_exactly_and_analysed(make_confi
     assert masked == pytest.approx(plain, abs=1e-4)  # nothing hidden: PEFT's own forward (GQA, sliding window, …)
     result = analyse(run, rows=8, metric_rows=2, top=2)
     assert result.slots.metric == run.metric and result.slots.full.metric is not None
+
+
+def test_a_run_cannot_train_while_it_is_analysed_nor_be_analysed_while_it_trains(make_config):
+    run = Run.create(make_config("tiny-gpt2", train={"steps": 4}))
+    with run.exclusive("analysing it"), pytest.raises(RuntimeError, match="already training"):
+        run.train()
+    seen = []
+
+    def analyse_now(event):
+        if event.kind == "step" and not seen:
+            with pytest.raises(RuntimeError, match=r"this run is training; stop it .* before analysing it"):
+                analyse(run)
+            seen.append(event.step)
+
+    run.train([analyse_now])
+    assert seen == [1] and run.history.last_step == 4

@@ -87,3 +87,18 @@ def test_visible_must_match_the_prefix(make_config):
     run = Run.create(make_config("tiny-gpt2", train={"steps": 1}))
     with pytest.raises(ValueError, match=r"\[layers, P\]"), prefix_visibility(run.live_model, torch.ones(1, 1)):
         pass
+
+
+def test_a_live_prefix_with_a_projection_mlp_is_recognised_in_every_batch(make_config):
+    # The MLP's output for B rows differs from its output for one row in the last bits, so the prefix must be
+    # recognised from what PEFT built for that very forward, whatever the batch size.
+    run = Run.create(make_config("tiny-llama", prefix={"projection": True, "hidden_size": 32}, train={"steps": 3}))
+    run.train()
+    model = run.live_model.eval()
+    layers, n = len(prefix_keys(model)), run.config.prefix.length
+    for size in (1, 3, 8):
+        batch = _batch(run, size)
+        with prefix_visibility(model, torch.zeros(layers, n, dtype=torch.bool)):
+            none = _loss(model, batch)
+        with model.disable_adapter():
+            assert none == pytest.approx(_loss(model, batch), abs=1e-5)

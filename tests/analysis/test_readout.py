@@ -54,3 +54,13 @@ def test_prompt_tuning_is_read_in_embedding_space(make_config):
     assert readout.space == "embeddings"
     assert [near[0][0] for near in readout.overall] == ["food", "name", "food"]
     assert readout.overall[0][0][1] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_tokens_the_model_has_no_embedding_for_are_left_out(make_config):
+    run = Run.create(make_config("tiny-llama"))
+    tokenizer = run.tokenizer
+    rows = run.live_model.get_input_embeddings().num_embeddings
+    tokenizer.add_tokens(["zzextra1", "zzextra2", "zzextra3"])  # a tokenizer that knows more than the model
+    assert len(tokenizer) > rows
+    readout = slot_readout(run.live_model, tokenizer, task=run.task, top=2)
+    assert readout.vocab_size == rows and readout.vocab == rows - len(tokenizer.all_special_ids)

@@ -61,15 +61,20 @@ class SlotAblation:
         """How much the prefix lowers the loss against no prefix (≤ 0: it does not help yet)."""
         return self.none.loss - self.full.loss
 
+    @property
+    def helps(self) -> bool:
+        """Whether the gain is more than rounding: at least a thousandth of the loss without the prefix."""
+        return _measurable(self.gain, self.none.loss)
+
     def kept_share(self, k: int) -> float:
         """The share of the gain that the k most important slots keep on their own."""
-        return (self.none.loss - self.kept[k - 1]) / self.gain if self.gain > 0 else 0.0
+        return (self.none.loss - self.kept[k - 1]) / self.gain if self.helps else 0.0
 
     def suggestion(self) -> str:
         n = len(self.without)
-        if self.gain <= 0:
-            return (f"the prefix does not lower the validation loss against no prefix ({self.full.loss:.3f} vs "
-                    f"{self.none.loss:.3f}); train longer or with another learning rate first")  # fmt: skip
+        if not self.helps:
+            return (f"the prefix does not measurably lower the validation loss against no prefix ({self.full.loss:.4f} "
+                    f"vs {self.none.loss:.4f}); train longer or with another learning rate first")  # fmt: skip
         k = len(self.effective)
         slots = ", ".join(f"P{i}" for i in self.effective)
         share = self.kept_share(k)
@@ -98,7 +103,11 @@ class LayerAblation:
 
     def cost(self, layer: int) -> float:
         """The share of the gain lost when ``layer`` loses its prefix."""
-        return (self.without[layer].loss - self.full.loss) / self.gain if self.gain > 0 else 0.0
+        return (self.without[layer].loss - self.full.loss) / self.gain if self.helps else 0.0
+
+    @property
+    def helps(self) -> bool:
+        return _measurable(self.gain, self.none.loss)
 
     def layers_that_matter(self, share: float = 0.1) -> list[int]:
         """Layers whose prefix is worth at least ``share`` of the gain, the costliest first."""
@@ -106,8 +115,8 @@ class LayerAblation:
         return [layer for layer in ranked if self.cost(layer) >= share]
 
     def summary(self) -> str:
-        if self.gain <= 0:
-            return "the prefix does not lower the validation loss against no prefix; no layer stands out"
+        if not self.helps:
+            return "the prefix does not measurably lower the validation loss against no prefix; no layer stands out"
         layers = self.layers_that_matter()
         if not layers:
             return "no single layer's prefix is worth 10% of the gain: the effect is spread over the layers"
@@ -133,7 +142,7 @@ def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16,
     kept = [score(_visible(layers, n, order[:k]), False).loss for k in range(1, n)] + [full.loss]
     result = SlotAblation(run.metric, full, none, without, order, kept, rows=rows)
     k = next((k for k in range(1, n + 1) if result.kept_share(k) >= KEEP_SHARE), n)
-    result.effective = sorted(order[:k]) if result.gain > 0 else []
+    result.effective = sorted(order[:k]) if result.helps else []
     return result
 
 
@@ -152,6 +161,10 @@ def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16,
         without.append(score(~one, True))
         only.append(score(one, True))
     return LayerAblation(run.metric, full, none, without, only, rows=rows)
+
+
+def _measurable(gain: float, loss: float) -> bool:
+    return gain > 1e-3 * abs(loss)
 
 
 def _visible(layers: int, n: int, slots: Any) -> torch.Tensor:

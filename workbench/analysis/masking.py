@@ -10,7 +10,9 @@ prefix was trained with — so "everything visible" is the run's own forward (up
 SDPA kernel) and "nothing visible" is the frozen base with positions shifted by the
 prefix length, which for RoPE and relative-position models is the frozen base itself.
 A call is recognised as a prefix layer's self-attention by its first keys being, bit for
-bit, that layer's prefix keys, so encoder and cross-attention calls pass untouched.
+bit, the prefix keys PEFT built for that forward (``get_prompt`` is watched inside the
+context: with a projection MLP its output depends on the batch size, to the last bit), so
+encoder and cross-attention calls pass untouched.
 :func:`prefix_keys` reads the prefix's keys per layer; :func:`token_keys` captures the
 frozen model's own keys for a batch of inputs (used by the readout). Nothing here
 scores or plots.
@@ -38,7 +40,7 @@ _NAME = "workbench_prefix_ablation"
 class _Masking:
     """What the attention function applies while a context is active."""
 
-    prefix: dict[int, torch.Tensor]  # layer -> that layer's prefix keys for one row, [kv_heads, P, head_dim]
+    prefix: dict[int, torch.Tensor]  # layer -> the latest forward's prefix keys for row 0, [kv_heads, P, head_dim]
     visible: torch.Tensor  # [layers, P] bool
     seen: dict[int, int] = field(default_factory=dict)  # id(attention module) -> layer, where the prefix was seen
     capture: dict[int, int] | None = None  # read the keys of these modules (id -> layer) instead of masking
@@ -100,6 +102,15 @@ def _register() -> None:
 def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
     _register()
     base = base_of(model)
+    build = model.get_prompt
+
+    def get_prompt(*args: Any, **kwargs: Any) -> Any:
+        # The keys this forward will attend to, exactly (a projection MLP's output for B rows is not, bit for
+        # bit, its output for one row).
+        cache = build(*args, **kwargs)
+        state.prefix = _row_keys(cache)
+        return cache
+
     with base_lock(base):
         previous = base.config._attn_implementation
         try:
@@ -108,19 +119,24 @@ def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
             raise CompatibilityError(f"{type(base).__name__} cannot run a custom attention function, which the "
                                      f"ablations need to mask prefix slots ({exc})") from None  # fmt: skip
         token = _ACTIVE.set(state)
+        model.get_prompt = get_prompt  # this model object only, for the block
         try:
             yield state
         finally:
+            del model.get_prompt
             _ACTIVE.reset(token)
             base.set_attn_implementation(previous)
+
+
+def _row_keys(cache: Any) -> dict[int, torch.Tensor]:
+    cache = getattr(cache, "self_attention_cache", cache)  # an encoder-decoder's prefix is the decoder's
+    return {i: layer.keys[0].detach() for i, layer in enumerate(cache.layers)}
 
 
 @torch.no_grad()
 def prefix_keys(model: Any) -> dict[int, torch.Tensor]:
     """Layer -> the prefix's keys for one row, [kv_heads, P, head_dim] (after any projection)."""
-    cache = model.get_prompt(batch_size=1)
-    cache = getattr(cache, "self_attention_cache", cache)  # an encoder-decoder's prefix is the decoder's
-    return {i: layer.keys[0].detach().clone() for i, layer in enumerate(cache.layers)}
+    return {layer: keys.clone() for layer, keys in _row_keys(model.get_prompt(batch_size=1)).items()}
 
 
 @contextmanager

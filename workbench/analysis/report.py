@@ -58,9 +58,11 @@ def analyse(run: Run, *, rows: int = 64, metric_rows: int = 16, top: int = 5, vo
     ``rows``: validation rows for the loss; ``metric_rows``: rows generated for the headline metric (text
     models; 0 for loss only); ``top``/``vocab``: nearest tokens per slot among that many vocabulary entries.
     """
-    if run.is_training:
-        raise RuntimeError("this run is training; stop it (or wait for it) before analysing it")
-    tell = progress or (lambda _: None)
+    with run.exclusive("analysing it"):  # the prefix must not move between two scores
+        return _analyse(run, rows, metric_rows, top, vocab, progress or (lambda _: None))
+
+
+def _analyse(run: Run, rows: int, metric_rows: int, top: int, vocab: int, tell: Callable[[str], None]) -> Analysis:
     before = _trainable_state(run.live_model)
     seconds: dict[str, float] = {}
 
