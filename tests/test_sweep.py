@@ -84,6 +84,8 @@ def test_importing_the_package_and_parsing_a_space_import_neither_optuna_nor_tor
         ("init=1:3", "takes choices, not a range"),
         ("projection=maybe", "is a switch; write projection=true,false"),
         ("model.name=tiny-demo,tiny-gpt2", "cannot vary; run one sweep per choice"),
+        ("data.validation_fraction=0.1,0.3", "same validation rows, so data.validation_fraction cannot vary"),
+        ("train.seed=0,1", "train.seed cannot vary"),
         ("init=random,text", "does not fit these settings: prefix init 'text' needs init_text"),
     ],
 )
@@ -270,3 +272,42 @@ def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, caps
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1
     assert not any(tmp_path.iterdir())
+
+
+def test_a_resume_with_other_settings_is_refused_and_best_follows_the_study(tmp_path, monkeypatch):
+    out = tmp_path / "s"
+    first = run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out)
+    assert first.best is not None
+    other = _config(steps=10)
+    other.prefix.length = 7
+    with pytest.raises(ConfigError, match=r"ran other settings \(prefix.length: 10 -> 7\)"):
+        run_sweep(other, ["lr=1e-2:1e-1:log"], trials=3, out=out, resume=True)
+    # A kill between a trial's end and the copy to best/ leaves best/ behind the study: a resume puts it right.
+    import shutil
+
+    shutil.rmtree(out / "best")
+    again = run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
+    assert again.best.number == first.best.number
+    best_trial = out / f"trial-{first.best.number:03d}"
+    assert (out / "best" / "run.json").read_bytes() == (best_trial / "run.json").read_bytes()
+
+
+def test_the_value_is_the_final_evaluation_the_exported_prefix_scored(sweep):
+    result, out, _ = sweep
+    for trial in (t for t in result.trials if t.state == "complete"):
+        info = json.loads((out / f"trial-{trial.number:03d}" / "run.json").read_text())
+        assert trial.value == pytest.approx(info["history"]["evals"][-1]["metrics"][result.metric])
+
+
+def test_a_disk_that_refuses_a_trial_stops_the_sweep_and_resume_runs_it_again(tmp_path, monkeypatch):
+    from workbench.errors import WriteError
+    from workbench.run import Run as RunClass
+
+    out = tmp_path / "s"
+    real = RunClass.export
+    monkeypatch.setattr(RunClass, "export", lambda self, *a, **k: (_ for _ in ()).throw(WriteError("disk full")))
+    with pytest.raises(WriteError, match="disk full"):
+        run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out)
+    monkeypatch.setattr(RunClass, "export", real)
+    result = run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
+    assert [t.state for t in result.trials] == ["fail", "complete", "complete"]  # the refused one ran again

@@ -116,8 +116,12 @@ class _MLflow:
             exp_id = found.experiment_id if found else self.client.create_experiment(experiment, artifacts)
             self.run_id: str = self.client.create_run(exp_id, run_name=run_name).info.run_id
         values = [Param(k, str(_plain(v))[:6000]) for k, v in params.items()]  # MLflow's longest value
-        for i in range(0, len(values), 100):  # MLflow takes at most 100 params per batch
-            self.client.log_batch(self.run_id, params=values[i : i + 100])
+        try:
+            for i in range(0, len(values), 100):  # MLflow takes at most 100 params per batch
+                self.client.log_batch(self.run_id, params=values[i : i + 100])
+        except Exception:  # a server that refuses them: leave no run "running" behind
+            self.client.set_terminated(self.run_id, "FAILED")
+            raise
         self.pending: list[Any] = []
         self.flushed = time.monotonic()
         what = f"mlflow ui --backend-store-uri {shlex.quote(self.tracking_uri)}" if local else self.tracking_uri

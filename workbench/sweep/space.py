@@ -43,8 +43,21 @@ ALIASES: dict[str, str] = {
 }
 
 _SECTIONS = ("model", "data", "prefix", "train")
-# All trials share one loaded base model and one dataset (and so one headline metric to rank them by).
-_FIXED = ("model.", "data.name", "data.subset", "data.kind", "data.metric", "data.mix")
+# All trials share one loaded base model and one dataset (and so one headline metric to rank them by), and
+# are ranked on the same validation rows (which the split fractions, the row cap and the seed choose).
+_FIXED = (
+    "model.",
+    "data.name",
+    "data.subset",
+    "data.kind",
+    "data.metric",
+    "data.mix",
+    "data.validation_fraction",
+    "data.test_fraction",
+    "data.max_eval_examples",
+    "data.columns",
+    "train.seed",
+)
 _FORM = "NAME=LOW:HIGH[:log] or NAME=A,B,..."
 _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 
@@ -147,8 +160,8 @@ def _parse_one(spec: str) -> Param:
         raise ConfigError(f"space spec {spec!r} is not {_FORM}; write e.g. lr=1e-4:1e-1:log or prefix_length=2,8")
     path = _setting(name, spec)
     if path.startswith(_FIXED):
-        raise ConfigError(f"space spec {spec!r}: a sweep trains every trial on one base model and dataset, so "
-                          f"{path} cannot vary; run one sweep per choice")  # fmt: skip
+        raise ConfigError(f"space spec {spec!r}: a sweep trains every trial on one base model and ranks them on the "
+                          f"same validation rows, so {path} cannot vary; run one sweep per choice")  # fmt: skip
     section, field = path.split(".")
     kind = _field_type(section, field)
     if kind is None:

@@ -2,9 +2,10 @@
 
 :func:`run_sweep` asks Optuna's TPE sampler (seeded from ``train.seed``) for settings, trains each
 trial as a normal :class:`~workbench.run.Run` on the frozen base loaded once, writes it as
-``trial-NNN/`` and ranks it by the run's headline metric at its best evaluation, in the metric's
-own direction (validation loss, minimized, when the data has no metric). Every evaluation feeds a
-pruner that stops unpromising trials early; a diverging trial is recorded as failed and the sweep
+``trial-NNN/`` and ranks it by the run's headline metric at its final evaluation (the prefix its
+run directory holds; a completed run always ends with one), in the metric's own direction
+(validation loss, minimized, when the data has no metric). Every evaluation feeds a pruner that
+stops unpromising trials early; a diverging trial is recorded as failed and the sweep
 goes on. The study lives in ``study.db`` (Optuna's SQLite storage) in the sweep folder, so a stopped
 or killed sweep resumes without repeating finished trials; ``sweep.json`` (rewritten after every
 trial) and ``best/`` (the best trial's run directory) sit beside it. This module prints and draws
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
-from ..errors import ConfigError, WorkbenchError
+from ..errors import CompatibilityError, ConfigError, DataError, TrainingError, WorkbenchError
 from ..metrics import metric_info
 from ._backend import quiet_optuna, require_optuna
 from .space import SearchSpace, parse_space
@@ -132,7 +133,7 @@ def run_sweep(
     config = copy.deepcopy(config).validate()
     space.check(config)
     out = Path(out).expanduser()
-    _check_folder(out, space, resume)
+    _check_folder(out, space, config, resume)
     optuna = require_optuna()
     stop = stop or threading.Event()
     shared, data, metric = _load_base(config)
@@ -169,6 +170,8 @@ def run_sweep(
         _write_sweep(study, out, space, config, metric, direction, trials)
         summaries = [_summary(t, out) for t in study.get_trials()]
     best = _best(study, summaries)
+    if best is not None and best.path:
+        _sync_best(Path(best.path), out / BEST_DIR)  # a kill between a trial's end and its copy left it behind
     return SweepResult(summaries, best, direction, metric, storage, str(out), space.specs,
                        time.perf_counter() - start, train_s, stopped)  # fmt: skip
 
@@ -212,10 +215,14 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
         elif end.reason != "completed":
             note = end.message or end.reason  # non-finite loss: failed, and the sweep goes on
         else:
-            value = _best_value(run.history, metric)
+            value = _score(run.history.evals[-1], metric) if run.history.evals else None
             state, note = (State.COMPLETE, "") if value is not None else (State.FAIL, f"no finite {metric}")
-    except WorkbenchError as exc:  # settings the sampler combined badly, out of memory: this trial only
-        note = str(exc)
+    except (ConfigError, CompatibilityError, DataError, TrainingError) as exc:
+        note = str(exc)  # settings the sampler combined badly, out of memory: this trial only; the sweep goes on
+    except WorkbenchError:  # the disk, a tracker's server: not the trial's settings; resume runs it again
+        trial.set_user_attr("train_s", train_s)
+        study.tell(trial, state=State.FAIL)
+        raise
     except BaseException:
         trial.set_user_attr("train_s", train_s)
         study.tell(trial, state=State.FAIL)
@@ -231,13 +238,6 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
 def _score(event: Any, metric: str) -> float | None:
     value = event.loss if metric == "loss" else event.metrics.get(metric)
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
-
-
-def _best_value(history: Any, metric: str) -> float | None:
-    scores = [s for s in (_score(e, metric) for e in history.evals) if s is not None]
-    if not scores:
-        return None
-    return min(scores) if metric == "loss" or not metric_info(metric).higher_is_better else max(scores)
 
 
 def _is_done(trial: Any) -> bool:
@@ -293,6 +293,13 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _sync_best(trial: Path, best: Path) -> None:
+    same = (best / "run.json").is_file() and (trial / "run.json").is_file() and (
+        (best / "run.json").read_bytes() == (trial / "run.json").read_bytes())  # fmt: skip
+    if not same and trial.is_dir():
+        _replace_dir(trial, best)
+
+
 def _replace_dir(source: Path, target: Path) -> None:
     """Copy ``source`` over ``target`` so that a kill leaves the old copy or the new one, never half of one."""
     tmp = target.with_name(f".{target.name}.tmp")
@@ -306,7 +313,7 @@ def _replace_dir(source: Path, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _check_folder(out: Path, space: SearchSpace, resume: bool) -> None:
+def _check_folder(out: Path, space: SearchSpace, config: RunConfig, resume: bool) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{str(out)!r} is a file; give a folder for the sweep")
     if not out.exists() or not any(out.iterdir()):
@@ -317,12 +324,30 @@ def _check_folder(out: Path, space: SearchSpace, resume: bool) -> None:
     if not (out / STUDY_FILE).is_file():
         raise ConfigError(f"{str(out)!r} holds no sweep ({STUDY_FILE} is missing); choose another folder")
     try:
-        saved = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8")).get("space")
+        info = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return  # killed before its first trial ended: the study alone says what was done
+    saved = info.get("space")
     if saved is not None and list(saved) != space.specs:
         raise ConfigError(f"the sweep in {str(out)!r} searched {' '.join(saved)}; resume it with that space or "
                           "choose another folder")  # fmt: skip
+    if "config" in info:
+        changed = _changed_settings(info["config"], config.to_dict(), {p.path for p in space})
+        if changed:
+            raise ConfigError(f"the sweep in {str(out)!r} ran other settings ({', '.join(changed[:4])}); resume it "
+                              "with the same settings, or choose another folder")  # fmt: skip
+
+
+# Settings that change where a run is logged or how often, not what it learns: a resume may change them.
+_NEUTRAL = {"train.report_to", "train.tracking_dir", "train.tracking_uri", "train.device", "train.log_every",
+            "train.log_every_s", "train.checkpoint_every"}  # fmt: skip
+
+
+def _changed_settings(saved: dict[str, Any], now: dict[str, Any], searched: set[str]) -> list[str]:
+    """``section.field: saved -> now`` for each setting that differs, leaving out what the space searches."""
+    return [f"{section}.{key}: {saved.get(section, {}).get(key)!r} -> {value!r}"
+            for section, values in now.items() for key, value in values.items()
+            if f"{section}.{key}" not in searched | _NEUTRAL and saved.get(section, {}).get(key) != value]  # fmt: skip
 
 
 def _load_base(config: RunConfig) -> tuple[Any, Any, str]:
