@@ -42,3 +42,23 @@ def test_a_bad_space_is_said_in_place_and_nothing_is_written(panel, tmp_path):
     area.space.value = ""
     area.sweep_button.click()
     assert "the search space is empty" in area.status.value
+
+
+def test_stop_ends_the_sweep_after_the_current_trial_and_resume_goes_on(panel, tmp_path):
+    area = panel.sweep
+    area.space.value, area.trials.value, area.out.value = "lr=1e-2:1e-1:log", 3, str(tmp_path / "sweep")
+    original = area._on_trial
+
+    def stop_after_the_first(trial, out, wanted):
+        original(trial, out, wanted)
+        area.stop_button.click()
+
+    area._on_trial = stop_after_the_first
+    area.sweep_button.click()
+    area._thread.join(120)
+    assert area.result is not None and area.result.stopped and len(area.result.trials) == 1
+    assert "stopped (tick resume and Sweep to go on)" in area.status.value
+    area._on_trial = original
+    area.resume.value = True
+    result = area.start(wait=True)
+    assert result is not None and [t.number for t in result.trials] == [0, 1, 2] and not result.stopped
