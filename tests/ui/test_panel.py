@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 import user_files
@@ -44,18 +43,8 @@ def test_train_click_runs_records_history_probes_samples_and_charts(panel):
     assert not panel.train_button.disabled and panel.stop_button.disabled
 
 
-def test_double_click_starts_one_run_and_settings_changed_during_a_run_do_not_touch_it(panel):
-    started = threading.Event()
-    go_on = threading.Event()
-    original = panel._on_event
-
-    def hold_first_step(event):
-        original(event)
-        if isinstance(event, StepEvent) and event.step == 1:
-            started.set()
-            go_on.wait(30)
-
-    panel._on_event = hold_first_step
+def test_double_click_starts_one_run_and_settings_changed_during_a_run_do_not_touch_it(panel, hold_at_step):
+    started, go_on = hold_at_step(panel, 1)
     panel.train_button.click()
     panel.train_button.click()
     assert panel.train() is None  # refused while the first one holds the panel

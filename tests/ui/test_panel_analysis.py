@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import torch
 
-from workbench import StepEvent
 from workbench.ui import Workbench
 
 
@@ -50,17 +47,8 @@ def test_analyse_an_exported_run_by_its_directory(panel, tmp_path):
     assert "missing" in panel.analysis.status.value and "#b00020" in panel.analysis.status.value  # said as an error
 
 
-def test_analyse_is_refused_while_the_run_trains(panel):
-    started, go_on = threading.Event(), threading.Event()
-    original = panel._on_event
-
-    def hold(event):
-        original(event)
-        if isinstance(event, StepEvent) and event.step == 2:
-            started.set()
-            go_on.wait(30)
-
-    panel._on_event = hold
+def test_analyse_is_refused_while_the_run_trains(panel, hold_at_step):
+    started, go_on = hold_at_step(panel, 2)
     panel.train()
     assert started.wait(60)
     assert panel.analyse() is None
