@@ -15,9 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import platform
 import threading
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,9 +34,9 @@ from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .probe import ProbeResult, prefix_attention
+from .run_info import data_info_of, run_info, saved_data_info
 from .rundir import (
     CHECKPOINT_DIR,
-    RUN_FORMAT,
     open_adapter,
     read_checkpoint,
     read_run_info,
@@ -69,7 +67,7 @@ class Run:
         self.model = model
         self._data = data
         # What the trained head or prefix depends on, kept for a run whose data is not loaded (yet).
-        self.data_info: dict[str, Any] = data_info or _data_info(data)
+        self.data_info: dict[str, Any] = data_info or data_info_of(data)
         self.history = history or History()
         self.findings: list[Finding] = []
         self.test: EvalResult | None = None  # the final evaluation on the test split, when there is one
@@ -120,7 +118,9 @@ class Run:
         config = _saved_config(info, path)
         loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
         model = open_adapter(path, loaded.model, config.model.name, fingerprint=info.get("base_fingerprint"))
-        return cls(config, loaded, model, None, History.from_dict(info.get("history", {})), data_info=_saved(info))
+        return cls(
+            config, loaded, model, None, History.from_dict(info.get("history", {})), data_info=saved_data_info(info)
+        )
 
     @classmethod
     def resume(cls, path: str | Path, *, steps: int | None = None) -> Run:
@@ -358,40 +358,7 @@ class Run:
 
     def info(self) -> dict[str, Any]:
         """What ``run.json`` holds: settings, data, final metrics, history, counts, versions."""
-        import datasets
-        import peft
-        import transformers
-
-        counts = self.counts
-        last = self.history.evals[-1] if self.history.evals else None
-        return {
-            "format": RUN_FORMAT,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "config": self.config.to_dict(),
-            "task": self.task.name,
-            "dataset_kind": self.dataset_kind,
-            "label_names": self.label_names,
-            "target_stats": self.data_info.get("target_stats"),
-            "base_model": self.loaded.name,  # as the user named it: a hub id or built-in travels, a path does not
-            "base_model_path": self.loaded.path,  # where it was loaded from on this machine
-            "base_fingerprint": self.base_fingerprint,
-            "headline_metric": self.metric,
-            "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
-            "test": _test_info(self.test),
-            "samples": last.samples if last else [],
-            "parameters": {"trainable": counts.trainable, "stored": counts.stored, "base": counts.base},
-            "steps_done": self.history.last_step,
-            "history": self.history.to_dict(),
-            "findings": [str(f) for f in self.findings],
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "transformers": transformers.__version__,
-                "peft": peft.__version__,
-                "datasets": datasets.__version__,
-                "workbench": _workbench_version(),
-            },
-        }
+        return run_info(self)
 
     @property
     def trainer(self) -> Trainer:
@@ -427,32 +394,5 @@ def _first(exc: BaseException) -> str:
     return (text.splitlines()[0] if text else type(exc).__name__)[:160]
 
 
-def _data_info(data: TaskData | None) -> dict[str, Any]:
-    if data is None:
-        return {"kind": "text"}
-    return {"kind": data.kind, "label_names": data.label_names, "metric": data.metric,
-            "target_stats": list(data.target_stats) if data.target_stats else None}  # fmt: skip
-
-
-def _saved(info: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": info["dataset_kind"], "label_names": info.get("label_names"),
-            "metric": info.get("headline_metric"), "target_stats": info.get("target_stats")}  # fmt: skip
-
-
 def _stats(value: Any) -> tuple[float, float] | None:
     return (float(value[0]), float(value[1])) if value else None
-
-
-def _test_info(result: EvalResult | None) -> dict[str, Any] | None:
-    if result is None:
-        return None
-    return {"loss": result.loss, "metrics": result.metrics, "rows": len(result.rows), "report": result.report}
-
-
-def _workbench_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("prefix-workbench")
-    except PackageNotFoundError:
-        return "unknown"

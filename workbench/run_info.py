@@ -1,0 +1,92 @@
+"""What ``run.json`` says about a run, and the data facts a reloaded run reads back from it.
+
+:func:`run_info` assembles the dictionary a run directory's ``run.json`` holds — settings, task,
+label names and target scale, the base model and its fingerprint, final and test metrics, samples,
+parameter counts, the whole history, findings and library versions — from a
+:class:`~workbench.run.Run`'s parts. :func:`data_info_of` keeps what a trained prefix or head depends
+on from a dataset; :func:`saved_data_info` reads it back from ``run.json``. Writing and reading the
+files is :mod:`workbench.rundir`'s; this module only shapes the data (and imports no run at runtime).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import TYPE_CHECKING, Any
+
+from .rundir import RUN_FORMAT
+
+if TYPE_CHECKING:
+    from .data import TaskData
+    from .evaluate import EvalResult
+    from .run import Run
+
+__all__ = ["data_info_of", "run_info", "saved_data_info"]
+
+
+def run_info(run: Run) -> dict[str, Any]:
+    """``run.json``'s content for ``run`` as it is now."""
+    import datasets
+    import peft
+    import torch
+    import transformers
+
+    counts = run.counts
+    last = run.history.evals[-1] if run.history.evals else None
+    return {
+        "format": RUN_FORMAT,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "config": run.config.to_dict(),
+        "task": run.task.name,
+        "dataset_kind": run.dataset_kind,
+        "label_names": run.label_names,
+        "target_stats": run.data_info.get("target_stats"),
+        "base_model": run.loaded.name,  # as the user named it: a hub id or built-in travels, a path does not
+        "base_model_path": run.loaded.path,  # where it was loaded from on this machine
+        "base_fingerprint": run.base_fingerprint,
+        "headline_metric": run.metric,
+        "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
+        "test": _test_info(run.test),
+        "samples": last.samples if last else [],
+        "parameters": {"trainable": counts.trainable, "stored": counts.stored, "base": counts.base},
+        "steps_done": run.history.last_step,
+        "history": run.history.to_dict(),
+        "findings": [str(f) for f in run.findings],
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "peft": peft.__version__,
+            "datasets": datasets.__version__,
+            "workbench": _workbench_version(),
+        },
+    }
+
+
+def data_info_of(data: TaskData | None) -> dict[str, Any]:
+    """What a trained prefix or head depends on: the kind, label names, headline metric, target scale."""
+    if data is None:
+        return {"kind": "text"}
+    return {"kind": data.kind, "label_names": data.label_names, "metric": data.metric,
+            "target_stats": list(data.target_stats) if data.target_stats else None}  # fmt: skip
+
+
+def saved_data_info(info: dict[str, Any]) -> dict[str, Any]:
+    """:func:`data_info_of` as ``run.json`` keeps it."""
+    return {"kind": info["dataset_kind"], "label_names": info.get("label_names"),
+            "metric": info.get("headline_metric"), "target_stats": info.get("target_stats")}  # fmt: skip
+
+
+def _test_info(result: EvalResult | None) -> dict[str, Any] | None:
+    if result is None:
+        return None
+    return {"loss": result.loss, "metrics": result.metrics, "rows": len(result.rows), "report": result.report}
+
+
+def _workbench_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("prefix-workbench")
+    except PackageNotFoundError:
+        return "unknown"
