@@ -42,9 +42,10 @@ def _analyse(args: argparse.Namespace) -> int:
     from ..run import Run
 
     run = Run.load(args.run)
-    with tqdm(desc="analyse", bar_format="{desc}: {postfix}", dynamic_ncols=True) as bar:
+    # One status line ("analyse: slot P3 hidden (4 of 10)"), cleared when the summary is printed.
+    with tqdm(desc="analyse", bar_format="{desc}", dynamic_ncols=True, leave=False) as bar:
         result = analyse(run, rows=args.rows, metric_rows=args.metric_rows, top=args.top, vocab=args.vocab,
-                         progress=lambda text: bar.set_postfix_str(text))  # fmt: skip
+                         progress=lambda text: bar.set_description_str(f"analyse: {text}"))  # fmt: skip
     print(result.summary())
     took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.seconds.items())
     written = save_analysis(result, Path(args.out) if args.out else Path(args.run) / "analysis")
