@@ -11,8 +11,8 @@ and switched back afterwards; training never runs eager. Plotting is elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .model_tasks import ModelTask, model_task
-from .models.sharing import base_lock, base_of, running
+from .models.sharing import attention_implementation, running
 
 __all__ = ["ProbeResult", "eager_attention", "prefix_attention"]
 
@@ -62,20 +62,9 @@ def _attention_maps(model: Any, task: ModelTask, batch: dict[str, torch.Tensor])
                     output_attentions=True).attentions  # fmt: skip
 
 
-@contextmanager
-def eager_attention(model: Any) -> Iterator[None]:
+def eager_attention(model: Any) -> AbstractContextManager[None]:
     """Run ``model`` (a PeftModel or a transformers model) with eager attention, under its base's lock."""
-    base = base_of(model)
-    with base_lock(base):
-        previous = getattr(base.config, "_attn_implementation", None)
-        if previous in (None, "eager"):
-            yield
-            return
-        base.set_attn_implementation("eager")
-        try:
-            yield
-        finally:
-            base.set_attn_implementation(previous)
+    return attention_implementation(model, "eager")
 
 
 @torch.no_grad()

@@ -25,7 +25,7 @@ import torch
 from ..data import encode_split
 from ..evaluate import evaluate
 from ..metrics import metric_info
-from .masking import prefix_keys, prefix_visibility
+from .masking import prefix_shape, prefix_visibility
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -184,8 +184,7 @@ def _scorer(run: Run, rows: int, metric_rows: int) -> tuple[Callable[[torch.Tens
     )
     encoded = encode_split(data, "validation", run.tokenizer, run.task, max_length=config.data.max_length,
                            separator=config.data.separator)  # fmt: skip
-    keys = prefix_keys(model)
-    layers, n = len(keys), next(iter(keys.values())).shape[1]
+    layers, n = prefix_shape(model)
     headline = run.metric
 
     def score(visible: torch.Tensor, with_metric: bool) -> Score:

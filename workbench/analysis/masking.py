@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from ..errors import CompatibilityError
-from ..models.sharing import base_lock, base_of
+from ..models.sharing import attention_implementation, base_of
 
-__all__ = ["prefix_keys", "prefix_visibility", "token_keys"]
+__all__ = ["prefix_keys", "prefix_shape", "prefix_visibility", "token_keys"]
 
 _NAME = "workbench_prefix_ablation"
 
@@ -40,8 +40,9 @@ _NAME = "workbench_prefix_ablation"
 class _Masking:
     """What the attention function applies while a context is active."""
 
-    prefix: dict[int, torch.Tensor]  # layer -> the latest forward's prefix keys for row 0, [kv_heads, P, head_dim]
     visible: torch.Tensor  # [layers, P] bool
+    # layer -> the prefix keys of row 0 that the latest forward built (recorded by _installed), [kv_heads, P, dim]
+    prefix: dict[int, torch.Tensor] = field(default_factory=dict)
     seen: dict[int, int] = field(default_factory=dict)  # id(attention module) -> layer, where the prefix was seen
     capture: dict[int, int] | None = None  # read the keys of these modules (id -> layer) instead of masking
     captured: dict[int, torch.Tensor] = field(default_factory=dict)  # layer -> keys of the capture forward
@@ -101,7 +102,6 @@ def _register() -> None:
 @contextmanager
 def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
     _register()
-    base = base_of(model)
     build = model.get_prompt
 
     def get_prompt(*args: Any, **kwargs: Any) -> Any:
@@ -111,13 +111,12 @@ def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
         state.prefix = _row_keys(cache)
         return cache
 
-    with base_lock(base):
-        previous = base.config._attn_implementation
+    with ExitStack() as stack:
         try:
-            base.set_attn_implementation(_NAME)
+            stack.enter_context(attention_implementation(model, _NAME))
         except (ValueError, KeyError) as exc:
-            raise CompatibilityError(f"{type(base).__name__} cannot run a custom attention function, which the "
-                                     f"ablations need to mask prefix slots ({exc})") from None  # fmt: skip
+            raise CompatibilityError(f"{type(base_of(model)).__name__} cannot run a custom attention function, "
+                                     f"which the ablations need to mask prefix slots ({exc})") from None  # fmt: skip
         token = _ACTIVE.set(state)
         model.get_prompt = get_prompt  # this model object only, for the block
         try:
@@ -125,12 +124,17 @@ def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
         finally:
             del model.get_prompt
             _ACTIVE.reset(token)
-            base.set_attn_implementation(previous)
 
 
 def _row_keys(cache: Any) -> dict[int, torch.Tensor]:
     cache = getattr(cache, "self_attention_cache", cache)  # an encoder-decoder's prefix is the decoder's
     return {i: layer.keys[0].detach() for i, layer in enumerate(cache.layers)}
+
+
+def prefix_shape(model: Any) -> tuple[int, int]:
+    """(layers, slots) of ``model``'s prefix: the shape of a ``visible`` mask."""
+    config = model.active_peft_config
+    return config.num_layers, config.num_virtual_tokens
 
 
 @torch.no_grad()
@@ -146,11 +150,10 @@ def prefix_visibility(model: Any, visible: torch.Tensor) -> Iterator[None]:
     Raises CompatibilityError after the block if a forward ran but no layer's prefix was recognised (an
     architecture whose attention does not go through transformers' attention functions).
     """
-    keys = prefix_keys(model)
-    if visible.shape != (len(keys), next(iter(keys.values())).shape[1]):
-        raise ValueError(f"visible must be [layers, P] = [{len(keys)}, {next(iter(keys.values())).shape[1]}], "
-                         f"got {list(visible.shape)}")  # fmt: skip
-    with _installed(model, _Masking(keys, visible.bool())) as state:
+    if tuple(visible.shape) != prefix_shape(model):
+        raise ValueError(f"visible must be [layers, P] = {list(prefix_shape(model))}, got {list(visible.shape)}")
+    # The prefix keys to recognise are recorded from each forward's own get_prompt (see _installed).
+    with _installed(model, _Masking(visible.bool())) as state:
         yield
     if not state.seen:
         raise CompatibilityError(f"no attention call of {type(base_of(model)).__name__} saw the prefix through "
@@ -164,9 +167,8 @@ def token_keys(model: Any, batch: dict[str, torch.Tensor]) -> dict[int, torch.Te
     Read from the attention calls that carry the prefix (found by one forward with it): for an
     encoder-decoder the decoder's self-attention, not the encoder's or the cross-attention.
     """
-    keys = prefix_keys(model)
     first = {name: tensor[:1] for name, tensor in batch.items()}
-    state = _Masking(keys, torch.ones(len(keys), next(iter(keys.values())).shape[1], dtype=torch.bool))
+    state = _Masking(torch.ones(prefix_shape(model), dtype=torch.bool))
     with _installed(model, state):
         model(**first)
         state.capture = dict(state.seen)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 from weakref import WeakKeyDictionary
 
-__all__ = ["LOADING", "base_lock", "base_of", "running"]
+__all__ = ["LOADING", "attention_implementation", "base_lock", "base_of", "running"]
 
 # transformers builds a model under a process-wide "empty weights" patch (meta device); two threads building
 # models at once see each other's patch and end with meta tensors. Every model build and load holds this.
@@ -57,3 +57,21 @@ def running(model: Any, *, training: bool = False) -> Iterator[None]:
             yield
         finally:
             model.train(was)
+
+
+@contextmanager
+def attention_implementation(model: Any, name: str) -> Iterator[None]:
+    """Hold the base's lock with its attention implementation set to ``name`` (``eager``, ``sdpa`` or one
+    registered with transformers' ``AttentionInterface``); the base's own comes back after. A base that cannot
+    take ``name`` raises what transformers raises (ValueError, KeyError) before the block runs."""
+    base = base_of(model)
+    with base_lock(base):
+        previous = getattr(base.config, "_attn_implementation", None) or "eager"  # None: transformers' default
+        if previous == name:
+            yield
+            return
+        base.set_attn_implementation(name)
+        try:
+            yield
+        finally:
+            base.set_attn_implementation(previous)
