@@ -59,7 +59,8 @@ def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int 
     """The ``top`` nearest vocabulary tokens of each slot of ``model``'s prefix (or prompt), per layer and overall."""
     if top < 1 or vocab < 1:
         raise ValueError(f"top and vocab must be at least 1, got top={top}, vocab={vocab}")
-    ids = _token_ids(tokenizer, model.get_input_embeddings().num_embeddings, vocab, seed)
+    size = min(len(tokenizer), model.get_input_embeddings().num_embeddings)  # a tokenizer may know more
+    ids = _token_ids(tokenizer, size, vocab, seed)
     names = tokenizer.convert_ids_to_tokens(ids.tolist())
     with running(model, training=False):
         if model.active_peft_config.peft_type == PeftType.PROMPT_TUNING:
@@ -76,14 +77,13 @@ def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int 
 
     by_layer = [[nearest(slot) for slot in layer] for layer in sims]
     overall = [nearest(slot) for slot in sims.mean(0)]
-    return Readout(space, by_layer, overall, len(ids), min(len(tokenizer), model.get_input_embeddings().num_embeddings))
+    return Readout(space, by_layer, overall, len(ids), size)
 
 
-def _token_ids(tokenizer: Any, rows: int, vocab: int, seed: int) -> torch.Tensor:
-    """Every ordinary token id the model has an embedding for (``rows``; a tokenizer may know more), or a
-    seeded sample of ``vocab`` of them (special tokens left out)."""
+def _token_ids(tokenizer: Any, size: int, vocab: int, seed: int) -> torch.Tensor:
+    """Every ordinary token id below ``size``, or a seeded sample of ``vocab`` of them (special tokens left out)."""
     special = set(tokenizer.all_special_ids)
-    ids = torch.tensor([i for i in range(min(len(tokenizer), rows)) if i not in special])
+    ids = torch.tensor([i for i in range(size) if i not in special])
     if len(ids) > vocab:
         pick = torch.randperm(len(ids), generator=torch.Generator().manual_seed(seed))[:vocab]
         ids = ids[pick.sort().values]

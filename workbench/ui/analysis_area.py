@@ -20,7 +20,7 @@ import ipywidgets as w
 
 from .. import plots
 from .live import LiveFigure
-from .loading import import_training_stack
+from .loading import import_training_stack, start_work
 from .views import COLORS, html_table, say_failure
 
 if TYPE_CHECKING:
@@ -87,15 +87,8 @@ class AnalysisArea:
             finally:
                 self.button.disabled = False
 
-        if self.foreground:
-            work()
-            return found[-1] if found else None
-        self._thread = threading.Thread(target=work, name="workbench-analyse", daemon=True)
-        self._thread.start()
-        if wait:
-            self._thread.join()
-            return found[-1] if found else None
-        return None
+        self._thread = start_work(work, name="workbench-analyse", foreground=self.foreground, wait=wait)
+        return found[-1] if found and (self.foreground or wait) else None
 
     def say(self, message: str, level: str = "info") -> None:
         self.status.value = f"<span style='color:{COLORS[level]}'>{html.escape(message)}</span>"

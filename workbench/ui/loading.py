@@ -1,11 +1,13 @@
-"""What the panel's settings need, loaded off the main thread and kept: datasets and frozen bases.
+"""Work off the notebook's main thread: the settings' datasets and frozen bases, loaded and kept.
 
 :class:`Loader` runs the panel's loading step for the latest settings in one background
 thread — a burst of changes loads once, and settings changed during a load are loaded next —
 or in the calling cell in foreground mode (Colab shows no widget update made from a thread);
 :meth:`Loader.settled` waits for it. :meth:`Loader.data` and :meth:`Loader.base` keep datasets
 and frozen base models by what they depend on, under one lock, for the settings preview and for
-new runs alike (the panel's runs share one base). It shows nothing and trains nothing.
+new runs alike (the panel's runs share one base). :func:`start_work` is how every section of the
+panel (training, analysis, sweeps) runs its work: in a thread, or in the cell. It shows nothing and
+trains nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # torch, transformers and peft load in the background
     from ..data import TaskData
     from ..models import LoadedModel
 
-__all__ = ["Loader", "import_training_stack"]
+__all__ = ["Loader", "import_training_stack", "start_work"]
 
 _IMPORTING = threading.Lock()
 
@@ -30,6 +32,19 @@ def import_training_stack() -> None:
     two threads importing them for the first time can meet a partly initialised module."""
     with _IMPORTING:
         from .. import run  # noqa: F401
+
+
+def start_work(work: Callable[[], None], *, name: str, foreground: bool, wait: bool = False) -> threading.Thread | None:
+    """Run ``work`` in the calling cell (``foreground``: Colab shows no widget update made from a thread), or in
+    a daemon thread called ``name``, which is returned (joined first with ``wait``)."""
+    if foreground:
+        work()
+        return None
+    thread = threading.Thread(target=work, name=name, daemon=True)
+    thread.start()
+    if wait:
+        thread.join()
+    return thread
 
 
 class Loader:

@@ -31,7 +31,7 @@ from .analysis_area import AnalysisArea
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
-from .loading import Loader, import_training_stack
+from .loading import Loader, import_training_stack, start_work
 from .sweep_area import SweepArea
 from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView, say_failure
 
@@ -188,11 +188,8 @@ class Workbench:
             self.info.show_counts(estimate_counts(base, config.prefix))
             self.info.show_findings(preflight(base, config.prefix, max_length=config.data.max_length,
                                               want_attention=True, data=data))  # fmt: skip
-        except WorkbenchError as exc:
-            self.info.show_problem(str(exc))
-        except Exception as exc:  # shown in place; the traceback goes to the log
-            _log.exception("loading the settings failed")
-            self.info.show_problem(f"unexpected {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            say_failure(lambda message, _level: self.info.show_problem(message), "loading the settings", exc)
 
     # -- training ----------------------------------------------------------------------------
 
@@ -260,11 +257,9 @@ class Workbench:
         self._stop = threading.Event()
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.progress.say("loading the model and data…")
+        self._thread = start_work(lambda: self._work(make_run), name="workbench-train", foreground=self.foreground)
         if self.foreground:
-            self._work(make_run)
             return self.run
-        self._thread = threading.Thread(target=self._work, args=(make_run,), name="workbench-train", daemon=True)
-        self._thread.start()
         return self.wait() if wait else None
 
     def _work(self, make_run: Any) -> None:

@@ -20,6 +20,7 @@ import ipywidgets as w
 
 from ..errors import WorkbenchError
 from .live import LiveFigure
+from .loading import start_work
 from .views import COLORS, html_table, say_failure
 
 if TYPE_CHECKING:
@@ -81,15 +82,9 @@ class SweepArea:
         self._stop, self._trials, self.result = threading.Event(), [], None
         self.sweep_button.disabled, self.stop_button.disabled = True, False
         args = (config, space, int(self.trials.value), self.out.value.strip() or "runs/sweep", self.resume.value)
-        if self.foreground:
-            self._work(*args)
-            return self.result
-        self._thread = threading.Thread(target=self._work, args=args, name="workbench-sweep", daemon=True)
-        self._thread.start()
-        if wait:
-            self._thread.join()
-            return self.result
-        return None
+        self._thread = start_work(lambda: self._work(*args), name="workbench-sweep", foreground=self.foreground,
+                                  wait=wait)  # fmt: skip
+        return self.result if self.foreground or wait else None
 
     def stop(self) -> None:
         """End the trial in progress at its next step, and the sweep after it (resume it later)."""
@@ -119,16 +114,19 @@ class SweepArea:
             self.sweep_button.disabled, self.stop_button.disabled = False, True
 
     def _on_trial(self, trial: TrialSummary, out: str, wanted: int) -> None:
-        from ..sweep import sweep_figures
+        import json
+        from pathlib import Path
+
+        from ..sweep import SWEEP_FILE, sweep_figures
 
         self._trials.append(trial)
-        done = [t for t in self._trials if t.value is not None and t.state == "complete"]
-        best = (max if self._maximize(out) else min)(done, key=lambda t: t.value) if done else None
-        self._draw_table(self._trials, best.number if best else None)
+        study = json.loads((Path(out) / SWEEP_FILE).read_text(encoding="utf-8"))  # written before each on_trial
+        self._draw_table(self._trials, study["best"])
         self.say(f"trial {trial.number} {trial.state} ({len(self._trials)} this session; {wanted} in all)")
         figures, _skipped = sweep_figures(out)
         shown = {"curves": figures["curves"]}
-        if len(done) >= 2:  # Optuna's charts say little before two trials have finished
+        # Optuna's charts say little before two trials (this session's or a resumed study's) have finished.
+        if sum(t["state"] == "complete" for t in study["trials"]) >= 2:
             shown.update({name: figures[name] for name in _OPTUNA_FIGURES if name in figures})
         for name, figure in shown.items():
             if name in self.figures:
@@ -137,12 +135,6 @@ class SweepArea:
                 self.figures[name] = LiveFigure(figure, self.mode)
         self.holder.children = [self.figures[name].widget for name in ("curves", *_OPTUNA_FIGURES)
                                 if name in self.figures]  # fmt: skip
-
-    def _maximize(self, out: str) -> bool:
-        import json
-        from pathlib import Path
-
-        return json.loads((Path(out) / "sweep.json").read_text(encoding="utf-8"))["direction"] == "maximize"
 
     def _draw_table(self, trials: list[TrialSummary], best: int | None) -> None:
         names = list(dict.fromkeys(k for t in trials for k in t.params))
