@@ -43,10 +43,6 @@ def _sweep(args: argparse.Namespace) -> int:
 
     space = parse_space(args.space)  # a malformed spec answers here, before anything loads
     config = config_from_args(args)
-    if config.train.report_to:
-        from ..tracking import check_trackers
-
-        check_trackers(config.train.report_to)
     if args.resume and not args.out:
         raise ConfigError("--resume needs the --out folder of the sweep to continue")
     out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")

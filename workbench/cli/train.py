@@ -90,7 +90,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """Settings from ``--config`` (if any) overridden by the flags given."""
+    """Settings from ``--config`` (if any) overridden by the flags given, validated; the trackers they report to
+    must be installed."""
     if args.config:
         path = Path(args.config)
         if not path.is_file():
@@ -138,16 +139,17 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         if kind not in ("random", "zero", "text") or (kind != "text" and text):
             raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
         cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
-    return cfg.validate()
+    cfg.validate()
+    if cfg.train.report_to:
+        from ..tracking import check_trackers
+
+        check_trackers(cfg.train.report_to)  # installed? one line now, not after the training
+    return cfg
 
 
 def _train(args: argparse.Namespace) -> int:
     # Settings are checked before torch and friends are imported: a typo answers at once.
     cfg = None if args.resume else config_from_args(args)
-    if cfg is not None and cfg.train.report_to:
-        from ..tracking import check_trackers
-
-        check_trackers(cfg.train.report_to)  # installed? one line now, not after the training
     from tqdm.auto import tqdm
 
     from ..history import EndEvent, EvalEvent, Event, StepEvent
