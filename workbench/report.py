@@ -12,16 +12,14 @@ run directory, each file atomically. Evaluating is :meth:`workbench.run.Run.eval
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 
 from . import plots
-from .errors import ExportError
 from .evaluate import EvalResult
+from .rundir import write_text
 
 __all__ = ["report_figure", "report_text", "save_report"]
 
@@ -59,23 +57,12 @@ def save_report(result: EvalResult, directory: str | Path, *, split: str) -> lis
     directory = Path(directory)
     body = {"split": split, "rows": len(result.rows), "loss": result.loss, "metrics": result.metrics,
             "report": result.report, "samples": result.samples}  # fmt: skip
-    written = [_write(directory / f"eval-{split}.json", json.dumps(body, indent=1, default=_jsonable))]
+    written = [write_text(directory / f"eval-{split}.json", json.dumps(body, indent=1, default=_jsonable))]
     figure = report_figure(result, split=split)
     if figure is not None:
-        written.append(_write(directory / f"eval-{split}.html", figure.to_html(include_plotlyjs="cdn")))
+        written.append(write_text(directory / f"eval-{split}.html", figure.to_html(include_plotlyjs="cdn")))
     return written
 
 
 def _jsonable(value: Any) -> Any:
     return value.tolist() if hasattr(value, "tolist") else str(value)
-
-
-def _write(path: Path, text: str) -> Path:
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ExportError(f"could not write {str(path)!r}: {exc.strerror or exc}") from None
-    return path

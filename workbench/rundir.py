@@ -20,6 +20,7 @@ state); :class:`workbench.run.Run` assembles them, and nothing here imports it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -49,6 +50,7 @@ __all__ = [
     "read_run_info",
     "rescue_adapter",
     "write_run_dir",
+    "write_text",
 ]
 
 ADAPTER_DIR = "adapter"
@@ -98,6 +100,22 @@ def rescue_adapter(model: Any, tokenizer: Any, info: dict[str, Any], name: str) 
         except ExportError:
             continue
     return None
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` whole or not at all (a temporary sibling renamed over it, so a reader never
+    sees half a file); a refused write is one :class:`WriteError` line naming the path and the cause."""
+    path = Path(path)
+    with _as_write_error(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return path
 
 
 @contextmanager

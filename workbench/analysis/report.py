@@ -86,17 +86,16 @@ def _analyse(run: Run, rows: int, metric_rows: int, top: int, vocab: int, tell: 
 def save_analysis(analysis: Analysis, folder: str | Path) -> list[Path]:
     """Write ``analysis.json`` and ``slot-ablation.html``, ``layer-ablation.html``, ``readout.html``; the paths."""
     from .. import plots
+    from ..rundir import write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     figures = {"slot-ablation": plots.slot_ablation_figure(analysis.slots),
                "layer-ablation": plots.layer_ablation_figure(analysis.layers),
                "readout": plots.readout_figure(analysis.readout)}  # fmt: skip
-    written = [folder / "analysis.json"]
-    written[0].write_text(json.dumps(analysis.to_dict(), indent=1) + "\n")
+    written = [write_text(folder / "analysis.json", json.dumps(analysis.to_dict(), indent=1) + "\n")]
     for name, figure in figures.items():
-        figure.write_html(folder / f"{name}.html", include_plotlyjs="cdn")
-        written.append(folder / f"{name}.html")
+        written.append(write_text(folder / f"{name}.html", figure.to_html(include_plotlyjs="cdn")))
     return written
 
 

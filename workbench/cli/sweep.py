@@ -74,7 +74,9 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _write_html(figures: dict[str, Any], skipped: dict[str, str], path: Path) -> None:
+    from ..rundir import write_text
+
     parts = [f.to_html(full_html=False, include_plotlyjs="cdn" if i == 0 else False)
              for i, f in enumerate(figures.values())]  # fmt: skip
     notes = "".join(f"<p>{name}: {why}</p>" for name, why in skipped.items())
-    path.write_text(f"<html><body>{''.join(parts)}{notes}</body></html>\n", encoding="utf-8")
+    write_text(path, f"<html><body>{''.join(parts)}{notes}</body></html>\n")

@@ -28,6 +28,7 @@ from typing import Any
 from ..config import RunConfig
 from ..errors import CompatibilityError, ConfigError, DataError, TrainingError, WorkbenchError
 from ..metrics import metric_info
+from ..rundir import write_text
 from ._backend import quiet_optuna, require_optuna
 from .space import SearchSpace, parse_space
 
@@ -277,10 +278,8 @@ def _write_sweep(study: Any, out: Path, space: SearchSpace, config: RunConfig, m
             "metric": metric, "direction": direction, "storage": STUDY_FILE, "study": STUDY_NAME,
             "trials_wanted": wanted, "best": best.number if best else None, "trials": trials,
             "config": config.to_dict()}  # fmt: skip
-    tmp = out / f".{SWEEP_FILE}.tmp"
-    # NaN is not JSON; a reader (a browser) must be able to parse the file at any moment.
-    tmp.write_text(json.dumps(_finite(info), indent=2), encoding="utf-8")
-    tmp.replace(out / SWEEP_FILE)
+    # NaN is not JSON, and a reader (a browser, the panel) must be able to parse the file at any moment.
+    write_text(out / SWEEP_FILE, json.dumps(_finite(info), indent=2))
 
 
 def _finite(value: Any) -> Any:
