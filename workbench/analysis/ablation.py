@@ -30,7 +30,17 @@ from .masking import prefix_shape, prefix_visibility
 if TYPE_CHECKING:
     from ..run import Run
 
-__all__ = ["KEEP_SHARE", "LayerAblation", "Score", "SlotAblation", "ablate_layers", "ablate_slots"]
+__all__ = [
+    "KEEP_SHARE",
+    "LayerAblation",
+    "Score",
+    "Scorer",
+    "SlotAblation",
+    "ablate_layers",
+    "ablate_slots",
+    "layer_ablation",
+    "slot_ablation",
+]
 
 KEEP_SHARE = 0.95  # the share of the prefix's gain the effective slots must keep
 
@@ -131,72 +141,96 @@ class LayerAblation:
 def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16,
                  progress: Callable[[str], None] | None = None) -> SlotAblation:  # fmt: skip
     """Hide each prefix slot at every layer; find the fewest slots that keep ≥ 95% of the gain."""
-    score, layers, n = _scorer(run, rows, metric_rows)
-    tell = progress or (lambda _: None)
-    full, none = score(_visible(layers, n, range(n)), True), score(_visible(layers, n, ()), True)
-    without = []
-    for slot in range(n):
-        tell(f"slot P{slot} hidden ({slot + 1} of {n})")
-        without.append(score(_visible(layers, n, [s for s in range(n) if s != slot]), True))
-    order = sorted(range(n), key=lambda s: without[s].loss, reverse=True)
-    kept = [score(_visible(layers, n, order[:k]), False).loss for k in range(1, n)] + [full.loss]
-    result = SlotAblation(run.metric, full, none, without, order, kept, rows=rows)
-    k = next((k for k in range(1, n + 1) if result.kept_share(k) >= KEEP_SHARE), n)
-    result.effective = sorted(order[:k]) if result.helps else []
-    return result
+    return slot_ablation(Scorer(run, rows, metric_rows), progress)
 
 
 def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16,
                   progress: Callable[[str], None] | None = None) -> LayerAblation:  # fmt: skip
     """Hide the prefix at one layer at a time, and keep it at one layer at a time."""
-    score, layers, n = _scorer(run, rows, metric_rows)
+    return layer_ablation(Scorer(run, rows, metric_rows), progress)
+
+
+class Scorer:
+    """Scores a run on its first ``rows`` validation rows with only the ``visible`` [layers, P] slots attended to.
+
+    Each mask is scored once: the slot and the layer ablation share one Scorer (:func:`workbench.analysis.analyse`)
+    and so the full prefix and no prefix, which both need. A loss-only request is served by a scored metric too.
+    """
+
+    def __init__(self, run: Run, rows: int, metric_rows: int) -> None:
+        if rows < 1:
+            raise ValueError(f"rows must be at least 1, got {rows}")
+        if run.metric:
+            metric_info(run.metric)  # an unknown metric name fails here, before any scoring
+        self.run, self.rows, self.metric_rows = run, rows, metric_rows
+        self.shape = prefix_shape(run.live_model)
+        config = run.config
+        # The first ``rows`` validation rows, for the loss and (heads) the metric alike.
+        self.data = dataclasses.replace(
+            run.data, validation=run.data.validation.select(range(min(rows, len(run.data.validation))))
+        )
+        self.encoded = encode_split(self.data, "validation", run.tokenizer, run.task,
+                                    max_length=config.data.max_length, separator=config.data.separator)  # fmt: skip
+        self._scores: dict[tuple[bytes, bool], Score] = {}
+
+    def visible(self, slots: Any) -> torch.Tensor:
+        """The mask with ``slots`` visible at every layer."""
+        visible = torch.zeros(self.shape, dtype=torch.bool)
+        visible[:, list(slots)] = True
+        return visible
+
+    def __call__(self, visible: torch.Tensor, with_metric: bool) -> Score:
+        key = visible.numpy().tobytes()
+        found = self._scores.get((key, True)) or self._scores.get((key, with_metric))
+        if found is None:
+            found = self._scores[(key, with_metric)] = self._score(visible, with_metric)
+        return found
+
+    def _score(self, visible: torch.Tensor, with_metric: bool) -> Score:
+        run, config = self.run, self.run.config
+        with prefix_visibility(run.live_model, visible):
+            result = evaluate(run.live_model, run.tokenizer, run.task, self.data, self.encoded,
+                              batch_size=config.train.batch_size * 2, separator=config.data.separator,
+                              n_generate=self.metric_rows if with_metric else 0,
+                              max_new_tokens=config.train.max_new_tokens)  # fmt: skip
+        assert result is not None  # no stop callable
+        value = result.metrics.get(run.metric) if with_metric else None
+        number = float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        return Score(result.loss, number)
+
+
+def slot_ablation(score: Scorer, progress: Callable[[str], None] | None = None) -> SlotAblation:
+    """:func:`ablate_slots` with a given :class:`Scorer`."""
     tell = progress or (lambda _: None)
-    everything = torch.ones(layers, n, dtype=torch.bool)
+    n = score.shape[1]
+    full, none = score(score.visible(range(n)), True), score(score.visible(()), True)
+    without = []
+    for slot in range(n):
+        tell(f"slot P{slot} hidden ({slot + 1} of {n})")
+        without.append(score(score.visible([s for s in range(n) if s != slot]), True))
+    order = sorted(range(n), key=lambda s: without[s].loss, reverse=True)
+    kept = [score(score.visible(order[:k]), False).loss for k in range(1, n)] + [full.loss]
+    result = SlotAblation(score.run.metric, full, none, without, order, kept, rows=score.rows)
+    k = next((k for k in range(1, n + 1) if result.kept_share(k) >= KEEP_SHARE), n)
+    result.effective = sorted(order[:k]) if result.helps else []
+    return result
+
+
+def layer_ablation(score: Scorer, progress: Callable[[str], None] | None = None) -> LayerAblation:
+    """:func:`ablate_layers` with a given :class:`Scorer`."""
+    tell = progress or (lambda _: None)
+    layers = score.shape[0]
+    everything = torch.ones(score.shape, dtype=torch.bool)
     full, none = score(everything, True), score(~everything, True)
     without, only = [], []
     for layer in range(layers):
         tell(f"layer {layer} ({layer + 1} of {layers})")
-        one = torch.zeros(layers, n, dtype=torch.bool)
+        one = torch.zeros(score.shape, dtype=torch.bool)
         one[layer] = True
         without.append(score(~one, True))
         only.append(score(one, True))
-    return LayerAblation(run.metric, full, none, without, only, rows=rows)
+    return LayerAblation(score.run.metric, full, none, without, only, rows=score.rows)
 
 
 def _measurable(gain: float, loss: float) -> bool:
     return gain > 1e-3 * abs(loss)
-
-
-def _visible(layers: int, n: int, slots: Any) -> torch.Tensor:
-    visible = torch.zeros(layers, n, dtype=torch.bool)
-    visible[:, list(slots)] = True
-    return visible
-
-
-def _scorer(run: Run, rows: int, metric_rows: int) -> tuple[Callable[[torch.Tensor, bool], Score], int, int]:
-    """A function (visible slots, with metric?) -> Score for ``run``, and the prefix's [layers, P]."""
-    if rows < 1:
-        raise ValueError(f"rows must be at least 1, got {rows}")
-    model, config = run.live_model, run.config
-    # The first ``rows`` validation rows, for the loss and (heads) the metric alike.
-    data = dataclasses.replace(
-        run.data, validation=run.data.validation.select(range(min(rows, len(run.data.validation))))
-    )
-    encoded = encode_split(data, "validation", run.tokenizer, run.task, max_length=config.data.max_length,
-                           separator=config.data.separator)  # fmt: skip
-    layers, n = prefix_shape(model)
-    headline = run.metric
-
-    def score(visible: torch.Tensor, with_metric: bool) -> Score:
-        with prefix_visibility(model, visible):
-            result = evaluate(model, run.tokenizer, run.task, data, encoded, batch_size=config.train.batch_size * 2,
-                              separator=config.data.separator, n_generate=metric_rows if with_metric else 0,
-                              max_new_tokens=config.train.max_new_tokens)  # fmt: skip
-        assert result is not None  # no stop callable
-        value = result.metrics.get(headline) if with_metric else None
-        number = float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-        return Score(result.loss, number)
-
-    if headline:
-        metric_info(headline)  # an unknown metric name fails here, before any scoring
-    return score, layers, n

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .ablation import LayerAblation, SlotAblation, ablate_layers, ablate_slots
+from .ablation import LayerAblation, Scorer, SlotAblation, layer_ablation, slot_ablation
 from .readout import Readout, slot_readout
 
 if TYPE_CHECKING:
@@ -73,8 +73,9 @@ def _analyse(run: Run, rows: int, metric_rows: int, top: int, vocab: int, tell: 
         seconds[name] = round(time.perf_counter() - start, 2)
         return result
 
-    slots = timed("slot ablation", lambda: ablate_slots(run, rows=rows, metric_rows=metric_rows, progress=tell))
-    layers = timed("layer ablation", lambda: ablate_layers(run, rows=rows, metric_rows=metric_rows, progress=tell))
+    score = Scorer(run, rows, metric_rows)  # one for both: the full prefix and no prefix are scored once
+    slots = timed("slot ablation", lambda: slot_ablation(score, tell))
+    layers = timed("layer ablation", lambda: layer_ablation(score, tell))
     readout = timed("readout", lambda: slot_readout(run.live_model, run.tokenizer, task=run.task, top=top,
                                                     vocab=vocab, seed=run.config.train.seed))  # fmt: skip
     after = _trainable_state(run.live_model)
