@@ -1,13 +1,7 @@
 """What the bench/ scripts share: models built from a config, the bare training loop, a step's memory.
 
-Not part of the package and not a benchmark itself. On CPU PyTorch keeps no peak
-counter for tensor memory (``torch.cuda.max_memory_allocated`` is CUDA only), so
-``step_memory`` *accounts* for it tensor by tensor during one real training step:
-the weights, the tensors autograd saves for backward during the forward (counted
-once per storage, parameters excluded: they are the weights), the gradients that
-exist after backward, and the optimizer's state. A step's peak lies between the
-larger and the sum of activations and gradients; ``total`` reports the sum, the
-same rule for every side of a comparison.
+Not part of the package and not a benchmark itself. A step's memory is accounted by
+the package's own :func:`workbench.memory.step_memory` (re-exported here for the scripts).
 """
 
 from __future__ import annotations
@@ -16,7 +10,6 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,9 +17,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, get_scheduler
 
 from workbench import Run, RunConfig
 from workbench.data import Collator, EncodedSplit
+from workbench.memory import MB, StepMemory, step_memory  # noqa: F401  (the scripts import them from here)
 from workbench.models import word_tokenizer
-
-MB = 2**20
 
 
 def gpt2_dir(n_embd: int = 448, n_layer: int = 8, n_head: int = 8, n_positions: int = 512) -> str:
@@ -52,10 +44,17 @@ def model_dir(model_type: str, **config: object) -> str:
     return str(out)
 
 
+# The real E2E records beside the project: what a real model is timed on (toy rows are a few words).
+E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset.csv"
+
+
 def bench_config(model: str, steps: int) -> RunConfig:
-    """Training settings for timing: toy-e2e, CPU, no evaluation until the end (then a short one)."""
+    """Training settings for timing: toy-e2e (a real model: E2E records, when beside the project), CPU, no
+    evaluation until the end (then a short one)."""
     cfg = RunConfig()
     cfg.model.name = model
+    if not model.startswith("tiny-") and not Path(model).is_dir() and E2E.is_file():
+        cfg.data.name, cfg.data.columns, cfg.data.max_length = str(E2E), {"source": "mr", "target": "ref"}, 128
     cfg.data.max_train_examples, cfg.data.max_eval_examples = 1024, 8
     cfg.train.steps, cfg.train.warmup_steps, cfg.train.eval_every, cfg.train.eval_generate = steps, 2, 0, 0
     cfg.train.device = "cpu"
@@ -103,53 +102,6 @@ def bare_loop_seconds(cfg: RunConfig) -> tuple[float, EncodedSplit]:
     if cuda:
         torch.cuda.synchronize()
     return time.perf_counter() - start, train
-
-
-@dataclass
-class StepMemory:
-    """Bytes one training step holds, by kind."""
-
-    weights: int
-    activations: int
-    gradients: int
-    optimizer: int
-    frozen_with_grad: int  # frozen parameters that got a gradient anyway (must be 0)
-
-    @property
-    def total(self) -> int:
-        return self.weights + self.activations + self.gradients + self.optimizer
-
-
-def _nbytes(t: torch.Tensor) -> int:
-    return t.numel() * t.element_size()
-
-
-def step_memory(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> StepMemory:
-    """Run one training step on ``batch`` and account for what it holds (see the module doc).
-
-    ``optimizer`` should already have stepped once, so its state exists (AdamW creates it lazily).
-    """
-    params = list(model.parameters())
-    param_storages = {p.untyped_storage().data_ptr() for p in params}
-    saved: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        storage = t.untyped_storage()
-        if storage.data_ptr() not in param_storages:
-            saved[storage.data_ptr()] = storage.nbytes()
-        return t
-
-    optimizer.zero_grad(set_to_none=True)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = model(**batch).loss
-    loss.backward()
-    grads = sum(_nbytes(p.grad) for p in params if p.grad is not None)
-    frozen_with_grad = sum(1 for p in params if not p.requires_grad and p.grad is not None)
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    state = sum(_nbytes(v) for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v))
-    weights = sum(_nbytes(p) for p in params) + sum(_nbytes(b) for b in model.buffers())
-    return StepMemory(weights, sum(saved.values()), grads, state, frozen_with_grad)
 
 
 def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: dict) -> None:

@@ -1,13 +1,14 @@
 """Prefix tuning vs full fine-tuning: step time and memory on the same batches.
 
-    python bench/prefix_vs_full.py [--steps 30] [--repeats 2] [--no-big]
+    python bench/prefix_vs_full.py [--steps 30] [--repeats 2] [--no-big] [--model smollm2-135m]
 
 Both sides are the workbench's own Trainer on the same model, data order and seed:
 one with a prefix (length 10) on the frozen base, one with every weight trainable.
 Step time is the median gap between consecutive step events (no evaluation inside);
 memory is accounted over one real step (bench/_measure.py: weights, saved activations,
 gradients, optimizer state), and the script checks that no frozen weight got a gradient.
-Models: tiny-demo and a ~20M-parameter GPT-2 built from a config. The ratios printed
+Models: tiny-demo and a ~20M-parameter GPT-2 built from a config, or ``--model`` (a real one:
+``smollm2-135m``, on the E2E dev set's records when it is beside the project). The ratios printed
 last are prefix / full (targets: step time <= 0.7, memory <= 0.6).
 """
 
@@ -68,9 +69,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--no-big", action="store_true", help="only tiny-demo")
+    parser.add_argument("--model", help="measure this model alone (e.g. smollm2-135m)")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     models = {"tiny-demo": "tiny-demo"} | ({} if args.no_big else {"gpt2-20m": gpt2_dir()})
+    if args.model:
+        models = {args.model: args.model}
     print(f"{'model':<10} {'side':<7} {'trainable':>10} {'step ms':>8} {'weights':>8} {'activ.':>8} "
           f"{'grads':>8} {'optim.':>8} {'total MB':>9}")  # fmt: skip
     ratios = {}

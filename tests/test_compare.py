@@ -21,6 +21,36 @@ def test_methods_train_and_report_params_sizes_and_metric(make_config):
     assert all(r.metric == "slot_coverage" and 0.0 <= r.value <= 1.0 and r.train_s > 0 for r in results)
     assert "prompt 4" in format_table(results)
     assert by["few"].examples == 8 and all(r.examples == 256 for r in results if r.method.label != "few")
+    assert all(r.step_s > 0 for r in results)
+    # A training step holds more with every weight trained: gradients and AdamW state for all of them.
+    assert by["prefix 4"].memory_bytes < by["lora"].memory_bytes < by["full"].memory_bytes
+
+
+def test_records_cap_the_training_data_by_source_on_a_file_of_my_own(tmp_path, make_config):
+    # Three references for each of 12 records, as E2E has several per record.
+    rows = [{"mr": f"name[R{i}] food[Thai]", "ref": f"R{i} serves Thai food, version {k}"}
+            for i in range(12) for k in range(3)]  # fmt: skip
+    path = tmp_path / "records.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = make_config(train={"steps": 2})
+    cfg.data.name, cfg.data.columns, cfg.data.max_train_examples = str(path), {"source": "mr", "target": "ref"}, None
+    cfg.data.validation_fraction = 0.25
+    [few, all_] = compare(cfg, [Method("2 records", length=2, records=2), Method("all", length=2)])
+    assert (few.records, few.examples) == (2, 6)
+    assert (all_.records, all_.examples) == (9, 27)  # 3 of 12 records held out whole
+
+
+def test_cli_compare_takes_my_file_columns_and_size(tmp_path, capsys):
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,verdict\n" + "".join(f"{w} food here {i},{v}\n" for i in range(20)
+                                                  for w, v in (("great", "yes"), ("awful", "no"))))  # fmt: skip
+    out = tmp_path / "cmp"
+    assert main(["compare", "--model", "tiny-bert", "--dataset", str(path), "--column", "text=review", "--column",
+                 "label=verdict", "--metric", "f1", "--max-train-examples", "12", "--steps", "2", "--only", "prefix 1",
+                 "--only", "LoRA r=8", "--out", str(out)]) == 0  # fmt: skip
+    rows = json.loads((out / "compare.json").read_text())
+    assert [r["metric"] for r in rows] == ["f1", "f1"] and [r["examples"] for r in rows] == [12, 12]
+    assert all(r["memory_bytes"] > 0 and r["step_s"] > 0 for r in rows)
 
 
 def test_cli_compare_writes_json_and_chart(tmp_path, capsys):

@@ -10,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset.csv"
 # Appended to each notebook's parameter cell: the same notebook, fewer steps.
 SMALL = {
     "01_quickstart.ipynb": "STEPS = 40",
@@ -19,7 +20,10 @@ SMALL = {
     "05_multitask.ipynb": "STEPS = 10",
     "06_what_the_prefix_learned.ipynb": "STEPS = 30",
     "07_sweep_with_optuna.ipynb": "TRIALS = 3\nSTEPS = 12",
+    "08_real_model.ipynb": "STEPS = 2\nRECORDS = [3]\nEVAL_RECORDS = 1\nMAX_NEW_TOKENS = 6\nCOMPARE = ['LoRA']\n"
+    f"E2E_CSV = {str(E2E)!r}",
 }
+REAL = {"08_real_model.ipynb"}  # needs SmolLM2 (fetched once) and the E2E dev set
 
 
 def test_every_notebook_is_listed_and_has_a_parameter_cell():
@@ -32,7 +36,10 @@ def test_every_notebook_is_listed_and_has_a_parameter_cell():
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
-def test_notebook_runs_offline(name, tmp_path):
+def test_notebook_runs_offline(name, tmp_path, request):
+    if name in REAL:
+        request.getfixturevalue("smollm2")
+        request.getfixturevalue("e2e_csv")
 
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     for cell in nb.cells:
@@ -53,6 +60,10 @@ def test_notebook_runs_offline(name, tmp_path):
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "slots: " in printed and "P0: before name" in printed
         assert (tmp_path / "runs" / "what-it-learned" / "analysis" / "slot-ablation.html").is_file()
+    if name == "08_real_model.ipynb":
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "held-out records against" in printed and "split by record" in printed
+        assert "LoRA, 3 records" in printed
     if name == "07_sweep_with_optuna.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "trial 2: " in printed and "TensorBoard: tensorboard --logdir" in printed

@@ -5,14 +5,18 @@ projection, init), PEFT prompt tuning, LoRA, or full fine-tuning — and how man
 training examples it gets. :func:`compare` trains every row with the same
 :class:`~workbench.train.Trainer` (same batches, seed, steps and evaluation) on a
 fresh copy of the base model and reports trainable parameters, the stored size of
-what it saves, train time and the task's headline metric. ``prefix-workbench
-compare`` prints the table and writes a plotly chart; notebook 04 shows it. This
-module does not draw (see :func:`workbench.plots.comparison_figure`).
+what it saves, train time, time per step, a training step's memory
+(:mod:`workbench.memory`) and the task's metrics. Any model and data a run takes
+work here (a user's file with its column mapping, a real model); the training size is
+rows (``examples``) or, for data whose sources repeat, records (``records``).
+``prefix-workbench compare`` prints the table and writes a plotly chart; notebook 04
+shows it. This module does not draw (see :func:`workbench.plots.comparison_figure`).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -23,9 +27,10 @@ from typing import Any
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from .config import PrefixSettings, RunConfig
-from .data import encode_splits, load_task_data
+from .data import Collator, encode_splits, load_task_data
+from .memory import MB, StepMemory, step_memory
 from .models import LoadedModel, load_model
-from .models.sharing import LOADING
+from .models.sharing import LOADING, running
 from .prefix import attach_prefix
 from .quiet import quiet
 from .train import Trainer
@@ -35,7 +40,8 @@ __all__ = ["DEFAULT_METHODS", "Method", "Result", "compare", "format_table"]
 
 @dataclass(frozen=True)
 class Method:
-    """One row: ``kind`` is prefix, prompt, lora or full; ``examples`` None means all."""
+    """One row: ``kind`` is prefix, prompt, lora or full; ``examples`` (rows) and ``records`` (distinct sources,
+    all their references) cap the training data, None means the config's."""
 
     label: str
     kind: str = "prefix"
@@ -46,6 +52,7 @@ class Method:
     rank: int = 8
     lr: float | None = None  # None: the kind's default below
     examples: int | None = None
+    records: int | None = None
 
 
 # Learning rates that suit each kind on small models (full fine-tuning moves every weight).
@@ -73,6 +80,10 @@ class Result:
     value: float
     metrics: dict[str, Any] = field(default_factory=dict)
     examples: int = 0  # training rows it learned from
+    records: int = 0  # distinct training sources among them
+    step_s: float = 0.0  # train_s per optimizer step
+    memory_bytes: int = 0  # one training step's accounted memory (CUDA: its measured peak)
+    loss: float = float("nan")  # the final validation loss
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "method": asdict(self.method)}
@@ -116,8 +127,11 @@ def compare(
     metric = full_data.metric
     for method in methods:
         data = copy.copy(full_data)
+        if method.records is not None:
+            data = load_task_data(dataclasses.replace(config.data, max_train_records=method.records),
+                                  seed=config.train.seed)  # fmt: skip
         if method.examples is not None:
-            data.train = full_data.train.select(range(min(method.examples, len(full_data.train))))
+            data.train = data.train.select(range(min(method.examples, len(data.train))))
         loaded = load_model(config.model, data.kind, label_names=data.label_names)
         model = _adapt(loaded, method, config.train.seed)
         settings = copy.deepcopy(config.train)
@@ -130,6 +144,7 @@ def compare(
         history = trainer.fit()
         train_s = time.perf_counter() - start
         final = history.evals[-1].metrics if history.evals else {}
+        steps = history.last_step or 1
         result = Result(
             method=method,
             trainable=sum(p.numel() for p in trainer.params),
@@ -139,6 +154,10 @@ def compare(
             value=float(final.get(metric, float("nan"))),
             metrics={k: v for k, v in final.items() if isinstance(v, int | float)},
             examples=len(data.train),
+            records=len(set(data.train[data.data_kind.roles[0]])) if data.data_kind.group_role else len(data.train),
+            step_s=(history.steps[-1].elapsed_s if history.steps else train_s) / steps,  # the final evaluation aside
+            memory_bytes=_step_memory(trainer).total,
+            loss=history.evals[-1].loss if history.evals else float("nan"),
         )
         results.append(result)
         if on_result:
@@ -146,11 +165,24 @@ def compare(
     return results
 
 
+def _step_memory(trainer: Trainer) -> StepMemory:
+    """One more training step after the run (its optimizer state exists by then), accounted; it changes nothing
+    the result reports, which was measured before."""
+    rows = trainer.train_split.features[: trainer.settings.batch_size]
+    device = trainer.accelerator.device
+    batch = {k: v.to(device) for k, v in Collator(trainer.tokenizer.pad_token_id)(rows).items()}
+    optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)  # accelerate's wrapper holds it
+    with running(trainer.unwrapped, training=True):
+        return step_memory(trainer.unwrapped, optimizer, batch, autocast=trainer.accelerator.autocast)
+
+
 def format_table(results: Sequence[Result]) -> str:
     """A plain-text table, one row per method."""
-    head = f"{'method':<34}{'trainable':>12}{'stored':>11}{'train s':>9}  metric"
+    head = f"{'method':<34}{'rows':>6}{'trainable':>13}{'stored':>11}{'train s':>9}{'s/step':>8}{'memory':>10}  metric"
     lines = [head, "-" * len(head)]
     for r in results:
-        lines.append(f"{r.method.label:<34}{r.trainable:>12,}{r.stored_bytes / 1024:>9.1f}kB{r.train_s:>9.1f}  "
-                     f"{r.metric} {r.value:.3f}")  # fmt: skip
+        lines.append(
+            f"{r.method.label:<34}{r.examples:>6}{r.trainable:>13,}{r.stored_bytes / 1024:>9.1f}kB"
+            f"{r.train_s:>9.1f}{r.step_s:>8.2f}{r.memory_bytes / MB:>8.0f}MB  {r.metric} {r.value:.3f}"
+        )
     return "\n".join(lines)

@@ -89,6 +89,8 @@ class DataChoice:
     kind: str = _choice("auto", DATA_KIND_CHOICES)
     metric: str | None = _choice(None, METRIC_CHOICES)
     max_train_examples: int | None = None
+    # Sources that repeat (a record with several references, as in E2E): train on the first N records, all rows.
+    max_train_records: int | None = _ranged(None, 1, 1_000_000_000)
     max_eval_examples: int = _ranged(200, 1, 1_000_000)
     validation_fraction: float = _ranged(0.1, 0.0, 0.5, open_lo=True)
     test_fraction: float = _ranged(0.0, 0.0, 0.5)

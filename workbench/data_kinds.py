@@ -37,6 +37,9 @@ class DataKind:
     roles: tuple[str, str] = ("", "")
     metrics: tuple[str, ...] = ()
     has_label_names = False
+    # The role whose repeated values make one record (text: the source; E2E gives each record ~8.5 human
+    # references, one row each). Splits keep a record whole, and generation scores each record once.
+    group_role: str | None = None
 
     def prepare(self, splits: Splits, columns: Mapping[str, str], where: Mapping[str, str],
                 names: list[str] | None) -> tuple[Splits, list[str] | None]:  # fmt: skip
@@ -58,6 +61,18 @@ class DataKind:
     def reference(self, row: Mapping[str, Any], data: TaskData) -> Any:
         """What a prediction of ``row`` is compared with."""
         return row[self.roles[1]]
+
+    def scored_rows(self, split: Dataset, n: int) -> list[dict[str, Any]]:
+        """The rows to generate for when scoring at most ``n``: the first ``n`` rows, or with a ``group_role``
+        the first row of each of the first ``n`` records (the others are its further references)."""
+        if self.group_role is None:
+            return [split[i] for i in range(min(n, len(split)))]
+        first: dict[Any, int] = {}
+        for i, key in enumerate(list(split[self.group_role])):
+            if len(first) >= n:
+                break
+            first.setdefault(key, i)
+        return [split[i] for i in first.values()]
 
     def read(self, text: str, row: Mapping[str, Any], data: TaskData) -> Any:
         """A generated text as a prediction."""
@@ -83,6 +98,7 @@ class DataKind:
 class _Text(DataKind):
     name, roles = "text", ("source", "target")
     metrics = ("bleu", "exact_match", "chrf", "rougeL", "slot_coverage")
+    group_role = "source"
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
         out = {}

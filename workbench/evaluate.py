@@ -32,6 +32,8 @@ class EvalResult:
     """Loss, metrics (headline first), a few (input, reference, output) samples, and every prediction.
 
     ``predictions[i]`` belongs to ``rows[i]``; ``report`` holds per-label detail when asked for.
+    ``references``: how many reference rows the generated ``rows`` were scored against (more than
+    ``len(rows)`` when a record has several references, as in E2E: ``rows`` then holds one row a record).
     """
 
     loss: float
@@ -40,6 +42,7 @@ class EvalResult:
     predictions: list[Any] = field(default_factory=list, repr=False)
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
     report: dict[str, Any] = field(default_factory=dict, repr=False)
+    references: int = 0
 
 
 @torch.no_grad()
@@ -128,7 +131,7 @@ def _score(
     if task.generative:
         if n_generate == 0:
             return EvalResult(0.0, {})
-        rows = [split[i] for i in range(min(n_generate, len(split)))]
+        rows = kind.scored_rows(split, n_generate)  # one row a record: its other references come from the split
         pairs = [data.render(r) for r in rows]
         outputs = generate_texts(model, tokenizer, [s for s, _ in pairs], task=task, separator=separator,
                                  max_new_tokens=max_new_tokens, stop=stop)  # fmt: skip
@@ -144,4 +147,8 @@ def _score(
     samples = [{"input": data.render(r)[0], "reference": data.render(r)[1], "output": o}
                for r, o in zip(rows[:3], shown[:3])]  # fmt: skip
     detail = kind.report(preds, rows, data) if report else {}
-    return EvalResult(0.0, metrics, samples, preds, rows, detail)
+    references = len(rows)
+    if task.generative and kind.group_role is not None:
+        scored = {r[kind.group_role] for r in rows}
+        references = sum(key in scored for key in split[kind.group_role])
+    return EvalResult(0.0, metrics, samples, preds, rows, detail, references)

@@ -215,7 +215,8 @@ def comparison_figure(results: Sequence[Any]) -> go.Figure:
             x=[r.trainable], y=[r.value], name=r.method.label, mode="markers+text", text=[r.method.label],
             textposition="top center", marker={"size": 11, "color": _COLORS[i % len(_COLORS)]},
             hovertemplate=(f"{r.method.label}<br>%{{x:,}} trainable<br>{r.metric} %{{y:.3f}}<br>"
-                           f"{r.stored_bytes / 1024:.1f} kB stored, {r.train_s:.0f} s<extra></extra>"),
+                           f"{r.stored_bytes / 1024:.1f} kB stored, {r.train_s:.0f} s ({r.step_s:.2f} s a step), "
+                           f"{r.memory_bytes / 2**20:.0f} MB a step, {r.examples} rows<extra></extra>"),
         )
         for i, r in enumerate(results)
     ]  # fmt: skip

@@ -28,7 +28,10 @@ def report_text(result: EvalResult, *, split: str, name: str = "") -> str:
     """Loss and metrics (headline first), then the per-label report when there is one."""
     where = f"{name} {split}".strip()
     numbers = [(k, v) for k, v in result.metrics.items() if isinstance(v, int | float)]
-    lines = [f"{where}: {len(result.rows)} rows, loss {result.loss:.4f}"]
+    scored = f"{len(result.rows)} rows"
+    if result.references > len(result.rows):
+        scored = f"{len(result.rows)} records scored against {result.references} references"
+    lines = [f"{where}: {scored}, loss {result.loss:.4f}"]
     lines += [f"  {k:<14} {v:.4f}" for k, v in numbers]
     if result.report.get("text"):
         lines += ["", result.report["text"].rstrip()]
@@ -55,7 +58,8 @@ def report_figure(result: EvalResult, *, split: str) -> go.Figure | None:
 def save_report(result: EvalResult, directory: str | Path, *, split: str) -> list[Path]:
     """Write ``eval-<split>.json`` (and ``eval-<split>.html`` with the figure) into ``directory``."""
     directory = Path(directory)
-    body = {"split": split, "rows": len(result.rows), "loss": result.loss, "metrics": result.metrics,
+    body = {"split": split, "rows": len(result.rows), "references": result.references, "loss": result.loss,
+            "metrics": result.metrics,
             "report": result.report, "samples": result.samples}  # fmt: skip
     written = [write_text(directory / f"eval-{split}.json", json.dumps(body, indent=1, default=_jsonable))]
     figure = report_figure(result, split=split)

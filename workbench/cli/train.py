@@ -63,6 +63,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", help=f"headline metric: {', '.join(METRIC_CHOICES)} (default: the data's)")
     parser.add_argument("--test-fraction", type=float, help="hold out this share of a file as a test split")
     parser.add_argument("--max-train-examples", type=int)
+    parser.add_argument(
+        "--max-train-records",
+        type=int,
+        help="train on the first N records of data whose sources repeat (E2E: ~8.5 references each)",
+    )
+    parser.add_argument("--max-eval-examples", type=int, help="validation rows to score (whole records)")
     parser.add_argument("--max-length", type=int)
     parser.add_argument("--prefix-length", type=int)
     parser.add_argument("--projection", action=argparse.BooleanOptionalAction, default=None,
@@ -75,6 +81,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grad-accum", type=int)
     parser.add_argument("--warmup-steps", type=int)
     parser.add_argument("--eval-every", type=int)
+    parser.add_argument("--eval-generate", type=int, help="rows (records) generated at each evaluation")
+    parser.add_argument("--max-new-tokens", type=int, help="generation length at evaluation")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"])
@@ -109,6 +117,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("data", "mark_tasks"): args.mark_tasks,
         ("data", "subset"): args.subset,
         ("data", "max_train_examples"): args.max_train_examples,
+        ("data", "max_train_records"): args.max_train_records,
+        ("data", "max_eval_examples"): args.max_eval_examples,
         ("data", "max_length"): args.max_length,
         ("data", "kind"): args.kind,
         ("data", "metric"): args.metric,
@@ -122,6 +132,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("train", "grad_accum"): args.grad_accum,
         ("train", "warmup_steps"): args.warmup_steps,
         ("train", "eval_every"): args.eval_every,
+        ("train", "eval_generate"): args.eval_generate,
+        ("train", "max_new_tokens"): args.max_new_tokens,
         ("train", "seed"): args.seed,
         ("train", "device"): args.device,
         ("train", "precision"): args.precision,

@@ -14,6 +14,8 @@ labels is the kind's job (:mod:`workbench.data_kinds`). Problems become one-line
 from __future__ import annotations
 
 import dataclasses
+import functools
+import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -110,20 +112,34 @@ def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, s
         del selected["test"]  # e.g. GLUE keeps its test labels private (-1)
         notes.append(f"the test split of {choice.name!r} has no labels; it is not used")
     prepared, names = kind.prepare(selected, columns, where, label_names)
-    train, validation, test = _split(prepared, choice, seed)
+    metric = _metric(choice, spec, kind, prepared["train"])  # a wrong metric is said before a split could fail
+    group = kind.group_role if _repeats(prepared["train"], kind.group_role) else None
+    train, validation, test = _split(prepared, choice, seed, group)
     data = TaskData(choice.name, kind.name, train, validation, names, test, notes=notes)
-    data.metric = _metric(choice, spec, kind, train)
+    data.metric = metric
+    _limit(data, choice, group)
     data.target_stats = kind.target_stats(train)
-    _limit(data, choice)
+    if group is not None:
+        notes.append(_records_note(data, group))
     return data
 
 
-def _limit(data: TaskData, choice: DataChoice) -> None:
+def _limit(data: TaskData, choice: DataChoice, group: str | None) -> None:
     if choice.max_train_examples is not None:
         if choice.max_train_examples < 1:
             raise DataError(f"max_train_examples is {choice.max_train_examples}; it must be at least 1")
         data.train = data.train.select(range(min(choice.max_train_examples, len(data.train))))
-    data.validation = data.validation.select(range(min(choice.max_eval_examples, len(data.validation))))
+    if choice.max_train_records is not None:
+        if group is None:
+            raise DataError(f"max_train_records needs a dataset whose sources repeat (records with several "
+                            f"references); {choice.name!r} has one row per source: use max_train_examples")  # fmt: skip
+        data.train = data.train.select(_first_records(list(data.train[group]), choice.max_train_records))
+    if group is None:
+        data.validation = data.validation.select(range(min(choice.max_eval_examples, len(data.validation))))
+    else:  # whole records only, so that no record is scored against a part of its references
+        keys = list(data.validation[group])
+        whole = _first_records(keys, len(set(keys)), max_rows=choice.max_eval_examples)
+        data.validation = data.validation.select(whole)
     if len(data.train) == 0:
         raise DataError(f"dataset {choice.name!r} has no training examples")
     if len(data.validation) == 0:
@@ -219,14 +235,23 @@ def _load_hub(choice: DataChoice) -> dict[str, Dataset]:
     return out
 
 
-def _split(splits: dict[str, Dataset], choice: DataChoice, seed: int) -> tuple[Dataset, Dataset, Dataset | None]:
-    """Carve the missing test split (``test_fraction``), then the missing validation split, from train."""
+def _split(splits: dict[str, Dataset], choice: DataChoice, seed: int,
+           group: str | None) -> tuple[Dataset, Dataset, Dataset | None]:  # fmt: skip
+    """Carve the missing test split (``test_fraction``), then the missing validation split, from train.
+
+    With a ``group`` role (a source with several references) the cut runs between records, never through one:
+    train rows come shuffled (a row cap takes a sample of rows), held-out rows record by record."""
     train = splits["train"]
     test, val = splits.get("test"), splits.get("validation")
+    carve = _carve if group is None else functools.partial(_carve_records, group=group)
     if test is None and choice.test_fraction > 0:
-        train, test = _carve(train, choice.test_fraction, seed, choice.name, "test")
+        train, test = carve(train, choice.test_fraction, seed, choice.name, "test")
     if val is None:
-        train, val = _carve(train, choice.validation_fraction, seed, choice.name, "validation")
+        train, val = carve(train, choice.validation_fraction, seed, choice.name, "validation")
+    if group is not None and (val is not splits.get("validation") or test is not splits.get("test")):
+        # Carving kept the file's order; shuffle train so that a row cap takes a sample, not the first records.
+        train = train.shuffle(seed=seed)
+        val, test = _by_record(val, group), test if test is None else _by_record(test, group)
     return train, val, test
 
 
@@ -235,6 +260,71 @@ def _carve(ds: Dataset, fraction: float, seed: int, name: str, what: str) -> tup
         raise DataError(f"dataset {name!r} has {len(ds)} row(s) left; need at least 2 to split off {what}")
     parts = ds.train_test_split(test_size=fraction, seed=seed)
     return parts["train"], parts["test"]
+
+
+def _carve_records(ds: Dataset, fraction: float, seed: int, name: str, what: str, *,
+                   group: str) -> tuple[Dataset, Dataset]:  # fmt: skip
+    """``fraction`` of the distinct ``group`` values (at least one, never all) with all their rows."""
+    keys = list(ds[group])
+    records = sorted(set(keys))  # a fixed order before the seeded shuffle
+    if len(records) < 2:
+        raise DataError(f"dataset {name!r} has {len(records)} distinct {group}(s) left; need at least 2 to split off "
+                        f"{what} by record")  # fmt: skip
+    random.Random(seed).shuffle(records)
+    held = set(records[: min(max(1, round(fraction * len(records))), len(records) - 1)])
+    return (ds.select([i for i, k in enumerate(keys) if k not in held]),
+            ds.select([i for i, k in enumerate(keys) if k in held]))  # fmt: skip
+
+
+def _repeats(ds: Dataset, role: str | None) -> bool:
+    if role is None:
+        return False
+    keys = list(ds[role])
+    return len(set(keys)) < len(keys)
+
+
+def _by_record(ds: Dataset, group: str) -> Dataset:
+    """The rows of each record together, records in the order they first appear (a row cap then cuts between)."""
+    first: dict[Any, int] = {}
+    keys = list(ds[group])
+    for i, key in enumerate(keys):
+        first.setdefault(key, i)
+    return ds.select(sorted(range(len(keys)), key=lambda i: (first[keys[i]], i)))
+
+
+def _first_records(keys: list[Any], n: int, *, max_rows: int | None = None) -> list[int]:
+    """Indices of the rows of the first ``n`` distinct keys, in order; with ``max_rows``, only whole records that
+    fit in it (but at least the first)."""
+    if n < 1:
+        raise DataError(f"a record count of {n}; it must be at least 1")
+    chosen: set[Any] = set()
+    for key in keys:
+        if key not in chosen:
+            if len(chosen) == n:
+                break
+            chosen.add(key)
+    rows = [i for i, k in enumerate(keys) if k in chosen]
+    if max_rows is None or len(rows) <= max_rows:
+        return rows
+    fits: list[int] = []
+    for key in dict.fromkeys(keys[i] for i in rows):
+        mine = [i for i in rows if keys[i] == key]
+        if fits and len(fits) + len(mine) > max_rows:
+            break
+        fits += mine
+    return fits
+
+
+def _records_note(data: TaskData, group: str) -> str:
+    def count(ds: Dataset | None) -> str:
+        return f"{len(set(ds[group]))} records / {len(ds)} rows" if ds is not None else ""
+
+    parts = [f"{name} {count(ds)}" for name, ds in (("train", data.train), ("validation", data.validation),
+                                                     ("test", data.test)) if ds is not None]  # fmt: skip
+    return (
+        f"{group}s repeat (several references per record): split by record, none in two splits "
+        f"({', '.join(parts)}); each record is scored once against all its references"
+    )
 
 
 def _kind(choice: DataChoice, spec: dict[str, Any], train: Dataset, mapping: dict[str, str],

@@ -1,8 +1,10 @@
-"""Load a base model and its tokenizer for a task, by built-in name, local path or hub id.
+"""Load a base model and its tokenizer for a task, by built-in name, packaged name, GGUF file, path or hub id.
 
-One ``from_pretrained`` path serves all three: a built-in name is first
-materialized as a model directory (:mod:`.builtin`), a local directory is used as
-it is, anything else is treated as a hub id. The task kind (causal LM, seq2seq,
+One ``from_pretrained`` path serves them all: a built-in name is first materialized
+as a model directory (:mod:`.builtin`), a packaged model (``smollm2-135m``) resolves to
+its fetched copy or its hub id (:mod:`.fetch`), a ``.gguf`` file to the folder it was
+converted into once (:mod:`.gguf`), a local directory is used as it is, anything else
+is treated as a hub id. The task kind (causal LM, seq2seq,
 sequence or token classification) follows from the model's architecture and the
 dataset's kind. Failures become one-line :class:`ModelLoadError` messages naming
 what was tried. This module does not attach prefixes (:mod:`workbench.prefix`).
@@ -33,7 +35,9 @@ from ..hub import hub_reachable, offline_reason
 from ..model_tasks import ModelTask, resolve_task
 from ..quiet import quiet
 from .builtin import builtin_path
-from .registry import BUILTIN_MODELS, Architecture, architecture_of
+from .fetch import packaged_path
+from .gguf import gguf_folder, is_gguf
+from .registry import BUILTIN_MODELS, PACKAGED_MODELS, Architecture, architecture_of
 from .sharing import LOADING
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_path"]
@@ -62,11 +66,16 @@ class LoadedModel:
 
 
 def resolve_model_path(name: str) -> str:
-    """A built-in's materialized directory, an existing local directory, or the hub id unchanged."""
+    """A built-in's materialized directory, a packaged model's fetched copy (or hub id), the folder a GGUF file was
+    converted into, an existing local directory, or the hub id unchanged."""
     if not name or not name.strip():
         raise ModelLoadError("no model given; pass a built-in name (see `prefix-workbench models`), a hub id or a path")
     if name in BUILTIN_MODELS:
         return str(builtin_path(name))
+    if name in PACKAGED_MODELS:
+        return packaged_path(name)
+    if is_gguf(name):
+        return str(gguf_folder(name))
     local = Path(name).expanduser()
     if local.exists():
         if not (local / "config.json").is_file():

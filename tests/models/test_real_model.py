@@ -1,0 +1,95 @@
+"""The real thing: SmolLM2-135M (from PyPI's GGUF, converted once) prefix-tuned on real E2E records.
+
+One short run (8 steps, short sequences) is shared by the tests of this module: it learns, leaves the
+30-layer base bit-identical, exports an adapter that plain PEFT reloads to the same logits, generates
+until EOS, is probed on every layer and head (GQA: 9 query heads share 3 KV heads) and analysed.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from workbench import Run, RunConfig
+from workbench.analysis import analyse
+from workbench.cli import main
+from workbench.generate import generate_texts
+
+COLUMNS = {"source": "mr", "target": "ref"}
+
+
+@pytest.fixture(scope="module")
+def trained(smollm2, e2e_csv):
+    cfg = RunConfig()
+    cfg.model.name, cfg.data.name, cfg.data.columns = smollm2, e2e_csv, dict(COLUMNS)
+    cfg.data.max_train_examples, cfg.data.max_eval_examples, cfg.data.max_length = 64, 16, 96
+    cfg.prefix.length = 4
+    cfg.train.steps, cfg.train.batch_size, cfg.train.warmup_steps = 8, 4, 1
+    cfg.train.eval_every, cfg.train.eval_generate, cfg.train.max_new_tokens = 0, 2, 12
+    run = Run.create(cfg)
+    base = run.model.get_base_model()
+    frozen = {name: p.detach().clone() for name, p in base.named_parameters()}
+    before = run.evaluate().loss
+    history = run.train()
+    return run, frozen, history, before
+
+
+def test_a_real_model_learns_and_its_base_stays_bit_identical(trained):
+    run, frozen, history, before = trained
+    assert run.loaded.model.config.num_hidden_layers == 30 and run.loaded.model.config.num_key_value_heads == 3
+    assert history.evals[-1].loss < 0.8 * before  # the same validation records, before and after
+    base = run.live_model.get_base_model()
+    assert all(torch.equal(frozen[name], p) for name, p in base.named_parameters())
+    assert all(not p.requires_grad for p in base.parameters())
+    assert run.counts.trainable == 4 * 30 * 2 * 3 * 64  # P x layers x (K, V) x KV heads x head_dim
+
+
+def test_the_adapter_reloads_in_plain_peft_and_in_the_workbench_with_the_same_logits(trained, tmp_path):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    run = trained[0]
+    out = run.export(tmp_path / "run")
+    batch = run.tokenizer(["name[Aromi], food[Italian] ->"], return_tensors="pt")
+    with torch.no_grad():
+        want = run.live_model(**batch).logits
+        plain = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(run.loaded.path), out / "adapter")
+        assert torch.equal(plain.eval()(**batch).logits, want)
+        again = Run.load(out)  # by the name the user gave, with the base fingerprint checked
+        assert again.config.model.name == "smollm2-135m"
+        assert torch.equal(again.model(**batch).logits, want)
+
+
+def test_generation_ends_at_eos(trained):
+    run = trained[0]
+    # The instruct model answers a chat prompt and closes its turn with <|im_end|>, its EOS.
+    chat = run.tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
+                                             add_generation_prompt=True, tokenize=False)  # fmt: skip
+    [answer] = generate_texts(run.live_model, run.tokenizer, [chat], task=run.task, separator="",
+                              max_new_tokens=40, use_prefix=False)  # fmt: skip
+    assert "Paris" in answer and "<|im_end|>" not in answer
+    assert len(run.tokenizer(answer)["input_ids"]) < 30  # stopped by EOS, not by the token limit
+
+
+def test_the_probe_covers_every_layer_and_head(trained):
+    run = trained[0]
+    probe = run.probe()
+    assert probe.share.shape == (30, 9)
+    assert ((probe.share > 0) & (probe.share <= 1)).all()
+    assert probe.key_labels[:4] == ["P0", "P1", "P2", "P3"] and probe.per_token.shape[:2] == (30, 9)
+
+
+def test_the_analysis_runs_on_the_real_model(trained):
+    result = analyse(trained[0], rows=2, metric_rows=0, top=2, vocab=256)
+    assert len(result.slots.without) == 4 and len(result.layers.without) == 30
+    assert len(result.readout.by_layer) == 30
+
+
+def test_the_cli_trains_it_on_the_csv_and_scores_records(smollm2, e2e_csv, tmp_path, capsys):
+    out = tmp_path / "cli"
+    assert main(["train", "--model", smollm2, "--dataset", e2e_csv, "--column", "source=mr", "--column",
+                 "target=ref", "--steps", "2", "--batch-size", "2", "--max-length", "48", "--max-train-examples", "16",
+                 "--test-fraction", "0.01", "--max-eval-examples", "8", "--eval-generate", "2", "--max-new-tokens", "8",
+                 "--eval-every", "0", "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "records scored against" in printed  # the test split: each record once, all its references

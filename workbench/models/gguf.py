@@ -1,0 +1,128 @@
+"""GGUF files as a model source: dequantized once into an ordinary model folder, cached by content.
+
+transformers reads a GGUF file through the ``gguf`` package (``from_pretrained(folder,
+gguf_file=name)``), but that takes tens of seconds to dequantize, and a model loaded so
+refuses ``save_pretrained``. :func:`gguf_folder` does the work once: it loads the tokenizer
+and model from the file, copies the dequantized weights into a fresh model of the same
+config, and saves both as a normal folder under ``<cache>/models/gguf-<sha256>``, keyed by
+the file's content, so every later load is the ordinary ``from_pretrained`` of
+:mod:`.loading` and a renamed or moved copy of the file reuses the folder. The run keeps the
+name the user gave (the ``.gguf`` path); its base fingerprint guards a reload. This module
+neither downloads files (:mod:`.fetch`) nor decides heads (:mod:`.loading`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from ..errors import ModelLoadError
+from .builtin import cache_home
+from .sharing import LOADING
+
+__all__ = ["file_sha256", "gguf_folder", "is_gguf"]
+
+_MAGIC = b"GGUF"
+# What a converted folder records about its source, beside config.json.
+_SOURCE_FILE = "gguf_source.json"
+
+
+def is_gguf(name: str) -> bool:
+    """Does ``name`` name a GGUF file (by its suffix)?"""
+    return name.lower().endswith(".gguf")
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    """The hex SHA-256 of a file's bytes (a 100 MB file in about a third of a second)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def gguf_folder(path: str | Path, *, target: Path | None = None) -> Path:
+    """The model folder made from the GGUF file at ``path``, converting it on first use.
+
+    ``target``: where to put the folder (default ``<cache>/models/gguf-<sha256[:16]>``). One-line
+    :class:`ModelLoadError` when the file is missing, not GGUF, or ``gguf`` is not installed.
+    """
+    source = Path(path).expanduser()
+    if not source.is_file():
+        raise ModelLoadError(f"GGUF file {str(path)!r} does not exist")
+    with source.open("rb") as fh:
+        if fh.read(4) != _MAGIC:
+            raise ModelLoadError(f"{source.name!r} is not a GGUF file (it lacks the GGUF header)")
+    sha = file_sha256(source)
+    target = target or cache_home() / "models" / f"gguf-{sha[:16]}"
+    if (target / "config.json").is_file() and _recorded_sha(target) == sha:
+        return target
+    if importlib.util.find_spec("gguf") is None:
+        raise ModelLoadError("reading GGUF files needs the gguf package; pip install 'prefix-workbench[gguf]'")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Convert in a temporary sibling and rename, so an interrupted conversion leaves nothing half-written.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        with LOADING:  # one model build at a time (see models.sharing)
+            _convert(source, tmp)
+        (tmp / _SOURCE_FILE).write_text(json.dumps({"file": source.name, "sha256": sha}, indent=1) + "\n")
+        if target.exists():  # a stale or foreign folder under this name
+            shutil.rmtree(target)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _recorded_sha(folder: Path) -> str | None:
+    try:
+        return json.loads((folder / _SOURCE_FILE).read_text())["sha256"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _convert(source: Path, out: Path) -> None:
+    """Dequantize ``source`` and save it as a plain fp32 model folder with its tokenizer."""
+    import torch
+    import transformers
+    from tqdm.auto import tqdm
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    from ..quiet import quiet
+
+    folder, name = str(source.parent), source.name
+    steps = tqdm(total=3, desc=f"convert {name}", unit="step", leave=False)
+    try:
+        with quiet():
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+                steps.update()
+                loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+            except (OSError, ValueError, KeyError, RuntimeError) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                raise ModelLoadError(f"transformers cannot read {name!r}: {first}") from None
+            steps.update()
+            # A model loaded from GGUF carries a quantization config that save_pretrained refuses; the weights
+            # are already plain fp32, so a fresh model of the same config takes them as they are.
+            config = AutoConfig.from_pretrained(folder, gguf_file=name)
+            if hasattr(config, "quantization_config"):
+                del config.quantization_config
+            previous = transformers.logging.get_verbosity()
+            transformers.logging.set_verbosity_error()
+            try:
+                plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+            finally:
+                transformers.logging.set_verbosity(previous)
+            plain.load_state_dict(loaded.state_dict(), strict=True)
+            plain.tie_weights()
+            plain.generation_config = loaded.generation_config
+            plain.save_pretrained(out)
+            tokenizer.save_pretrained(out)
+            steps.update()
+    finally:
+        steps.close()
