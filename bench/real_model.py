@@ -11,8 +11,8 @@ record once against all of its references (BLEU, ROUGE-L, chrF). Parts:
 
   methods   prefix (random and text init) / prompt tuning / LoRA / full fine-tuning at 50 and 200 records
             (full grid: and all the rest)
-  length    prefix length 1, 5, 20 next to 10, at 200 records (full grid: 50 and 100 too)
   init      text vs random init at 50 records, seeds 0-2
+  length    prefix length 1, 5, 20 next to 10, at 200 records (full grid: 50 and 100 too)
   defaults  projection, learning rate and zero init at 200 records
 
 The CPU grid (the default) trains every row for the same small budget (--steps, batch 8) and generates
@@ -59,10 +59,10 @@ def parts(full: bool) -> dict[str, list[tuple[int, Method]]]:
     lengths = [1, 5, 20] + ([50, 100] if full else [])
     return {
         "methods": [(0, m) for records, tag in sizes for m in _methods(records, tag)],
-        "length": [(0, _text(f"prefix {n} text, 200 rec", length=n, records=200)) for n in lengths],
         "init": [(seed, m) for seed in (1, 2) for m in (
             Method(f"prefix 10 random, 50 rec, seed {seed}", length=10, lr=LR["prefix"], records=50),
             _text(f"prefix 10 text, 50 rec, seed {seed}", records=50))],
+        "length": [(0, _text(f"prefix {n} text, 200 rec", length=n, records=200)) for n in lengths],
         "defaults": [
             (0, Method("prefix 10 random + projection, lr 1e-3, 200 rec", length=10, projection=True, lr=1e-3,
                        records=200)),
@@ -80,7 +80,7 @@ def config(model: str, steps: int, eval_records: int, seed: int) -> RunConfig:
     # 10% of the records held out (55), of which the first eval_records are scored, whole.
     cfg.data.max_length, cfg.data.max_eval_examples = 128, 10 * eval_records
     cfg.train.steps, cfg.train.batch_size, cfg.train.seed = steps, 8, seed
-    cfg.train.eval_generate, cfg.train.max_new_tokens = eval_records, 64
+    cfg.train.eval_generate, cfg.train.max_new_tokens = eval_records, 48  # E2E references: ~25 tokens
     return cfg.validate()
 
 
@@ -105,7 +105,7 @@ def main() -> None:
     parser.add_argument("--grid", choices=["cpu", "full"], default="cpu")
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--steps", type=int, help="per row (default: 50 on the cpu grid, 250 on the full one)")
-    parser.add_argument("--only", action="append", help="run only this part (methods, length, init, defaults)")
+    parser.add_argument("--only", action="append", help="run only this part (methods, init, length, defaults)")
     parser.add_argument("--out", default="runs/bench/real_model")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -124,11 +124,14 @@ def main() -> None:
             continue
         for seed in sorted({s for s, _ in grid}):
             methods = [m for s, m in grid if s == seed]
-            for result in compare(config(args.model, steps, eval_records, seed), methods):
+
+            def keep(result: Result, part: str = part, seed: int = seed) -> None:
                 rows.append(row(part, seed, result))
                 print(f"[{time.perf_counter() - start:6.0f} s] {part}: {markdown(rows[-1:]).splitlines()[-1]}",
                       flush=True)  # fmt: skip
                 (out / "real_model.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+            compare(config(args.model, steps, eval_records, seed), methods, on_result=keep)
     command = "python bench/real_model.py " + " ".join(
         [f"--grid {args.grid}"] + ([f"--steps {args.steps}"] if args.steps else [])
         + [f"--only {p}" for p in args.only or []])  # fmt: skip

@@ -134,7 +134,7 @@ def _score(
         rows = kind.scored_rows(split, n_generate)  # one row a record: its other references come from the split
         pairs = [data.render(r) for r in rows]
         outputs = generate_texts(model, tokenizer, [s for s, _ in pairs], task=task, separator=separator,
-                                 max_new_tokens=max_new_tokens, stop=stop)  # fmt: skip
+                                 max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
         if len(outputs) < len(rows):  # stopped part-way; evaluate() drops the result
             return None
         preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]

@@ -5,6 +5,8 @@ a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source
 Decoders are padded on the left for generation so that every row's next token
 sits at the end; the prefix keys carry no position, so left padding leaves
 greedy outputs unchanged (tested). Only the newly generated tokens are decoded.
+With ``one_line`` a row also ends at its first newline (transformers' stop strings),
+as the task's targets do (:meth:`workbench.data.TaskData.one_line`).
 A ``stop`` callable ends the work early (a Stop press during an evaluation): the
 batch in flight ends at its next token and later batches are skipped. This module
 neither trains nor loads models.
@@ -37,11 +39,13 @@ def generate_texts(
     batch_size: int = 16,
     use_prefix: bool = True,
     stop: Callable[[], bool] | None = None,
+    one_line: bool = False,
 ) -> list[str]:
     """Greedy continuations of ``prompts``; ``use_prefix=False`` asks the frozen base model.
 
-    With ``stop``, fewer (and shorter) outputs come back once ``stop()`` is true. The
-    tokenizer and the model are left as they were (padding is chosen per call).
+    With ``stop``, fewer (and shorter) outputs come back once ``stop()`` is true; with ``one_line``
+    each ends at its first newline. The tokenizer and the model are left as they were (padding is chosen
+    per call).
     """
     task = model_task(task)
     if not task.generative:
@@ -65,10 +69,13 @@ def generate_texts(
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
                 stopping_criteria=StoppingCriteriaList([_StopWhen(stop)] if stop else []),
+                **({"stop_strings": ["\n"], "tokenizer": tokenizer} if one_line else {}),
             )
             if task.continues_prompt:
                 ids = ids[:, enc["input_ids"].shape[1] :]
-            outputs += [t.strip() for t in tokenizer.batch_decode(ids, skip_special_tokens=True)]
+            texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
+            # A token that holds the newline may carry text after it; the line ends there.
+            outputs += [(t.strip().split("\n")[0] if one_line else t).strip() for t in texts]
     return outputs
 
 

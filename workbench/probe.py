@@ -21,6 +21,7 @@ import torch
 
 from .model_tasks import ModelTask, model_task
 from .models.sharing import attention_implementation, running
+from .tokens import token_labels
 
 __all__ = ["ProbeResult", "eager_attention", "prefix_attention"]
 
@@ -97,7 +98,7 @@ def prefix_attention(
     share = (on_prefix * weights).sum((0, 3)) / weights.sum((0, 3)).clamp_min(1)
     first_len = int(mask[0].sum())
     per_token = att[0, :, :, :first_len, : n_prefix + first_len].cpu().numpy()
-    tokens = tokenizer.convert_ids_to_tokens(batch[task.probe_queries][0][:first_len].tolist())
+    tokens = token_labels(tokenizer, batch[task.probe_queries][0][:first_len].tolist())  # Ġ/▁ read as ␣
     return ProbeResult(
         share=share.cpu().numpy(),
         per_token=per_token,

@@ -321,6 +321,7 @@ class Run:
             separator=self.config.data.separator,
             max_new_tokens=max_new_tokens or self.config.train.max_new_tokens,
             use_prefix=use_prefix,
+            one_line=self.data_info.get("one_line", False),
         )
 
     def probe(self, examples: Sequence[tuple[str, str]] | None = None, *, step: int | None = None) -> ProbeResult:

@@ -256,7 +256,7 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 - base model: `{info.get("base_model", cfg["model"]["name"])}` ({info.get("base_fingerprint", "no fingerprint")})
 - task: {info["task"]}; dataset `{cfg["data"]["name"]}`; {info["steps_done"]} steps
 - lr {cfg["train"]["lr"]}, batch size {cfg["train"]["batch_size"]}, init `{cfg["prefix"]["init"]}`,
-  seed {cfg["train"]["seed"]}
+  seed {cfg["train"]["seed"]}{_one_line_note(info)}
 
 ## Validation metrics
 
@@ -279,6 +279,15 @@ tok = AutoTokenizer.from_pretrained("adapter")
 Decoder prompts are formatted as `"{{source}} {cfg["data"]["separator"]}"` and the model continues
 with the target.{_scale_note(info)} Everything else about the run is in `run.json`.
 """
+
+
+def _one_line_note(info: dict[str, Any]) -> str:
+    if not info.get("one_line_targets"):
+        return ""
+    return (
+        "\n- every training target is one line, so the workbench ends generation at the first newline as well as "
+        'at EOS\n  (with plain PEFT: `generate(..., stop_strings=["\\n"], tokenizer=tokenizer)`)'
+    )
 
 
 def _base_import(info: dict[str, Any]) -> str:

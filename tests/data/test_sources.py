@@ -87,3 +87,17 @@ def test_unknown_hub_dataset_fails_fast_offline():
 def test_curated_hub_dataset_loads_with_its_mapping():
     data = load_task_data(DataChoice("nyu-mll/glue", subset="sst2", max_train_examples=50))
     assert data.kind == "classification" and len(data.train) == 50
+
+
+def test_targets_with_newlines_keep_generation_multi_line(tmp_path):
+    import json
+
+    from workbench.config import DataChoice
+    from workbench.data import load_task_data
+
+    one = tmp_path / "one.jsonl"
+    one.write_text("".join(json.dumps({"source": f"q{i}", "target": f"a{i}"}) + "\n" for i in range(10)))
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({"source": f"q{i}", "target": f"line {i}\nand more"}) + "\n" for i in range(10)))
+    assert load_task_data(DataChoice(name=str(one))).one_line()
+    assert not load_task_data(DataChoice(name=str(many))).one_line()

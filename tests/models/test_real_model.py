@@ -93,3 +93,23 @@ def test_the_cli_trains_it_on_the_csv_and_scores_records(smollm2, e2e_csv, tmp_p
                  "--eval-every", "0", "--out", str(out)]) == 0  # fmt: skip
     printed = capsys.readouterr().out
     assert "records scored against" in printed  # the test split: each record once, all its references
+
+
+def test_token_labels_read_as_text_on_a_byte_level_vocabulary(trained):
+    run = trained[0]
+    probe = run.probe([("name[The Eagle], area[riverside]", "The Eagle is by the river.\nIt is nice.")])
+    labels = probe.key_labels + probe.query_labels
+    assert not [label for label in labels if "Ġ" in label or "Ċ" in label or "▁" in label]
+    assert "␣Eagle" in labels and "⏎" in labels
+
+
+def test_generation_ends_where_a_one_line_task_ends(trained):
+    run = trained[0]
+    assert run.data.one_line() and run.info()["one_line_targets"]
+    prompts = ["A list of Italian dishes"]
+    # The frozen base runs on past the line ("Italian food\n\nThe original sentence is: …"); the task ends there.
+    [runs_on] = generate_texts(run.live_model, run.tokenizer, prompts, task=run.task, max_new_tokens=40,
+                               use_prefix=False)  # fmt: skip
+    [ends] = run.generate(prompts, use_prefix=False, max_new_tokens=40)
+    assert "\n" in runs_on and "\n" not in ends
+    assert runs_on.startswith(ends)

@@ -22,6 +22,7 @@ from peft import PeftType
 
 from ..model_tasks import ModelTask, model_task
 from ..models.sharing import running
+from ..tokens import token_labels
 from .masking import prefix_keys, token_keys
 
 __all__ = ["Readout", "slot_readout"]
@@ -61,7 +62,7 @@ def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int 
         raise ValueError(f"top and vocab must be at least 1, got top={top}, vocab={vocab}")
     size = min(len(tokenizer), model.get_input_embeddings().num_embeddings)  # a tokenizer may know more
     ids = _token_ids(tokenizer, size, vocab, seed)
-    names = tokenizer.convert_ids_to_tokens(ids.tolist())
+    names = token_labels(tokenizer, ids.tolist())  # as text: a leading space shown as ␣, not Ġ or ▁
     with running(model, training=False):
         if model.active_peft_config.peft_type == PeftType.PROMPT_TUNING:
             sims = _embedding_similarity(model, ids)[None]  # [1, P, V]

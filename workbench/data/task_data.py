@@ -59,3 +59,11 @@ class TaskData:
     def render(self, row: dict[str, Any]) -> tuple[str, str]:
         """One row as (input text, expected output text), the way a generative model sees it."""
         return self.data_kind.render(row, self)
+
+    def one_line(self) -> bool:
+        """Does no training target hold a newline? Then generation ends at the first newline, as at EOS (a base
+        model's habit of running on into another line is not the task's)."""
+        if self.kind == "text":
+            return not any("\n" in t for t in self.train["target"])
+        rows = self.train.select(range(min(len(self.train), 2000)))
+        return not any("\n" in self.render(row)[1] for row in rows)
