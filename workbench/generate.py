@@ -5,8 +5,9 @@ a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source
 Decoders are padded on the left for generation so that every row's next token
 sits at the end; the prefix keys carry no position, so left padding leaves
 greedy outputs unchanged (tested). Only the newly generated tokens are decoded.
-With ``one_line`` a row also ends at its first newline (transformers' stop strings),
-as the task's targets do (:meth:`workbench.data.TaskData.one_line`).
+With ``one_line`` a row also ends at its first newline, as the task's targets do
+(:meth:`workbench.data.TaskData.one_line`): each new token is decoded as it comes, which works for
+every vocabulary (transformers' ``stop_strings`` preprocess the vocabulary and refuse word-level ones).
 A ``stop`` callable ends the work early (a Stop press during an evaluation): the
 batch in flight ends at its next token and later batches are skipped. This module
 neither trains nor loads models.
@@ -68,8 +69,9 @@ def generate_texts(
                 num_beams=1,
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
-                stopping_criteria=StoppingCriteriaList([_StopWhen(stop)] if stop else []),
-                **({"stop_strings": ["\n"], "tokenizer": tokenizer} if one_line else {}),
+                stopping_criteria=StoppingCriteriaList(
+                    ([_StopWhen(stop)] if stop else []) + ([_EndAtNewline(tokenizer)] if one_line else [])
+                ),
             )
             if task.continues_prompt:
                 ids = ids[:, enc["input_ids"].shape[1] :]
@@ -77,6 +79,17 @@ def generate_texts(
             # A token that holds the newline may carry text after it; the line ends there.
             outputs += [(t.strip().split("\n")[0] if one_line else t).strip() for t in texts]
     return outputs
+
+
+class _EndAtNewline(StoppingCriteria):
+    """Ends a row once its newest token holds a newline (the decoded output is cut there)."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        newest = self.tokenizer.batch_decode(input_ids[:, -1:])
+        return torch.tensor(["\n" in text for text in newest], dtype=torch.bool, device=input_ids.device)
 
 
 class _StopWhen(StoppingCriteria):

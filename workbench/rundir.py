@@ -286,7 +286,8 @@ def _one_line_note(info: dict[str, Any]) -> str:
         return ""
     return (
         "\n- every training target is one line, so the workbench ends generation at the first newline as well as "
-        'at EOS\n  (with plain PEFT: `generate(..., stop_strings=["\\n"], tokenizer=tokenizer)`)'
+        'at EOS\n  (with plain PEFT: `generate(..., stop_strings=["\\n"], tokenizer=tokenizer)`, or cut the output '
+        "there)"
     )
 
 
