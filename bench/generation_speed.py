@@ -30,7 +30,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    run = Run.create(bench_config(args.model, 1))
+    cfg = bench_config(args.model, 1)
+    cfg.data.max_eval_examples = 20 * args.rows  # whole records: enough of them for --rows prompts
+    run = Run.create(cfg)
     prompts = [run.data.render(row)[0] for row in run.data.data_kind.scored_rows(run.data.validation, args.rows)]
     base = run.model.get_base_model()
     base.generation_config.min_new_tokens = args.new_tokens  # the same decoding steps on both sides

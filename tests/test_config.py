@@ -80,3 +80,14 @@ def test_load_reads_a_saved_config_file(tmp_path):
     path.write_text("[1, 2]", encoding="utf-8")
     with pytest.raises(ConfigError, match="must be an object"):
         RunConfig.load(path)
+
+
+def test_short_names_show_a_local_path_by_its_last_part_and_leave_names_and_hub_ids_alone(tmp_path):
+    from workbench.config import short_name
+
+    (tmp_path / "smollm2" / "hf").mkdir(parents=True)
+    assert short_name(str(tmp_path / "smollm2" / "hf")) == "hf"
+    assert short_name("../shared/data/e2e/devset.csv") == "devset.csv"
+    assert short_name("~/models/smollm2/") == "smollm2"
+    assert [short_name(n) for n in ("tiny-demo", "smollm2-135m", "Qwen/Qwen2.5-0.5B", "toy-e2e")] == [
+        "tiny-demo", "smollm2-135m", "Qwen/Qwen2.5-0.5B", "toy-e2e"]  # fmt: skip

@@ -27,7 +27,7 @@ from typing import Any
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from .config import PrefixSettings, RunConfig
-from .data import Collator, encode_splits, load_task_data
+from .data import Collator, TaskData, encode_splits, load_task_data
 from .memory import MB, StepMemory, step_memory
 from .models import LoadedModel, load_model
 from .models.sharing import LOADING, running
@@ -110,7 +110,7 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
 
 
 def _stored_bytes(model: Any) -> int:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, quiet():  # no "Writing model shards" bar for a full model
         model.save_pretrained(tmp)
         return sum(p.stat().st_size for p in Path(tmp).glob("*.safetensors"))
 
@@ -154,7 +154,7 @@ def compare(
             value=float(final.get(metric, float("nan"))),
             metrics={k: v for k, v in final.items() if isinstance(v, int | float)},
             examples=len(data.train),
-            records=len(set(data.train[data.data_kind.roles[0]])) if data.data_kind.group_role else len(data.train),
+            records=_records(data),
             step_s=(history.steps[-1].elapsed_s if history.steps else train_s) / steps,  # the final evaluation aside
             memory_bytes=_step_memory(trainer).total,
             loss=history.evals[-1].loss if history.evals else float("nan"),
@@ -163,6 +163,12 @@ def compare(
         if on_result:
             on_result(result)
     return results
+
+
+def _records(data: TaskData) -> int:
+    """Distinct training sources (records) for a kind that groups rows by one, else rows."""
+    role = data.data_kind.group_role
+    return len(set(data.train[role])) if role else len(data.train)
 
 
 def _step_memory(trainer: Trainer) -> StepMemory:

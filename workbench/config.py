@@ -29,6 +29,7 @@ __all__ = [
     "TrainSettings",
     "field_range",
     "parse_columns",
+    "short_name",
     "validate_section",
 ]
 
@@ -222,6 +223,14 @@ def parse_columns(items: Iterable[str], *, where: str = "--column") -> dict[str,
             raise ConfigError(f"{where} expects ROLE=COLUMN (e.g. text=review), got {item.strip()!r}")
         out[role.strip()] = column.strip()
     return out
+
+
+def short_name(name: str) -> str:
+    """How a model or dataset reads to a person: a local path by its last part (``/data/smollm2/hf`` -> ``hf``,
+    ``../e2e/devset.csv`` -> ``devset.csv``); built-in names and hub ids (``owner/model``) as they are. Programs
+    keep the full name (run.json, the adapter)."""
+    looks_local = name.startswith(("/", "./", "../", "~")) or name.count("/") > 1 or Path(name).expanduser().exists()
+    return Path(name.rstrip("/")).name or name if looks_local else name
 
 
 def field_range(section: type, name: str) -> tuple[float, float] | None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from .config import DataChoice, RunConfig
+from .config import DataChoice, RunConfig, short_name
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
 from .errors import CompatibilityError, ConfigError, ExportError, WriteError
 from .evaluate import EvalResult, evaluate_with
@@ -379,7 +379,7 @@ class Run:
 
     def __repr__(self) -> str:
         c = self.config
-        return (f"Run(model={c.model.name!r}, data={c.data.name!r}, prefix={c.prefix.length}, "
+        return (f"Run(model={short_name(c.model.name)!r}, data={short_name(c.data.name)!r}, prefix={c.prefix.length}, "
                 f"step={self.history.last_step}/{c.train.steps})")  # fmt: skip
 
 

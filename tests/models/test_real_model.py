@@ -113,3 +113,23 @@ def test_generation_ends_where_a_one_line_task_ends(trained):
     [ends] = run.generate(prompts, use_prefix=False, max_new_tokens=40)
     assert "\n" in runs_on and "\n" not in ends
     assert runs_on.startswith(ends)
+
+
+def test_the_panel_trains_smollm2_on_the_e2e_file_and_reads_like_a_real_model(smollm2, e2e_csv):
+    from workbench.ui import Workbench
+
+    cfg = RunConfig()
+    cfg.model.name, cfg.data.name, cfg.data.columns = smollm2, e2e_csv, dict(COLUMNS)
+    cfg.data.max_train_examples, cfg.data.max_eval_examples, cfg.data.max_length = 16, 8, 64
+    cfg.prefix.length = 4
+    cfg.train.steps, cfg.train.batch_size, cfg.train.eval_generate, cfg.train.max_new_tokens = 2, 2, 2, 24
+    panel = Workbench(cfg, chart_interval_s=0, chart_budget=None)
+    assert panel.settled(timeout=300)
+    assert "smollm2-135m" in panel.controls.model.options
+    run = panel.train(wait=True)
+    assert run.history.ends[-1].reason == "completed"
+    assert panel.attention.probe.share.shape == (30, 9)
+    assert not [label for label in panel.attention.probe.key_labels if "Ġ" in label]
+    assert panel.loss_chart.figure.layout.title.text.startswith("smollm2-135m · devset.csv")
+    outputs = [s["output"] for e in run.history.evals for s in e.samples]
+    assert outputs and not [o for o in outputs if "\n" in o]  # one line each, as the task's targets

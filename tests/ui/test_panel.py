@@ -200,3 +200,23 @@ def test_earlier_runs_keep_their_results_but_not_their_training_state(panel, tmp
     assert first.generate(["name[Aromi] food[Italian]"], max_new_tokens=6) == outputs  # the prefix is kept
     assert first.export(tmp_path / "first").is_dir() and first.history.last_step == 12
     assert first.train(steps=14).last_step == 14  # trains on, with a new optimizer
+
+
+def test_a_local_model_folder_and_a_data_file_read_by_their_short_names(make_config, tmp_path):
+    import shutil
+
+    from workbench.models import builtin_path
+
+    folder = tmp_path / "my-models" / "gpt"
+    shutil.copytree(builtin_path("tiny-gpt2"), folder)
+    (tmp_path / "data").mkdir()
+    data = user_files.write(tmp_path / "data" / "pairs.jsonl",
+                            [{"source": f"name[R{i}]", "target": f"R{i} is nice"} for i in range(40)])  # fmt: skip
+    cfg = make_config(str(folder), str(data), train={"steps": 3})
+    panel = Workbench(cfg, chart_interval_s=0, chart_budget=None)
+    assert panel.settled(timeout=120)
+    run = panel.train(wait=True)
+    title = panel.loss_chart.figure.layout.title.text
+    assert title.startswith("gpt · pairs.jsonl") and "/" not in title
+    assert all("/" not in label for label in panel.runs) and repr(run).startswith("Run(model='gpt', data='pairs.jsonl'")
+    assert run.info()["config"]["model"]["name"] == str(folder)  # programs keep the full path

@@ -296,7 +296,7 @@ def _first_records(keys: list[Any], n: int, *, max_rows: int | None = None) -> l
     """Indices of the rows of the first ``n`` distinct keys, in order; with ``max_rows``, only whole records that
     fit in it (but at least the first)."""
     if n < 1:
-        raise DataError(f"a record count of {n}; it must be at least 1")
+        raise DataError(f"max_train_records is {n}; it must be at least 1")
     chosen: set[Any] = set()
     for key in keys:
         if key not in chosen:

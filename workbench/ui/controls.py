@@ -28,7 +28,7 @@ from ..config import (
     parse_columns,
 )
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
-from ..models import BUILTIN_MODELS, CURATED_MODELS
+from ..models import BUILTIN_MODELS, CURATED_MODELS, PACKAGED_MODELS
 from ..tracking import TRACKERS, check_trackers
 
 __all__ = ["Controls", "code_for"]
@@ -50,7 +50,7 @@ class Controls:
         self._base = copy.deepcopy(config or RunConfig())
         c = self._base
         self.model = w.Combobox(
-            value=c.model.name, options=[*BUILTIN_MODELS, *CURATED_MODELS], ensure_option=False,
+            value=c.model.name, options=[*BUILTIN_MODELS, *PACKAGED_MODELS, *CURATED_MODELS], ensure_option=False,
             description="model", placeholder="built-in, hub id or local path", continuous_update=False,
             layout=_wide(), style=_STYLE,
         )  # fmt: skip

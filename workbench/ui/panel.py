@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from .. import plots
-from ..config import RunConfig
+from ..config import RunConfig, short_name
 from ..errors import WorkbenchError
 from ..history import EndEvent, EvalEvent, Event, History, StepEvent
 from .analysis_area import AnalysisArea
@@ -284,14 +284,15 @@ class Workbench:
 
     def _adopt(self, run: Run) -> None:
         c = run.config
-        label = f"#{len(self.runs) + 1} {c.model.name} · {c.data.name} · P={c.prefix.length} · {c.prefix.init}"
+        model, data = short_name(c.model.name), short_name(c.data.name)
+        label = f"#{len(self.runs) + 1} {model} · {data} · P={c.prefix.length} · {c.prefix.init}"
         for earlier in self.runs.values():  # a long session's memory stays flat: earlier runs keep only results
             if not earlier.is_training:
                 earlier.release()
         self.runs[label] = run
         self.run, self.probes, self._base_outputs = run, [], None
         self._since = (run.history.last_step, run.history.ends[-1].elapsed_s if run.history.ends else 0.0)
-        self.export_path.value = self.export_path.value or f"runs/{c.model.name}-{c.data.name}"
+        self.export_path.value = self.export_path.value or f"runs/{model}-{Path(data).stem}"
         self.progress.say(f"training {label}")
         self._redraw(run)
 
@@ -331,8 +332,8 @@ class Workbench:
 
     def _redraw(self, run: Run, *, overlay: bool = True) -> None:
         c = run.config
-        self.loss_chart.show(plots.loss_figure(run.history, title=f"{c.model.name} · {c.data.name} · "
-                                                                  f"prefix {c.prefix.length}"))  # fmt: skip
+        self.loss_chart.show(plots.loss_figure(run.history, title=f"{short_name(c.model.name)} · "
+                                               f"{short_name(c.data.name)} · prefix {c.prefix.length}"))  # fmt: skip
         if overlay:
             self.runs_view.show({label: r.history for label, r in self.runs.items()})
 
