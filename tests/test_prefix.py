@@ -81,3 +81,19 @@ def test_estimated_counts_equal_the_wrapped_model(model, dataset, projection):
     estimate = estimate_counts(load_model(ModelChoice(model), kind, label_names=names), settings)
     actual = parameter_counts(attach_prefix(load_model(ModelChoice(model), kind, label_names=names), settings))
     assert estimate == actual
+
+
+def test_a_random_start_on_a_pretrained_decoder_is_told_that_text_init_learns_faster(tmp_path):
+    import shutil
+
+    from workbench.models import builtin_path
+
+    own = tmp_path / "my-gpt"  # any model that is not a built-in counts as pretrained
+    shutil.copytree(builtin_path("tiny-gpt2"), own)
+    loaded = load_model(ModelChoice(str(own)), "text")
+    notes = [f.message for f in preflight(loaded, PrefixSettings(init="random"), max_length=64) if f.level == "info"]
+    assert any("--init text:" in n for n in notes)
+    assert not [f for f in preflight(loaded, PrefixSettings(init="text", init_text="describe :"), max_length=64)
+                if "--init text:" in f.message]  # fmt: skip
+    builtin = load_model(ModelChoice("tiny-gpt2"), "text")
+    assert not [f for f in preflight(builtin, PrefixSettings(), max_length=64) if "--init text:" in f.message]
