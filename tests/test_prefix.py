@@ -83,7 +83,7 @@ def test_estimated_counts_equal_the_wrapped_model(model, dataset, projection):
     assert estimate == actual
 
 
-def test_a_random_start_on_a_pretrained_decoder_is_told_that_text_init_learns_faster(tmp_path):
+def test_a_flat_random_start_on_a_pretrained_decoder_is_told_what_learns_faster(tmp_path):
     import shutil
 
     from workbench.models import builtin_path
@@ -92,7 +92,9 @@ def test_a_random_start_on_a_pretrained_decoder_is_told_that_text_init_learns_fa
     shutil.copytree(builtin_path("tiny-gpt2"), own)
     loaded = load_model(ModelChoice(str(own)), "text")
     notes = [f.message for f in preflight(loaded, PrefixSettings(init="random"), max_length=64) if f.level == "info"]
-    assert any("--init text:" in n for n in notes)
+    assert any("--init text:" in n and "--projection --lr 1e-3" in n for n in notes)
+    with_mlp = preflight(loaded, PrefixSettings(init="random", projection=True), max_length=64)
+    assert not [f for f in with_mlp if "--init text:" in f.message]
     assert not [f for f in preflight(loaded, PrefixSettings(init="text", init_text="describe :"), max_length=64)
                 if "--init text:" in f.message]  # fmt: skip
     builtin = load_model(ModelChoice("tiny-gpt2"), "text")
