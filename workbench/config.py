@@ -124,7 +124,9 @@ class TrainSettings:
     """How to train: optimiser, schedule, evaluation cadence, device and precision, trackers to report to."""
 
     steps: int = _ranged(200, 1, 10_000_000)
-    lr: float = _ranged(1e-2, 0.0, 10.0, open_lo=True)
+    # 3e-2: measured on SmolLM2 + E2E (README, *A real model*): a flat random prefix scored BLEU 52 at 3e-2, 9 at
+    # 1e-2 and 0.6 at 3e-3 in 50 steps; tiny-demo learns its task at either.
+    lr: float = _ranged(3e-2, 0.0, 10.0, open_lo=True)
     batch_size: int = _ranged(8, 1, 65_536)
     grad_accum: int = _ranged(1, 1, 1024)
     # None: 10 steps, or a tenth of a run of 10 steps or fewer; an explicit value must be below ``steps``.
