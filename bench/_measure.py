@@ -1,7 +1,7 @@
 """What the bench/ scripts share: models built from a config, the bare training loop, a step's memory.
 
 Not part of the package and not a benchmark itself. A step's memory is accounted by
-the package's own :func:`workbench.memory.step_memory` (re-exported here for the scripts).
+the package's own :func:`workbench.memory.step_memory`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from transformers import AutoConfig, AutoModelForCausalLM, get_scheduler
 
 from workbench import Run, RunConfig
 from workbench.data import Collator, EncodedSplit
-from workbench.memory import MB, StepMemory, step_memory  # noqa: F401  (the scripts import them from here)
 from workbench.models import word_tokenizer
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import plotly.graph_objects as go
 import torch
-from _measure import MB, gpt2_dir, median_seconds, step_memory, train_step
+from _measure import gpt2_dir, median_seconds, train_step
 from plotly.subplots import make_subplots
 
 from workbench.config import ModelChoice, PrefixSettings
+from workbench.memory import MB, step_memory
 from workbench.models import load_model
 from workbench.prefix import attach_prefix
 

@@ -20,10 +20,11 @@ import itertools
 import statistics
 import warnings
 
-from _measure import MB, StepMemory, bench_config, gpt2_dir, step_memory
+from _measure import bench_config, gpt2_dir
 
 from workbench import RunConfig
 from workbench.data import Collator, encode_splits, load_task_data
+from workbench.memory import MB, StepMemory, step_memory
 from workbench.models import load_model
 from workbench.prefix import attach_prefix
 from workbench.train import Trainer

@@ -62,6 +62,17 @@ class DataKind:
         """What a prediction of ``row`` is compared with."""
         return row[self.roles[1]]
 
+    def references(self, rows: Sequence[Mapping[str, Any]], pool: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        """What each of ``rows`` is compared with: its own reference, then (with a ``group_role``) the other
+        references of its record found in ``pool`` (the whole split)."""
+        role, target = self.group_role, self.roles[1]
+        if role is None:
+            return [[r[target]] for r in rows]
+        by_record: dict[Any, list[Any]] = {}
+        for row in pool or rows:
+            by_record.setdefault(row[role], []).append(row[target])
+        return [[r[target], *(t for t in by_record.get(r[role], []) if t != r[target])] for r in rows]
+
     def scored_rows(self, split: Dataset, n: int) -> list[dict[str, Any]]:
         """The rows to generate for when scoring at most ``n``: the first ``n`` rows, or with a ``group_role``
         the first row of each of the first ``n`` records (the others are its further references)."""
@@ -123,11 +134,7 @@ class _Text(DataKind):
         return row["source"], row["target"]
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
-        # Every reference of a source counts (E2E has several per record), gathered from the whole split.
-        by_source: dict[str, list[str]] = {}
-        for row in pool or rows:
-            by_source.setdefault(row["source"], []).append(row["target"])
-        refs = [[r["target"], *(t for t in by_source.get(r["source"], []) if t != r["target"])] for r in rows]
+        refs = self.references(rows, pool)  # every reference of a record (E2E has several), from the whole split
         return _headline_first(m.text_metrics(preds, refs, [r["source"] for r in rows]), data.metric)
 
 

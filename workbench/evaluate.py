@@ -149,6 +149,5 @@ def _score(
     detail = kind.report(preds, rows, data) if report else {}
     references = len(rows)
     if task.generative and kind.group_role is not None:
-        scored = {r[kind.group_role] for r in rows}
-        references = sum(key in scored for key in split[kind.group_role])
+        references = sum(len(refs) for refs in kind.references(rows, split))
     return EvalResult(0.0, metrics, samples, preds, rows, detail, references)

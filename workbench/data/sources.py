@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -293,26 +294,19 @@ def _by_record(ds: Dataset, group: str) -> Dataset:
 
 
 def _first_records(keys: list[Any], n: int, *, max_rows: int | None = None) -> list[int]:
-    """Indices of the rows of the first ``n`` distinct keys, in order; with ``max_rows``, only whole records that
-    fit in it (but at least the first)."""
+    """Indices of the rows of the first ``n`` distinct keys, in file order; with ``max_rows``, only the whole records
+    that fit in it (but at least the first)."""
     if n < 1:
         raise DataError(f"max_train_records is {n}; it must be at least 1")
-    chosen: set[Any] = set()
-    for key in keys:
-        if key not in chosen:
-            if len(chosen) == n:
-                break
-            chosen.add(key)
-    rows = [i for i, k in enumerate(keys) if k in chosen]
-    if max_rows is None or len(rows) <= max_rows:
-        return rows
-    fits: list[int] = []
-    for key in dict.fromkeys(keys[i] for i in rows):
-        mine = [i for i in rows if keys[i] == key]
-        if fits and len(fits) + len(mine) > max_rows:
+    by_record: dict[Any, list[int]] = {}
+    for i, key in enumerate(keys):
+        by_record.setdefault(key, []).append(i)
+    rows: list[int] = []
+    for mine in itertools.islice(by_record.values(), n):
+        if max_rows is not None and rows and len(rows) + len(mine) > max_rows:
             break
-        fits += mine
-    return fits
+        rows += mine
+    return sorted(rows)
 
 
 def _records_note(data: TaskData, group: str) -> str:
