@@ -28,11 +28,12 @@ import time
 import warnings
 from pathlib import Path
 
+from _measure import E2E
+
 from workbench import RunConfig
 from workbench.compare import Method, Result, compare
 from workbench.models import fetch_model
 
-E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset.csv"
 INIT_TEXT = "describe the restaurant record in one sentence :"
 # Learning rates by kind for this model: the prefix at the workbench default, the others at what suits a
 # 135M model's weights (full fine-tuning moves all of them).
