@@ -11,6 +11,10 @@ import pytest
 # Built-in models materialize once per test session, outside the user's cache.
 os.environ.setdefault("PREFIX_WORKBENCH_HOME", os.path.join(os.environ.get("TMPDIR", "/tmp"), "wb-test-home"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Two workers on two cores: one OpenMP thread each (and in the kernels and CLIs they start), or the
+    # workers' thread pools oversubscribe the cores and every step waits on the other's.
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def _hub_online() -> bool:

@@ -97,3 +97,11 @@ def test_a_diverged_runs_history_reloads_and_draws():
     fig = plots.loss_figure(again)
     assert len(fig.data[0].x) == 11 and plots.overlay_figure({"diverged": again}).data
     assert again.best_eval("slot_coverage").step == 10  # a tie goes to the first; NaN never wins
+
+
+def test_an_empty_metric_panel_says_when_its_first_point_comes():
+    waiting = plots.loss_figure(History(), first_eval=3)
+    assert [a.text for a in waiting.layout.annotations] == ["first evaluation at step 3"]
+    assert waiting.layout.yaxis3.showticklabels is False  # no bare -1..1 axis
+    drawn = plots.loss_figure(_history(), first_eval=3)
+    assert not drawn.layout.annotations and drawn.layout.yaxis3.showticklabels is True

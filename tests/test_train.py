@@ -48,6 +48,13 @@ def test_events_reach_callbacks_in_order(make_config):
     assert isinstance(events[-2], EvalEvent) and "slot_coverage" in events[-2].metrics
 
 
+def test_a_short_run_evaluates_half_way_and_at_the_end_by_default_and_only_at_the_end_when_asked(make_config):
+    fitted = Run.create(make_config(train={"steps": 8, "eval_every": None, "eval_generate": 0}))
+    assert [e.step for e in fitted.train().evals] == [4, 8]
+    final = Run.create(make_config(train={"steps": 8, "eval_every": 0, "eval_generate": 0}))
+    assert [e.step for e in final.train().evals] == [8]
+
+
 def test_time_throttled_loss_reads_log_before_evaluations_and_at_the_end_averaging_the_steps_between(make_config):
     every_step = Run.create(make_config(train={"steps": 6, "eval_every": 3}))
     every_step.train()

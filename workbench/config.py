@@ -135,7 +135,8 @@ class TrainSettings:
     weight_decay: float = _ranged(0.0, 0.0, 1.0)
     max_grad_norm: float = _ranged(1.0, 0.0, 1e6)
     seed: int = _ranged(0, 0, 2**32 - 1)
-    eval_every: int = _ranged(50, 0, 10_000_000)
+    # None: every 50 steps, or half-way and at the end of a run shorter than 100 steps; 0: only at the end.
+    eval_every: int | None = _ranged(None, 0, 10_000_000)
     log_every: int = _ranged(1, 1, 10_000)
     # Read the loss off the device at most this often (seconds; None: 0.25 on CUDA, every logged step elsewhere).
     log_every_s: float | None = _ranged(None, 0.0, 3600.0)
@@ -155,6 +156,17 @@ class TrainSettings:
         if self.warmup_steps is not None:
             return self.warmup_steps
         return 10 if self.steps > 10 else self.steps // 10
+
+    def eval_interval(self) -> int:
+        """Steps between evaluations: the explicit one (0: only the final one), or the default fitted to the run."""
+        if self.eval_every is not None:
+            return self.eval_every
+        return 50 if self.steps >= 100 else max(1, self.steps // 2)
+
+    def first_eval(self, after: int = 0) -> int:
+        """The step of the first evaluation after step ``after``: the next on the interval, or the run's last step."""
+        every = self.eval_interval()
+        return min((after // every + 1) * every, self.steps) if every else self.steps
 
 
 @dataclass

@@ -82,12 +82,18 @@ def _metric_title(metric: str | None) -> str:
 
 
 def loss_figure(
-    history: History, *, title: str = "Training", metric: str | None = None, max_points: int = _MAX_POINTS
+    history: History,
+    *,
+    title: str = "Training",
+    metric: str | None = None,
+    max_points: int = _MAX_POINTS,
+    first_eval: int | None = None,
 ) -> go.Figure:
     """Train loss (raw, smoothed), validation loss, lr (right axis); the task metric in a lower panel.
 
     A long run's step series are thinned to ``max_points`` evenly spaced steps (the last one
     always kept), after smoothing over every step: a live chart stays light at 10,000 steps.
+    Until the metric has a point, its panel says when the first comes (``first_eval``, a step).
     """
     metric = _metric_name(history, metric)
     keep = _thin(len(history.steps), max_points)
@@ -109,13 +115,30 @@ def loss_figure(
         go.Scatter(x=[e.step for e in scored], y=[e.metrics[metric] for e in scored], name=metric or "metric",
                    mode="lines+markers", line={"color": _COLORS[2]}, xaxis="x2", yaxis="y3"),
     ]  # fmt: skip
+    waiting = (
+        []
+        if evals or first_eval is None
+        else [
+            {
+                "text": f"first evaluation at step {first_eval}",
+                "xref": "x2 domain",
+                "yref": "y3 domain",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"color": "#888"},
+            }
+        ]
+    )
     return _figure(traces, title=title, height=_HEIGHT + 60, legend={"orientation": "h", "y": -0.18, "x": 0},
+                   annotations=waiting,
                    xaxis={"anchor": "y", "domain": [0, 0.94], "matches": "x2", "showticklabels": False},
                    yaxis={"anchor": "x", "domain": [0.34, 1], "title": "loss"},
                    yaxis2={"anchor": "x", "overlaying": "y", "side": "right", "title": "lr", "showgrid": False,
                            "exponentformat": "e"},
                    xaxis2={"anchor": "y3", "domain": [0, 0.94], "title": "step"},
-                   yaxis3={"anchor": "x2", "domain": [0, 0.28], "title": _metric_title(metric)})  # fmt: skip
+                   yaxis3={"anchor": "x2", "domain": [0, 0.28], "title": _metric_title(metric),
+                           "showticklabels": bool(scored)})  # fmt: skip
 
 
 def overlay_figure(

@@ -135,7 +135,7 @@ class Trainer:
                     clock["tokens"] += tokens
                 self.scheduler.step()
                 self.step += 1
-                evaluating = bool(s.eval_every) and self.step % s.eval_every == 0 and self.step < s.steps
+                evaluating = self.step < s.steps and self.step == s.first_eval(after=self.step - 1)
                 if self._log_due(clock, boundary=evaluating or stopping()):
                     event = self._log(clock, start)
                     if not math.isfinite(event.loss):

@@ -7,6 +7,7 @@ after training land in ``$WORKBENCH_SCREENSHOTS`` (default: the test's tmp dir).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -32,26 +33,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _notebook_without_blocking_cells(target: Path) -> None:
-    """01_quickstart up to the panel: a cell that waits on a run would keep the kernel from Stop clicks."""
+def _notebook_without_blocking_cells(target: Path, parameters: str, settings: str = "") -> None:
+    """01_quickstart up to the panel, with ``parameters`` after its parameters and ``settings`` before the panel:
+    a cell that waits on a run would keep the kernel from Stop clicks."""
     nb = json.loads((ROOT / "notebooks" / "01_quickstart.ipynb").read_text())
     cells = []
     for cell in nb["cells"]:
         cells.append(cell)
+        source = "".join(cell["source"])
         if "parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["source"] = "".join(cell["source"]) + "\nSTEPS = 3000  # long enough to press Stop"
-        if "wb.Workbench(" in "".join(cell["source"]):
+            cell["source"] = source + "\n" + parameters
+        if "wb.Workbench(" in source:
+            cell["source"] = source.replace("panel = wb.Workbench(", settings + "\npanel = wb.Workbench(")
             break
     nb["cells"] = cells
     target.write_text(json.dumps(nb))
 
 
-@pytest.fixture
-def lab(tmp_path):
+@contextlib.contextmanager
+def _jupyterlab(tmp_path: Path, parameters: str, settings: str = ""):
+    """JupyterLab serving 01_quickstart (edited as :func:`_notebook_without_blocking_cells` says); yields its URL."""
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     pytest.importorskip("playwright")
-    _notebook_without_blocking_cells(tmp_path / "quickstart.ipynb")
+    _notebook_without_blocking_cells(tmp_path / "quickstart.ipynb", parameters, settings)
     port, token = _free_port(), secrets.token_hex(16)
     env = {
         **os.environ,
@@ -86,6 +91,32 @@ def lab(tmp_path):
             server.kill()
 
 
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: $WORKBENCH_SCREENSHOTS, or the test's tmp dir."""
+    folder = Path(os.environ.get("WORKBENCH_SCREENSHOTS", tmp_path))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def lab(tmp_path):
+    with _jupyterlab(tmp_path, "STEPS = 3000  # long enough to press Stop") as url:
+        yield url
+
+
+@pytest.fixture
+def real_lab(tmp_path, smollm2):
+    """Notebook 01 on SmolLM2 named by its local folder, as a user's own model is; 4 steps, a small evaluation."""
+    from workbench.models.fetch import fetched_path
+
+    parameters = f"MODEL = {str(fetched_path(smollm2))!r}\nSTEPS = 4"
+    settings = ("config.train.batch_size, config.data.max_eval_examples = 4, 8\n"
+                "config.train.eval_generate, config.train.max_new_tokens = 2, 24")  # fmt: skip
+    with _jupyterlab(tmp_path, parameters, settings) as url:
+        yield url
+
+
 _KERNEL_IDLE = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
@@ -114,21 +145,27 @@ _POINTS = """() => {
 }"""
 
 
-def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, tmp_path):
+def _ready_panel(page, url: str):
+    """Open ``url``, run every cell and wait for the panel and its empty loss chart; the Train button."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    page.wait_for_function(_KERNEL_IDLE, timeout=120_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    train = page.get_by_role("button", name="Train")
+    expect(train).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("trainable", exact=False).first).to_be_visible(timeout=120_000)
+    page.wait_for_function(f"({_POINTS})() === 0", timeout=60_000)  # the empty loss chart is drawn
+    return train
+
+
+def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, shots):
     from playwright.sync_api import expect, sync_playwright
 
-    shots = Path(os.environ.get("WORKBENCH_SCREENSHOTS", tmp_path))
-    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(lab)
-        page.wait_for_function(_KERNEL_IDLE, timeout=120_000)
-        page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-        train = page.get_by_role("button", name="Train")
-        expect(train).to_be_visible(timeout=180_000)
-        expect(page.get_by_text("trainable", exact=False).first).to_be_visible(timeout=60_000)
-        page.wait_for_function(f"({_POINTS})() === 0", timeout=60_000)  # the empty loss chart is drawn
+        train = _ready_panel(page, lab)
         # The file browser is open: at 1280 px no settings field is cut off; at 1024 px the columns wrap instead.
         assert page.evaluate(_CLIPPED) == []
         page.set_viewport_size({"width": 1024, "height": 800})
@@ -163,4 +200,54 @@ def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, tmp_path):
         title.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=str(shots / "panel-after.png"))
         page.screenshot(path=str(shots / "panel-after-full.png"), full_page=True)
+        browser.close()
+
+
+_LABELS = """() => {
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const heat = plots.flatMap(p => (p.data || []).filter(t => t.type === 'heatmap' && Array.isArray(t.x)));
+  const labels = heat.flatMap(t => [...t.x, ...(t.y || [])].map(String));
+  const loss = plots.find(p => (p.data || []).some(t => t.name === 'train loss'));
+  return {labels: labels, title: loss._fullLayout.title.text,
+          notes: (loss._fullLayout.annotations || []).map(a => a.text)};
+}"""
+_SHOW_TOKENS = """() => {
+  const plots = [...document.querySelectorAll('.js-plotly-plot')];
+  const decoded = t => t.type === 'heatmap' && (t.x || []).some(x => String(x).includes('␣'));
+  const tokens = plots.find(p => (p.data || []).some(decoded));
+  tokens.scrollIntoView({block: 'start'});
+}"""
+_SAMPLES = """() => {
+  const tables = [...document.querySelectorAll('table')].filter(t => t.innerText.includes('with the prefix'));
+  return tables.flatMap(t => [...t.querySelectorAll('tr')].slice(1).map(r => [...r.cells].map(c => c.textContent)));
+}"""
+
+
+def test_the_panel_reads_like_it_was_made_for_a_real_model(real_lab, shots):
+    """SmolLM2 from a local folder in notebook 01: readable tokens, a short title, one-line samples (issue 27)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        _ready_panel(page, real_lab).click()
+        page.wait_for_function(f"({_POINTS})() >= 1", timeout=120_000)
+        expect(page.get_by_text("completed at step 4", exact=False)).to_be_visible(timeout=180_000)
+        time.sleep(1.5)  # the last redraw after the end event
+        seen = page.evaluate(_LABELS)
+        assert seen["labels"] and "␣" in "".join(seen["labels"]), seen["labels"][:20]  # decoded, spaces shown
+        assert not any(mark in label for label in seen["labels"] for mark in ("Ġ", "▁", "Ċ")), seen["labels"]
+        assert "smollm2-135m" in seen["title"] and "/" not in seen["title"], seen["title"]
+        assert not any("first evaluation" in note for note in seen["notes"])  # the metric panel has its points
+        samples = page.evaluate(_SAMPLES)
+        assert samples and all(len(row) == 4 for row in samples), samples
+        assert all("\n" not in cell for row in samples for cell in row[1:3]), samples  # base and prefix: one line
+        no_news = page.get_by_role("button", name="No", exact=True)
+        if no_news.count():
+            no_news.first.click()
+        page.get_by_text("prefix-workbench", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.screenshot(path=str(shots / "panel-smollm2.png"))
+        page.evaluate(_SHOW_TOKENS)
+        time.sleep(0.5)
+        page.screenshot(path=str(shots / "panel-smollm2-tokens.png"))
         browser.close()

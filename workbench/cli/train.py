@@ -80,7 +80,11 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--grad-accum", type=int)
     parser.add_argument("--warmup-steps", type=int)
-    parser.add_argument("--eval-every", type=int)
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        help="steps between evaluations (default 50, or half of a shorter run; 0: at the end only)",
+    )
     parser.add_argument("--eval-generate", type=int, help="rows (records) generated at each evaluation")
     parser.add_argument("--max-new-tokens", type=int, help="generation length at evaluation")
     parser.add_argument("--seed", type=int)

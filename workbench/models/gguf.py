@@ -20,6 +20,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from filelock import FileLock
+
 from ..errors import ModelLoadError
 from .builtin import cache_home
 from .sharing import LOADING
@@ -64,18 +66,22 @@ def gguf_folder(path: str | Path, *, target: Path | None = None) -> Path:
     if importlib.util.find_spec("gguf") is None:
         raise ModelLoadError("reading GGUF files needs the gguf package; pip install 'prefix-workbench[gguf]'")
     target.parent.mkdir(parents=True, exist_ok=True)
-    # Convert in a temporary sibling and rename, so an interrupted conversion leaves nothing half-written.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        with LOADING:  # one model build at a time (see models.sharing)
-            _convert(source, tmp)
-        (tmp / _SOURCE_FILE).write_text(json.dumps({"file": source.name, "sha256": sha}, indent=1) + "\n")
-        if target.exists():  # a stale or foreign folder under this name
-            shutil.rmtree(target)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    # One conversion per folder across processes; one that waited finds the folder done.
+    with FileLock(f"{target}.lock"):
+        if (target / "config.json").is_file() and _recorded_sha(target) == sha:
+            return target
+        # Convert in a temporary sibling and rename, so an interrupted conversion leaves nothing half-written.
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        try:
+            with LOADING:  # one model build at a time in this process (see models.sharing)
+                _convert(source, tmp)
+            (tmp / _SOURCE_FILE).write_text(json.dumps({"file": source.name, "sha256": sha}, indent=1) + "\n")
+            if target.exists():  # a stale or foreign folder under this name
+                shutil.rmtree(target)
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return target
 
 

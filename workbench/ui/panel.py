@@ -332,8 +332,8 @@ class Workbench:
 
     def _redraw(self, run: Run, *, overlay: bool = True) -> None:
         c = run.config
-        self.loss_chart.show(plots.loss_figure(run.history, title=f"{short_name(c.model.name)} · "
-                                               f"{short_name(c.data.name)} · prefix {c.prefix.length}"))  # fmt: skip
+        title = f"{short_name(c.model.name)} · {short_name(c.data.name)} · prefix {c.prefix.length}"
+        self.loss_chart.show(plots.loss_figure(run.history, title=title, first_eval=c.train.first_eval()))
         if overlay:
             self.runs_view.show({label: r.history for label, r in self.runs.items()})
 
