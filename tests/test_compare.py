@@ -32,7 +32,7 @@ def test_records_cap_the_training_data_by_source_on_a_file_of_my_own(tmp_path, m
             for i in range(12) for k in range(3)]  # fmt: skip
     path = tmp_path / "records.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    cfg = make_config(train={"steps": 2})
+    cfg = make_config(train={"steps": 3})
     cfg.data.name, cfg.data.columns, cfg.data.max_train_examples = str(path), {"source": "mr", "target": "ref"}, None
     cfg.data.validation_fraction = 0.25
     [few, all_] = compare(cfg, [Method("2 records", length=2, records=2), Method("all", length=2)])

@@ -20,6 +20,7 @@ SMALL = {
     "05_multitask.ipynb": "STEPS = 10",
     "06_what_the_prefix_learned.ipynb": "STEPS = 30",
     "07_sweep_with_optuna.ipynb": "TRIALS = 3\nSTEPS = 12",
+    "09_your_own_data.ipynb": "ROWS = 60\nSTEPS = 6",
     "08_real_model.ipynb": "STEPS = 2\nRECORDS = [3]\nEVAL_RECORDS = 1\nMAX_NEW_TOKENS = 6\nCOMPARE = ['LoRA']\n"
     f"E2E_CSV = {str(E2E)!r}",
 }
@@ -64,6 +65,10 @@ def test_notebook_runs_offline(name, tmp_path, request):
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "held-out records against" in printed and "split by record" in printed
         assert "LoRA, 3 records" in printed
+    if name == "09_your_own_data.ipynb":
+        printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+        assert "memory:DataFrame-" in printed and "pandas DataFrame {'train': 60} ['review', 'verdict']" in printed
+        assert (tmp_path / "reviews.parquet").is_file()
     if name == "07_sweep_with_optuna.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "trial 2: " in printed and "TensorBoard: tensorboard --logdir" in printed

@@ -123,6 +123,7 @@ def compare(
 ) -> list[Result]:
     """Train every method on ``config``'s model and data with its train settings; one Result each."""
     results = []
+    config.validate()  # data held in a DataFrame or Dataset gets its name here
     full_data = load_task_data(config.data, seed=config.train.seed)
     metric = full_data.metric
     for method in methods:

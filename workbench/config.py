@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -180,6 +181,7 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Raise :class:`ConfigError` on the first setting out of range; return self."""
+        self.data.name, self.data.mix = _data_name(self.data.name), [_data_name(m) for m in self.data.mix]
         for section in (self.model, self.data, self.prefix, self.train):
             validate_section(section)
         if self.prefix.init == "text" and not self.prefix.init_text.strip():
@@ -280,6 +282,17 @@ def _section_from_dict(cls: type[_S], data: dict[str, Any]) -> _S:
             value = float(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+def _data_name(data: Any) -> str:
+    """A dataset's name; an object (a DataFrame, a Dataset, a list of dicts) is held in memory under one."""
+    if isinstance(data, str):
+        return data
+    if isinstance(data, os.PathLike):
+        return os.fspath(data)
+    from .data.memory import hold  # imports neither pandas nor datasets
+
+    return hold(data)
 
 
 def validate_section(section: Any) -> None:

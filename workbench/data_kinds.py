@@ -143,6 +143,7 @@ class _Classification(DataKind):
     metrics, has_label_names = ("accuracy", "f1"), True
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        _check_text(splits, columns["text"], where)
         return _to_label_ids(splits, "label", columns["label"], where, names, nested=False)
 
     def render(self, row, data):  # type: ignore[no-untyped-def]
@@ -169,6 +170,7 @@ class _Regression(DataKind):
     metrics = ("rmse", "mae", "r2")
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        _check_text(splits, columns["text"], where)
         out = {}
         for split, ds in splits.items():
             values = []
@@ -298,6 +300,17 @@ def _headline_first(metrics: dict[str, Any], headline: str) -> dict[str, Any]:
 
 def _row(index: int, where: str) -> str:
     return f"row {index + 1} of {where}"
+
+
+def _check_text(splits: Splits, column: str, where: Mapping[str, str]) -> None:
+    """A classifier's input is one string a row: not a list, not empty."""
+    for split, ds in splits.items():
+        for i, value in enumerate(ds["text"]):
+            if isinstance(value, list | dict):
+                raise DataError(f"column {column!r} holds a {type(value).__name__} in {_row(i, where[split])}, "
+                                "where text is expected; join it into one string first")  # fmt: skip
+            if _missing(value):
+                raise DataError(f"column {column!r} is empty in {_row(i, where[split])}; fill it in or drop the row")
 
 
 def _missing(value: Any) -> bool:

@@ -43,6 +43,8 @@ def run_info(run: Run) -> dict[str, Any]:
         "target_stats": run.data_info.get("target_stats"),
         # Its targets are one line each, so generation ends at a newline (the model card says so).
         "one_line_targets": run.data_info.get("one_line", False),
+        # Where the rows came from (a file, a hub id, an object held in memory): a type, counts, a fingerprint.
+        "data_source": run.data_info.get("source", {}),
         "base_model": run.loaded.name,  # as the user named it: a hub id or built-in travels, a path does not
         "base_model_path": run.loaded.path,  # where it was loaded from on this machine
         "base_fingerprint": run.base_fingerprint,
@@ -71,14 +73,14 @@ def data_info_of(data: TaskData | None) -> dict[str, Any]:
         return {"kind": "text"}
     return {"kind": data.kind, "label_names": data.label_names, "metric": data.metric,
             "target_stats": list(data.target_stats) if data.target_stats else None,
-            "one_line": data.one_line()}  # fmt: skip
+            "one_line": data.one_line(), "source": data.source}  # fmt: skip
 
 
 def saved_data_info(info: dict[str, Any]) -> dict[str, Any]:
     """:func:`data_info_of` as ``run.json`` keeps it."""
     return {"kind": info["dataset_kind"], "label_names": info.get("label_names"),
             "metric": info.get("headline_metric"), "target_stats": info.get("target_stats"),
-            "one_line": info.get("one_line_targets", False)}  # fmt: skip
+            "one_line": info.get("one_line_targets", False), "source": info.get("data_source", {})}  # fmt: skip
 
 
 def _test_info(result: EvalResult | None) -> dict[str, Any] | None:

@@ -254,7 +254,7 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 {info["parameters"]["trainable"]:,} parameters were trained).
 
 - base model: `{info.get("base_model", cfg["model"]["name"])}` ({info.get("base_fingerprint", "no fingerprint")})
-- task: {info["task"]}; dataset `{cfg["data"]["name"]}`; {info["steps_done"]} steps
+- task: {info["task"]}; dataset `{cfg["data"]["name"]}`{_source_note(info)}; {info["steps_done"]} steps
 - lr {cfg["train"]["lr"]}, batch size {cfg["train"]["batch_size"]}, init `{cfg["prefix"]["init"]}`,
   seed {cfg["train"]["seed"]}{_one_line_note(info)}
 
@@ -279,6 +279,15 @@ tok = AutoTokenizer.from_pretrained("adapter")
 Decoder prompts are formatted as `"{{source}} {cfg["data"]["separator"]}"` and the model continues
 with the target.{_scale_note(info)} Everything else about the run is in `run.json`.
 """
+
+
+def _source_note(info: dict[str, Any]) -> str:
+    """What data held in memory was (its name alone says nothing once the notebook is gone)."""
+    source = info.get("data_source") or {}
+    if "fingerprint" not in source:
+        return ""
+    return (f" (a {source['type']} held in memory: {sum(source['rows'].values()):,} rows, columns "
+            f"{', '.join(source['columns'])}; fingerprint {source['fingerprint'][:12]})")  # fmt: skip
 
 
 def _one_line_note(info: dict[str, Any]) -> str:

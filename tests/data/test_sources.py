@@ -59,7 +59,7 @@ def test_local_csv_infers_text_kind(tmp_path):
         (b"a,b\n1,2\n3,4\n", "wrong.csv", "cannot tell what task"),
         (b"source,target\n", "empty.csv", "has no rows"),
         (b"source,target\na,b\n", "one.csv", "need at least 2"),
-        (b"x", "notes.txt", "use a .csv, .json or .jsonl"),
+        (b"x", "notes.txt", "use a .csv, .tsv, .json, .jsonl, .parquet, .arrow file"),
     ],
 )
 def test_bad_local_files_fail_with_one_clear_line(tmp_path, content, name, needle):

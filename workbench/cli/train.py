@@ -47,7 +47,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="start from the settings in a run.json or config JSON file")
     parser.add_argument("--model", help=f"built-in name, hub id or local path (default {DEFAULT_MODEL})")
     parser.add_argument("--dataset", action="append",
-                        help=f"built-in name, hub id or .csv/.json/.jsonl file (default {DEFAULT_DATASET}); "
+                        help=f"built-in name, hub id, data file (.csv .tsv .json .jsonl .parquet .arrow, also "
+                             f"compressed) or save_to_disk folder (default {DEFAULT_DATASET}); "
                              "repeat it to train one prefix on several tasks")  # fmt: skip
     parser.add_argument("--sampling", choices=SAMPLING, help="several tasks: rows in proportion to size, or balanced")
     parser.add_argument("--mark-tasks", action="store_true", default=None,

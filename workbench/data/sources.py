@@ -17,8 +17,6 @@ import dataclasses
 import functools
 import itertools
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,8 @@ from ..errors import DataError
 from ..hub import hub_reachable, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
+from .files import first_line, looks_like_file, quiet, read_local
+from .memory import held_description, held_splits, is_held_name
 from .mixture import mix_task_data, task_name
 from .task_data import TaskData
 
@@ -40,7 +40,6 @@ __all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "ROLES", "TaskData", "load_ta
 ROLES: dict[str, tuple[str, str]] = {name: kind.roles for name, kind in DATA_KINDS.items()}
 
 
-_LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json"}
 _VALIDATION_NAMES = ("validation", "valid", "dev")
 
 
@@ -60,28 +59,78 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
             member = dataclasses.replace(choice, name=name, mix=[], metric=None, columns=dict(choice.columns) if i == 0
                                          else {}, kind=choice.kind if i == 0 else "auto")  # fmt: skip
             members[task_name(name, members)] = load_task_data(member, seed)
-        return mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks)
+        mixed = mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks)
+        mixed.source = {"type": "mixture", "members": {name: m.source for name, m in members.items()}}
+        return mixed
     raw, where, spec = _find(choice)
+    raw, notes = _trimmed_headers(raw)
     mapping = {**spec.get("columns", {}), **choice.columns}
-    if "task" in mapping:
-        return _by_task_column(choice, raw, where, spec, mapping.pop("task"), seed)
-    return _standardize(choice, raw, where, spec, mapping, seed, label_names)
+    with quiet():  # no bars for the workbench's own mapping and filtering
+        if "task" in mapping:
+            data = _by_task_column(choice, raw, where, spec, mapping.pop("task"), seed, notes)
+        else:
+            data = _standardize(choice, raw, where, spec, mapping, seed, label_names, notes)
+    data.source = source_of(choice.name)
+    return data
+
+
+def _trimmed_headers(raw: dict[str, Dataset]) -> tuple[dict[str, Dataset], list[str]]:
+    """Column names without surrounding spaces or a byte-order mark (a header saved as ``" review , verdict "``)."""
+    names = raw["train"].column_names
+    clean = {name: name.strip().lstrip("\ufeff").strip() for name in names}
+    changed = {name: new for name, new in clean.items() if new != name}
+    if not changed:
+        return raw, []
+    if len(set(clean.values())) < len(clean):
+        raise DataError(f"column names {', '.join(map(repr, changed))} collide with others once their spaces are "
+                        f"trimmed; rename them")  # fmt: skip
+    note = "trimmed the spaces around column names " + ", ".join(f"{a!r} → {b!r}" for a, b in changed.items())
+    return {s: ds.rename_columns({a: b for a, b in changed.items() if a in ds.column_names})
+            for s, ds in raw.items()}, [note]  # fmt: skip
 
 
 def _find(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str], dict[str, Any]]:
     """The raw splits of ``choice``, how messages name each, and what the built-in or curated table says."""
     if choice.name in BUILTIN_DATASETS:
         return _load_builtin(choice)
+    if is_held_name(choice.name):
+        raw = _named_splits(held_splits(choice.name))
+        kind = (held_description(choice.name) or {}).get("type", "data")
+        return raw, {split: f"the {split} split of the {kind} {choice.name!r}" for split in raw}, {}
     path = Path(choice.name).expanduser()
-    looks_local = choice.name.startswith(("/", "./", "../", "~")) or path.suffix.lower() in _LOCAL_FORMATS
-    if looks_local or path.exists():
-        return _load_local(choice, path), {"train": path.name}, {}
+    if looks_like_file(choice.name) or path.exists():
+        raw = _named_splits(read_local(path))
+        return raw, {split: path.name if len(raw) == 1 else f"the {split} split of {path.name}" for split in raw}, {}
     raw = _load_hub(choice)
     return raw, {split: f"the {split} split of {choice.name}" for split in raw}, CURATED_DATASETS.get(choice.name, {})
 
 
+def _named_splits(raw: dict[str, Dataset]) -> dict[str, Dataset]:
+    """``train``, ``validation`` (or valid/dev) and ``test`` of a dataset's splits; the first split trains
+    when none is called train."""
+    out = {"train": raw["train"] if "train" in raw else raw[next(iter(raw))]}
+    val = next((raw[s] for s in _VALIDATION_NAMES if s in raw), None)
+    if val is not None:
+        out["validation"] = val
+    if "test" in raw:
+        out["test"] = raw["test"]
+    return out
+
+
+def source_of(name: str) -> dict[str, Any]:
+    """Where data named ``name`` came from, as run.json keeps it: never the rows."""
+    if name in BUILTIN_DATASETS:
+        return {"type": "built-in", "name": name}
+    if is_held_name(name):
+        return {"name": name, **(held_description(name) or {"type": "in memory"})}
+    if looks_like_file(name) or Path(name).expanduser().exists():
+        path = Path(name).expanduser()
+        return {"type": "folder" if path.is_dir() else "file", "path": str(path.resolve())}
+    return {"type": "hub", "name": name}
+
+
 def _by_task_column(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], spec: dict[str, Any],
-                    column: str, seed: int) -> TaskData:  # fmt: skip
+                    column: str, seed: int, notes: list[str]) -> TaskData:  # fmt: skip
     if column not in raw["train"].column_names:
         raise DataError(f"dataset {choice.name!r} has no task column {column!r}; its columns are "
                         f"{', '.join(raw['train'].column_names)}")  # fmt: skip
@@ -92,13 +141,13 @@ def _by_task_column(choice: DataChoice, raw: dict[str, Dataset], where: dict[str
         part = {split: ds.filter(lambda row, t=task: str(row[column]) == t) for split, ds in raw.items()}
         part = {split: ds for split, ds in part.items() if len(ds) or split == "train"}
         members[task] = _standardize(choice, part, {s: f"{w} (task {task})" for s, w in where.items()}, spec,
-                                     mapping, seed, None)  # fmt: skip
+                                     mapping, seed, None, list(notes))  # fmt: skip
     return mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks, name=choice.name)
 
 
 def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], spec: dict[str, Any],
-                 mapping: dict[str, str], seed: int, label_names: list[str] | None) -> TaskData:  # fmt: skip
-    notes: list[str] = []
+                 mapping: dict[str, str], seed: int, label_names: list[str] | None,
+                 notes: list[str]) -> TaskData:  # fmt: skip
     kind = _kind(choice, spec, raw["train"], mapping, notes)
     columns = {role: mapping.get(role, role) for role in kind.roles}
     found = raw["train"].column_names
@@ -188,30 +237,6 @@ def _with_class_labels(rows: list[dict[str, Any]], spec: Builtin) -> Dataset:
     return ds
 
 
-def _load_local(choice: DataChoice, path: Path) -> dict[str, Dataset]:
-    if not path.is_file():
-        raise DataError(f"data file {str(path)!r} does not exist")
-    fmt = _LOCAL_FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise DataError(f"cannot read {path.name!r}: use a .csv, .json or .jsonl file")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(4096)
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name!r} is not UTF-8 text; save it as UTF-8 CSV/JSON") from None
-    if b"\x00" in head:
-        raise DataError(f"{path.name!r} looks binary; expected UTF-8 CSV/JSON text")
-    try:
-        with _quiet():
-            raw = datasets.load_dataset(fmt, data_files=str(path), split="train")
-    except Exception as exc:  # datasets raises many types for malformed files
-        if "corresponds to no data" in str(exc):
-            raise DataError(f"{path.name!r} has no rows") from None
-        raise DataError(f"could not parse {path.name!r} as {fmt}: {_first_line(exc)}") from None
-    return {"train": raw}
-
-
 def _load_hub(choice: DataChoice) -> dict[str, Dataset]:
     curated = CURATED_DATASETS.get(choice.name, {})
     subset = choice.subset or curated.get("subset")
@@ -225,15 +250,9 @@ def _load_hub(choice: DataChoice) -> dict[str, Dataset]:
     except Exception as exc:
         where = "the hub said" if online else f"{offline_reason()} and the local cache said"
         raise DataError(
-            f"could not load dataset {choice.name!r}: not a built-in or local file, and {where}: {_first_line(exc)}"
+            f"could not load dataset {choice.name!r}: not a built-in or local file, and {where}: {first_line(exc)}"
         ) from None
-    out = {"train": raw["train"] if "train" in raw else raw[next(iter(raw))]}
-    val = next((raw[s] for s in _VALIDATION_NAMES if s in raw), None)
-    if val is not None:
-        out["validation"] = val
-    if "test" in raw:
-        out["test"] = raw["test"]
-    return out
+    return _named_splits(dict(raw))
 
 
 def _split(splits: dict[str, Dataset], choice: DataChoice, seed: int,
@@ -368,18 +387,6 @@ def _metric(choice: DataChoice, spec: dict[str, Any], kind: DataKind, train: Dat
     return metric
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """No "Generating train split" bars for a file of a few rows; the caller's setting comes back after."""
-    was_enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            datasets.enable_progress_bars()
-
-
 def _select(ds: Dataset, columns: dict[str, str]) -> Dataset:
     ds = ds.select_columns(list(columns.values()))
     return ds.rename_columns({col: role for role, col in columns.items() if col != role})
@@ -390,8 +397,3 @@ def _unlabelled(values: list[Any]) -> bool:
         return v is None or (isinstance(v, int) and not isinstance(v, bool) and v < 0) or v == []
 
     return bool(values) and all(empty(v) for v in values)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

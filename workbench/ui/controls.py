@@ -28,8 +28,10 @@ from ..config import (
     parse_columns,
 )
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
+from ..data.memory import MEMORY_PREFIX, is_held_name
 from ..models import BUILTIN_MODELS, CURATED_MODELS, PACKAGED_MODELS
 from ..tracking import TRACKERS, check_trackers
+from .namespace import data_name, notebook_data, shown_name
 
 __all__ = ["Controls", "code_for"]
 
@@ -47,6 +49,8 @@ class Controls:
     """Settings widgets; ``config()`` reads them, ``set_config()`` writes them."""
 
     def __init__(self, config: RunConfig | None = None) -> None:
+        if config is not None and not all(isinstance(n, str) for n in [config.data.name, *config.data.mix]):
+            config.validate()  # data given as an object is held in memory under a name, which a config carries
         self._base = copy.deepcopy(config or RunConfig())
         c = self._base
         self.model = w.Combobox(
@@ -55,8 +59,9 @@ class Controls:
             layout=_wide(), style=_STYLE,
         )  # fmt: skip
         self.dataset = w.Combobox(
-            value=c.data.name, options=[*BUILTIN_DATASETS, *CURATED_DATASETS], ensure_option=False,
-            description="dataset", placeholder="built-in, hub id or .csv/.json/.jsonl path",
+            value=shown_name(c.data.name), options=[*notebook_data(), *BUILTIN_DATASETS, *CURATED_DATASETS],
+            ensure_option=False, description="dataset",
+            placeholder="a DataFrame's name, built-in, hub id, file or save_to_disk folder",
             continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
         self.columns = w.Text(
@@ -131,7 +136,7 @@ class Controls:
         """The current settings as a validated RunConfig (raises ConfigError with the allowed range)."""
         cfg = copy.deepcopy(self._base)
         cfg.model.name = self.model.value.strip()
-        cfg.data.name = self.dataset.value.strip()
+        cfg.data.name = data_name(self.dataset.value)
         cfg.data.columns = parse_columns(self.columns.value.split(","), where="columns")
         cfg.data.kind, cfg.data.metric = self.kind.value, self.metric.value or None
         cfg.prefix.length = int(self.prefix_length.value)
@@ -152,7 +157,7 @@ class Controls:
         """Show ``config`` in the widgets (and keep its other settings for the next run)."""
         self._base = copy.deepcopy(config)
         c = config
-        self.model.value, self.dataset.value = c.model.name, c.data.name
+        self.model.value, self.dataset.value = c.model.name, shown_name(c.data.name)
         self.columns.value = _columns_text(c.data.columns)
         self.kind.value, self.metric.value = c.data.kind, c.data.metric or ""
         self.prefix_length.max = max(_PREFIX_SLIDER_MAX, c.prefix.length)
@@ -182,10 +187,20 @@ def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
         for section, values in config.to_dict().items()
     }
     changed = {k: v for k, v in changed.items() if v}
+    dataset, data_line = config.data.name, ""
+    if is_held_name(dataset):  # in memory: the cell names the variable again, the CLI needs a file
+        variable = dataset.removeprefix(MEMORY_PREFIX)
+        if variable.isidentifier():
+            changed["data"].pop("name")
+            changed = {k: v for k, v in changed.items() if v}
+            data_line = f"config.data.name = {variable}  # held in memory, as in the panel\n"
+        dataset = f"{variable}.parquet"
+        data_line += (f"# the CLI reads files: save the data first, e.g. {variable}.to_parquet({dataset!r}) for a "
+                      f"DataFrame, {variable}.save_to_disk(...) for a Dataset\n")  # fmt: skip
     p, t = config.prefix, config.train
     init = f"text:{p.init_text}" if p.init == "text" else p.init
     cli = [
-        "prefix-workbench", "train", "--model", config.model.name, "--dataset", config.data.name,
+        "prefix-workbench", "train", "--model", config.model.name, "--dataset", dataset,
         "--prefix-length", str(p.length), *(["--projection", "--hidden-size", str(p.hidden_size)]
                                              if p.projection else ["--no-projection"]),
         "--init", init, "--lr", f"{t.lr:g}", "--steps", str(t.steps), "--batch-size", str(t.batch_size),
@@ -198,6 +213,7 @@ def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
     return (
         "import workbench as wb\n\n"
         f"config = wb.RunConfig.from_dict({pprint.pformat(changed, sort_dicts=False, width=100)})\n"
+        f"{data_line}"
         "run = wb.Run.create(config)\n"
         "run.train()\n"
         f"run.export({out!r})\n\n"
