@@ -106,3 +106,13 @@ def test_bad_files_and_folders_fail_in_one_line(tmp_path, name, make, needle):
     with pytest.raises(DataError) as caught:
         load_task_data(DataChoice(name=str(tmp_path / name)))
     assert needle in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_evaluate_reads_another_format_with_the_runs_labels(tmp_path, capsys):
+    _parquet(tmp_path / "reviews.parquet", uf.reviews())
+    _tsv(tmp_path / "more.tsv", uf.reviews(n=20, seed=5))
+    out = tmp_path / "run"
+    assert main(["train", "--model", "tiny-bert", "--dataset", str(tmp_path / "reviews.parquet"), *FAST,
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert main(["evaluate", "--run", str(out), "--dataset", str(tmp_path / "more.tsv"), "--split", "validation"]) == 0
+    assert json.loads((out / "eval-validation.json").read_text())["rows"] == 2  # a tenth of 20, carved as validation
