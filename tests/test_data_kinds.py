@@ -130,3 +130,21 @@ def test_tokenizer_coverage_finds_words_a_word_level_vocabulary_lacks(tmp_path):
     known = load_task_data(DataChoice("toy-e2e", max_train_examples=50))
     assert tokenizer_coverage(tok, known).target_unknown == 0.0
     assert not math.isnan(coverage.source_unknown)
+
+
+def test_a_regression_head_predicts_on_the_datas_scale_not_the_standardized_one(make_config, tmp_path):
+    """Targets of 100-500: predictions left standardized (about -2..2) would sit hundreds away from every one."""
+
+    from workbench import Run
+
+    rows = [{"review": r["review"], "stars": 100.0 * r["stars"]} for r in uf.stars()]
+    path = uf.write(tmp_path / "stars.jsonl", rows)
+    cfg = make_config("tiny-bert", str(path), train={"steps": 30, "lr": 0.05})
+    cfg.data.columns = {"text": "review", "label": "stars"}
+    run = Run.create(cfg)
+    run.train()
+    result = run.evaluate()
+    mean, std = run.data.target_stats
+    assert 250 < mean < 350 and std > 50
+    assert all(100 - 2 * std < p < 500 + 2 * std for p in result.predictions)
+    assert result.metrics["rmse"] < 2 * std  # the scale of the data, not of the standardized head

@@ -118,3 +118,8 @@ def test_entity_level_tagging_report_per_type():
     assert m["precision"] == 1.0 and m["recall"] == 0.5
     assert m["per_type"]["name"]["f1"] == 1.0 and m["per_type"]["food"]["recall"] == 0.0
     assert parse_tags("B-name junk", 3, ["O", "B-name"]) == ["B-name", "O", "O"]
+
+
+def test_exact_match_ignores_case_and_spacing_as_documented():
+    assert text_metrics(["The CHEAP  one"], [["the cheap one"]])["exact_match"] == 1.0
+    assert text_metrics(["the cheap one"], [["the dear one"]])["exact_match"] == 0.0
