@@ -9,11 +9,11 @@ metrics, samples) and :class:`EndEvent` (why it ended) — and appends them to a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .jsonio import from_json, to_json
 from .metrics import is_better
 
 __all__ = ["Callback", "EndEvent", "EvalEvent", "Event", "History", "StepEvent"]
@@ -89,35 +89,19 @@ class History:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "steps": [_to_json(asdict(s)) for s in self.steps],
-            "evals": [_to_json(asdict(e)) for e in self.evals],
+            "steps": [to_json(asdict(s)) for s in self.steps],
+            "evals": [to_json(asdict(e)) for e in self.evals],
             "ends": [asdict(e) for e in self.ends],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(
-            steps=[StepEvent(**_from_json(s)) for s in data.get("steps", [])],
-            evals=[EvalEvent(**_from_json(e)) for e in data.get("evals", [])],
+            steps=[StepEvent(**from_json(s)) for s in data.get("steps", [])],
+            # Samples are text: an output that reads "nan" stays a word.
+            evals=[
+                EvalEvent(**{k: v if k == "samples" else from_json(v) for k, v in e.items()})
+                for e in data.get("evals", [])
+            ],
             ends=[EndEvent(**e) for e in data.get("ends", [])],
         )
-
-
-# JSON has no NaN or infinity: they are written as the strings "nan", "inf", "-inf" and read back as floats.
-_NON_FINITE = {"nan", "inf", "-inf"}
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    return value
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, str) and value in _NON_FINITE:
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _from_json(v) for k, v in value.items()}
-    return value

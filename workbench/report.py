@@ -11,14 +11,13 @@ run directory, each file atomically. Evaluating is :meth:`workbench.run.Run.eval
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import plotly.graph_objects as go
 
 from . import plots
 from .evaluate import EvalResult
+from .jsonio import dumps
 from .rundir import write_text
 
 __all__ = ["report_figure", "report_text", "save_report"]
@@ -61,12 +60,8 @@ def save_report(result: EvalResult, directory: str | Path, *, split: str) -> lis
     body = {"split": split, "rows": len(result.rows), "references": result.references, "loss": result.loss,
             "metrics": result.metrics,
             "report": result.report, "samples": result.samples}  # fmt: skip
-    written = [write_text(directory / f"eval-{split}.json", json.dumps(body, indent=1, default=_jsonable))]
+    written = [write_text(directory / f"eval-{split}.json", dumps(body, indent=1))]
     figure = report_figure(result, split=split)
     if figure is not None:
         written.append(write_text(directory / f"eval-{split}.html", figure.to_html(include_plotlyjs="cdn")))
     return written
-
-
-def _jsonable(value: Any) -> Any:
-    return value.tolist() if hasattr(value, "tolist") else str(value)

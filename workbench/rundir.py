@@ -34,6 +34,7 @@ from safetensors import SafetensorError, safe_open
 
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .errors import ExportError, WriteError
+from .jsonio import dumps
 from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
 from .models.registry import BUILTIN_MODELS
@@ -146,7 +147,7 @@ def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: 
             tokenizer.save_pretrained(tmp / ADAPTER_DIR)
         if info.get("base_model"):
             _name_base(tmp / ADAPTER_DIR / "adapter_config.json", info["base_model"])
-        (tmp / RUN_FILE).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        (tmp / RUN_FILE).write_text(dumps(info, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
         if state is not None:
             write_checkpoint(state, tmp / CHECKPOINT_DIR)

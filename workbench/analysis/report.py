@@ -10,7 +10,6 @@ call :func:`analyse` too. It does not train, and it does not run during training
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..jsonio import dumps
 from .ablation import LayerAblation, Scorer, SlotAblation, layer_ablation, slot_ablation
 from .readout import Readout, slot_readout
 
@@ -94,7 +94,7 @@ def save_analysis(analysis: Analysis, folder: str | Path) -> list[Path]:
     figures = {"slot-ablation": plots.slot_ablation_figure(analysis.slots),
                "layer-ablation": plots.layer_ablation_figure(analysis.layers),
                "readout": plots.readout_figure(analysis.readout)}  # fmt: skip
-    written = [write_text(folder / "analysis.json", json.dumps(analysis.to_dict(), indent=1) + "\n")]
+    written = [write_text(folder / "analysis.json", dumps(analysis.to_dict(), indent=1) + "\n")]
     for name, figure in figures.items():
         written.append(write_text(folder / f"{name}.html", figure.to_html(include_plotlyjs="cdn")))
     return written

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_MODEL, SAMPLING, RunConfig
 from ..errors import ConfigError
+from ..jsonio import dumps
 from .train import add_config_arguments, config_from_args
 
 __all__ = ["register"]
@@ -52,7 +52,7 @@ def _compare(args: argparse.Namespace) -> int:
     print(format_table(results))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "compare.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
+    (out / "compare.json").write_text(dumps([r.to_dict() for r in results], indent=1) + "\n")
     comparison_figure(results).write_html(out / "compare.html", include_plotlyjs="cdn")
     print(f"wrote {out / 'compare.json'} and {out / 'compare.html'}")
     return 0
@@ -75,6 +75,6 @@ def _multitask(args: argparse.Namespace) -> int:
     print(format_multitask_table(results, load_task_data(cfg.data, seed=cfg.train.seed)))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "multitask.json").write_text(json.dumps([r.to_dict() for r in results], indent=1) + "\n")
+    (out / "multitask.json").write_text(dumps([r.to_dict() for r in results], indent=1) + "\n")
     print(f"wrote {out / 'multitask.json'}")
     return 0

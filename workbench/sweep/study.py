@@ -27,6 +27,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import CompatibilityError, ConfigError, DataError, TrainingError, WorkbenchError
+from ..jsonio import dumps
 from ..metrics import metric_info
 from ..rundir import write_text
 from ._backend import quiet_optuna, require_optuna
@@ -278,18 +279,8 @@ def _write_sweep(study: Any, out: Path, space: SearchSpace, config: RunConfig, m
             "metric": metric, "direction": direction, "storage": STUDY_FILE, "study": STUDY_NAME,
             "trials_wanted": wanted, "best": best.number if best else None, "trials": trials,
             "config": config.to_dict()}  # fmt: skip
-    # NaN is not JSON, and a reader (a browser, the panel) must be able to parse the file at any moment.
-    write_text(out / SWEEP_FILE, json.dumps(_finite(info), indent=2))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    # Strict JSON (a reader, a browser or the panel, must be able to parse the file at any moment).
+    write_text(out / SWEEP_FILE, dumps(info, indent=2))
 
 
 def _sync_best(trial: Path, best: Path) -> None:
