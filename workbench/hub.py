@@ -9,6 +9,7 @@ one fails within seconds with a message that says why. Nothing is downloaded her
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ from urllib.parse import urlparse
 
 from huggingface_hub import constants
 
-__all__ = ["hub_reachable", "offline_datasets", "offline_reason"]
+__all__ = ["hub_reachable", "hub_timeouts", "offline_datasets", "offline_reason"]
 
 _TIMEOUT_S = 3.0
+_HUB_TIMEOUT_S = 10  # etag and download timeouts of the workbench's own hub calls (huggingface_hub: 10 and 10 s)
 _CACHE_S = 60.0
 _last: tuple[float, bool] | None = None
 
@@ -48,6 +50,24 @@ def offline_reason() -> str:
     if constants.HF_HUB_OFFLINE:
         return "HF_HUB_OFFLINE is set"
     return f"{constants.ENDPOINT} is unreachable"
+
+
+@contextmanager
+def hub_timeouts() -> Iterator[None]:
+    """The workbench's own hub calls give up within seconds; the process's settings come back after the block.
+
+    huggingface_hub reads its timeouts at call time from ``constants``; a value the user set through
+    ``HF_HUB_ETAG_TIMEOUT`` / ``HF_HUB_DOWNLOAD_TIMEOUT`` is kept. Nothing outside the block changes.
+    """
+    names = [n for n in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT") if n not in os.environ]
+    saved = {name: getattr(constants, name) for name in names}
+    for name in names:
+        setattr(constants, name, _HUB_TIMEOUT_S)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(constants, name, value)
 
 
 @contextmanager

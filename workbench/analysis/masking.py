@@ -21,6 +21,7 @@ scores or plots.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from ..models.sharing import attention_implementation, base_of
 __all__ = ["prefix_keys", "prefix_shape", "prefix_visibility", "token_keys"]
 
 _NAME = "workbench_prefix_ablation"
+_USERS, _USERS_LOCK = [0], threading.Lock()  # analyses holding the registration (see _registered)
 
 
 @dataclass
@@ -90,18 +92,30 @@ def _hide(mask: Any, hidden: torch.Tensor, module: Any, query: torch.Tensor, key
     return mask.masked_fill(columns, torch.finfo(mask.dtype).min)
 
 
-def _register() -> None:
+@contextmanager
+def _registered() -> Iterator[None]:
+    """transformers' attention and mask registries hold the masking function only while an analysis runs
+    (counted: analyses in two threads share one registration), so a user's own models never see it."""
     from transformers import AttentionInterface
     from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, sdpa_mask
 
-    if _NAME not in AttentionInterface._global_mapping:
-        AttentionInterface.register(_NAME, _attention)
-        ALL_MASK_ATTENTION_FUNCTIONS.register(_NAME, sdpa_mask)  # masks arrive in SDPA's (boolean) form
+    with _USERS_LOCK:
+        if _USERS[0] == 0:
+            AttentionInterface.register(_NAME, _attention)
+            ALL_MASK_ATTENTION_FUNCTIONS.register(_NAME, sdpa_mask)  # masks arrive in SDPA's (boolean) form
+        _USERS[0] += 1
+    try:
+        yield
+    finally:
+        with _USERS_LOCK:
+            _USERS[0] -= 1
+            if _USERS[0] == 0:
+                AttentionInterface._global_mapping.pop(_NAME, None)
+                ALL_MASK_ATTENTION_FUNCTIONS._global_mapping.pop(_NAME, None)
 
 
 @contextmanager
 def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
-    _register()
     build = model.get_prompt
 
     def get_prompt(*args: Any, **kwargs: Any) -> Any:
@@ -112,6 +126,7 @@ def _installed(model: Any, state: _Masking) -> Iterator[_Masking]:
         return cache
 
     with ExitStack() as stack:
+        stack.enter_context(_registered())
         try:
             stack.enter_context(attention_implementation(model, _NAME))
         except (ValueError, KeyError) as exc:

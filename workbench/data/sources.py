@@ -26,7 +26,7 @@ from datasets import ClassLabel, Dataset, List, Value
 from ..config import DataChoice
 from ..data_kinds import DATA_KINDS, DataKind, data_kind
 from ..errors import DataError
-from ..hub import hub_reachable, offline_datasets, offline_reason
+from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
 from .files import first_line, looks_like_file, quiet, read_local
@@ -243,7 +243,8 @@ def _load_hub(choice: DataChoice) -> dict[str, Dataset]:
     online = hub_reachable()
     try:
         if online:
-            raw = datasets.load_dataset(choice.name, subset)
+            with hub_timeouts():
+                raw = datasets.load_dataset(choice.name, subset)
         else:  # the local datasets cache only; no retries against an unreachable hub
             with offline_datasets():
                 raw = datasets.load_dataset(choice.name, subset)

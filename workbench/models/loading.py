@@ -31,7 +31,7 @@ from transformers import (
 
 from ..config import ModelChoice
 from ..errors import ModelLoadError
-from ..hub import hub_reachable, offline_reason
+from ..hub import hub_reachable, hub_timeouts, offline_reason
 from ..model_tasks import ModelTask, resolve_task
 from ..quiet import quiet
 from .builtin import builtin_path
@@ -41,10 +41,6 @@ from .registry import BUILTIN_MODELS, PACKAGED_MODELS, Architecture, architectur
 from .sharing import LOADING
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_path"]
-
-# Fail within seconds, not minutes, when the hub is unreachable.
-os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
-os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "10")
 
 _log = logging.getLogger(__name__)
 
@@ -142,7 +138,8 @@ def load_model(
 
 def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:
     try:
-        with LOADING, quiet():  # one model load at a time; no "Loading weights" bar for every model
+        # One model load at a time; no "Loading weights" bar for every model; hub calls that give up in seconds.
+        with LOADING, quiet(), hub_timeouts():
             return fn(path, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

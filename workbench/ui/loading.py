@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from ..data.memory import held_description
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background
     from ..config import RunConfig
@@ -25,6 +28,9 @@ if TYPE_CHECKING:  # torch, transformers and peft load in the background
 __all__ = ["Loader", "import_training_stack", "start_work"]
 
 _IMPORTING = threading.Lock()
+# The panel keeps the latest bases and datasets it loaded for the settings preview and new runs; Loader.clear()
+# empties both.
+MAX_BASES, MAX_DATA = 3, 8
 
 
 def import_training_stack() -> None:
@@ -57,8 +63,10 @@ class Loader:
         self._thread: threading.Thread | None = None
         # Filled from the main thread (settings) and the training thread (a new run): one lock for both.
         self._cache_lock = threading.Lock()
-        self._bases: dict[tuple, LoadedModel] = {}
-        self._datas: dict[tuple, TaskData] = {}
+        # The latest few, most recent last: a run keeps its own base and data, so dropping one here frees
+        # only what no run uses.
+        self._bases: OrderedDict[tuple, LoadedModel] = OrderedDict()
+        self._datas: OrderedDict[tuple, TaskData] = OrderedDict()
 
     def request(self) -> None:
         """Load for the current settings: now (foreground), or in the background thread."""
@@ -95,14 +103,15 @@ class Loader:
     def data(self, config: RunConfig) -> TaskData:
         """``config.data`` loaded with the run's seed (kept by what the rows, kind and metric depend on)."""
         d = config.data
-        key = (d.name, d.subset, tuple(sorted(d.columns.items())), d.kind, d.metric, d.validation_fraction,
-               d.test_fraction, config.train.seed)  # fmt: skip
+        held = held_description(d.name) or {}  # data in memory: a new content under the same name reloads
+        key = (d.name, held.get("fingerprint"), d.subset, tuple(sorted(d.columns.items())), d.kind, d.metric,
+               d.validation_fraction, d.test_fraction, config.train.seed)  # fmt: skip
         with self._cache_lock:
             if key not in self._datas:
                 from ..data import load_task_data
 
                 self._datas[key] = load_task_data(config.data, seed=config.train.seed)
-            return self._datas[key]
+            return _latest(self._datas, key, MAX_DATA)
 
     def base(self, config: RunConfig, data: TaskData) -> LoadedModel:
         """``config.model`` loaded for ``data``'s kind and labels (one frozen base per combination)."""
@@ -112,4 +121,18 @@ class Loader:
                 from ..models import load_model
 
                 self._bases[key] = load_model(config.model, data.kind, label_names=data.label_names)
-            return self._bases[key]
+            return _latest(self._bases, key, MAX_BASES)
+
+    def clear(self) -> None:
+        """Forget every cached base model and dataset (runs keep their own); the next settings change reloads."""
+        with self._cache_lock:
+            self._bases.clear()
+            self._datas.clear()
+
+
+def _latest(cache: OrderedDict, key: tuple, keep: int) -> Any:
+    """``cache[key]``, now the most recent; the oldest beyond ``keep`` are dropped."""
+    cache.move_to_end(key)
+    while len(cache) > keep:
+        cache.popitem(last=False)
+    return cache[key]

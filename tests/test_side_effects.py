@@ -1,0 +1,55 @@
+"""The workbench changes nothing in the user's process that the user's own transformers code would see."""
+
+from __future__ import annotations
+
+import os
+
+
+def _what_a_user_sees() -> dict:
+    from huggingface_hub import constants
+    from transformers import AttentionInterface
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS
+
+    return {
+        "env": {k: v for k, v in os.environ.items() if k.startswith(("HF_", "TRANSFORMERS_"))},
+        "timeouts": (constants.HF_HUB_ETAG_TIMEOUT, constants.HF_HUB_DOWNLOAD_TIMEOUT),
+        "attention": sorted(AttentionInterface._global_mapping),
+        "masks": sorted(ALL_MASK_ATTENTION_FUNCTIONS._global_mapping),
+    }
+
+
+def test_a_run_and_an_analysis_leave_the_users_transformers_as_they_were(make_config):
+    before = _what_a_user_sees()
+    import workbench as wb
+    from workbench.models import load_model  # the module that once set HF_HUB_* variables at import
+
+    assert load_model
+    run = wb.Run.create(make_config("tiny-demo", train={"steps": 3}))
+    run.train()
+    analysis = wb.analyse(run, rows=8, metric_rows=0)
+    assert analysis.slots is not None
+    assert _what_a_user_sees() == before
+
+
+def test_the_panels_caches_keep_the_latest_and_clear(make_config):
+    from workbench.ui.loading import MAX_DATA, Loader
+
+    loader = Loader(lambda: None)
+    cfg = make_config()
+    for seed in range(MAX_DATA + 2):
+        cfg.train.seed = seed
+        loader.data(cfg)
+    assert len(loader._datas) == MAX_DATA and list(loader._datas)[-1][-1] == MAX_DATA + 1  # the newest kept
+    loader.clear()
+    assert not loader._datas and not loader._bases
+
+
+def test_importing_the_workbench_sets_no_environment_variables():
+    import subprocess
+    import sys
+
+    script = ("import os; before = dict(os.environ); import workbench, workbench.models.loading, workbench.ui; "
+              "print(sorted(set(os.environ.items()) ^ set(before.items())))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert done.stdout.strip() == "[]"
