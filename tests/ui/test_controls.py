@@ -66,4 +66,12 @@ def test_copy_as_code_recreates_the_settings():
     namespace: dict = {}
     exec(code.split("run = ")[0], namespace)  # the part that builds the config
     assert namespace["config"] == cfg
-    assert "--prefix-length 12 --projection --hidden-size 512" in code and "--out runs/x" in code
+    assert "--prefix-length 12" in code and "--projection" in code and "--out runs/x" in code
+    # The CLI line, run through the CLI's own parser, gives the same settings.
+    import shlex
+
+    from workbench.cli import build_parser
+    from workbench.cli.train import config_from_args
+
+    line = next(row for row in code.splitlines() if row.startswith("# prefix-workbench train"))
+    assert config_from_args(build_parser().parse_args(shlex.split(line[2:])[1:])) == cfg

@@ -13,6 +13,7 @@ import json
 import sys
 import time
 import warnings
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,54 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust-remote-code", action="store_true", help="run code shipped with a hub model")
 
 
+# The settings that one flag sets from one value, both ways: config_from_args reads them, cli_args writes them.
+VALUE_FLAGS: dict[tuple[str, str], str] = {
+    ("data", "sampling"): "--sampling", ("data", "subset"): "--subset", ("data", "kind"): "--kind",
+    ("data", "metric"): "--metric", ("data", "test_fraction"): "--test-fraction",
+    ("data", "max_train_examples"): "--max-train-examples", ("data", "max_train_records"): "--max-train-records",
+    ("data", "max_eval_examples"): "--max-eval-examples", ("data", "max_length"): "--max-length",
+    ("prefix", "length"): "--prefix-length", ("prefix", "hidden_size"): "--hidden-size",
+    ("train", "steps"): "--steps", ("train", "lr"): "--lr", ("train", "batch_size"): "--batch-size",
+    ("train", "grad_accum"): "--grad-accum", ("train", "warmup_steps"): "--warmup-steps",
+    ("train", "eval_every"): "--eval-every", ("train", "eval_generate"): "--eval-generate",
+    ("train", "max_new_tokens"): "--max-new-tokens", ("train", "seed"): "--seed", ("train", "device"): "--device",
+    ("train", "precision"): "--precision", ("train", "checkpoint_every"): "--checkpoint-every",
+    ("train", "tracking_dir"): "--tracking-dir", ("train", "tracking_uri"): "--tracking-uri",
+}  # fmt: skip
+# Set by flags of their own kind (below); every other setting has no flag and travels with --config.
+_SPECIAL = {("model", "name"), ("model", "trust_remote_code"), ("data", "name"), ("data", "mix"),
+            ("data", "columns"), ("data", "mark_tasks"), ("prefix", "projection"), ("prefix", "init"),
+            ("prefix", "init_text"), ("train", "report_to")}  # fmt: skip
+
+
+def _dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
+
+
+def cli_args(config: RunConfig) -> tuple[list[str], list[str]]:
+    """``prefix-workbench train`` flags that recreate ``config``, and the settings no flag can carry (they need
+    ``--config``). The inverse of :func:`config_from_args` (tested)."""
+    default, c = RunConfig(), config
+    args = ["--model", c.model.name, *(a for name in [c.data.name, *c.data.mix] for a in ("--dataset", name))]
+    args += [f"--column={role}={column}" for role, column in c.data.columns.items()]
+    for (section, name), flag in VALUE_FLAGS.items():
+        value = getattr(getattr(c, section), name)
+        if value != getattr(getattr(default, section), name) and value is not None:
+            args += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    if c.prefix.init != default.prefix.init:
+        args += ["--init", f"text:{c.prefix.init_text}" if c.prefix.init == "text" else c.prefix.init]
+    if c.prefix.projection != default.prefix.projection:
+        args.append("--projection" if c.prefix.projection else "--no-projection")
+    args += ["--mark-tasks"] * c.data.mark_tasks + ["--trust-remote-code"] * c.model.trust_remote_code
+    if c.train.report_to:
+        args += ["--report-to", ",".join(c.train.report_to)]
+    unflagged = [f"{section}.{f.name}" for section in ("model", "data", "prefix", "train")
+                 for f in fields(getattr(c, section)) if (section, f.name) not in VALUE_FLAGS
+                 and (section, f.name) not in _SPECIAL
+                 and getattr(getattr(c, section), f.name) != getattr(getattr(default, section), f.name)]  # fmt: skip
+    return args, unflagged
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Settings from ``--config`` (if any) overridden by the flags given, validated; the trackers they report to
     must be installed."""
@@ -118,34 +167,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("model", "trust_remote_code"): args.trust_remote_code or None,
         ("data", "name"): args.dataset[0] if args.dataset else None,
         ("data", "mix"): args.dataset[1:] if args.dataset else None,
-        ("data", "sampling"): args.sampling,
         ("data", "mark_tasks"): args.mark_tasks,
-        ("data", "subset"): args.subset,
-        ("data", "max_train_examples"): args.max_train_examples,
-        ("data", "max_train_records"): args.max_train_records,
-        ("data", "max_eval_examples"): args.max_eval_examples,
-        ("data", "max_length"): args.max_length,
-        ("data", "kind"): args.kind,
-        ("data", "metric"): args.metric,
-        ("data", "test_fraction"): args.test_fraction,
-        ("prefix", "length"): args.prefix_length,
         ("prefix", "projection"): args.projection,
-        ("prefix", "hidden_size"): args.hidden_size,
-        ("train", "steps"): args.steps,
-        ("train", "lr"): args.lr,
-        ("train", "batch_size"): args.batch_size,
-        ("train", "grad_accum"): args.grad_accum,
-        ("train", "warmup_steps"): args.warmup_steps,
-        ("train", "eval_every"): args.eval_every,
-        ("train", "eval_generate"): args.eval_generate,
-        ("train", "max_new_tokens"): args.max_new_tokens,
-        ("train", "seed"): args.seed,
-        ("train", "device"): args.device,
-        ("train", "precision"): args.precision,
-        ("train", "checkpoint_every"): args.checkpoint_every,
         ("train", "report_to"): [n for n in args.report_to.split(",") if n.strip()] if args.report_to else None,
-        ("train", "tracking_dir"): args.tracking_dir,
-        ("train", "tracking_uri"): args.tracking_uri,
+        **{field: getattr(args, _dest(flag)) for field, flag in VALUE_FLAGS.items()},
     }
     for (section, name), value in flags.items():
         if value is not None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
+from ..cli.train import cli_args
 from ..config import (
     DATA_KIND_CHOICES,
     INIT_CHOICES,
@@ -197,19 +198,14 @@ def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
         dataset = f"{variable}.parquet"
         data_line += (f"# the CLI reads files: save the data first, e.g. {variable}.to_parquet({dataset!r}) for a "
                       f"DataFrame, {variable}.save_to_disk(...) for a Dataset\n")  # fmt: skip
-    p, t = config.prefix, config.train
-    init = f"text:{p.init_text}" if p.init == "text" else p.init
-    cli = [
-        "prefix-workbench", "train", "--model", config.model.name, "--dataset", dataset,
-        "--prefix-length", str(p.length), *(["--projection", "--hidden-size", str(p.hidden_size)]
-                                             if p.projection else ["--no-projection"]),
-        "--init", init, "--lr", f"{t.lr:g}", "--steps", str(t.steps), "--batch-size", str(t.batch_size),
-        "--seed", str(t.seed), "--out", out,
-        *(f"--column={role}={col}" for role, col in config.data.columns.items()),
-        *(["--kind", config.data.kind] if config.data.kind != "auto" else []),
-        *(["--metric", config.data.metric] if config.data.metric else []),
-        *(["--report-to", ",".join(t.report_to)] if t.report_to else []),
-    ]  # fmt: skip
+    flags, unflagged = cli_args(config)
+    if dataset != config.data.name:
+        flags[flags.index(config.data.name)] = dataset
+    cli = ["prefix-workbench", "train", *flags, "--out", out]
+    if unflagged:  # settings no flag carries travel in a config file
+        cli += ["--config", "config.json"]
+        data_line += (f"# the CLI line reads {', '.join(unflagged)} from a file: "
+                      "open('config.json', 'w').write(config.to_json())\n")  # fmt: skip
     return (
         "import workbench as wb\n\n"
         f"config = wb.RunConfig.from_dict({pprint.pformat(changed, sort_dicts=False, width=100)})\n"
