@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -34,6 +36,7 @@ from .models.sharing import LOADING, running
 from .prefix import attach_prefix
 from .quiet import quiet
 from .train import Trainer
+from .training_thread import on_training_thread
 
 __all__ = ["DEFAULT_METHODS", "Method", "Result", "compare", "format_table"]
 
@@ -142,7 +145,8 @@ def compare(
         trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings,
                           separator=config.data.separator)  # fmt: skip
         start = time.perf_counter()
-        history = trainer.fit()
+        stop = threading.Event()
+        history = on_training_thread(functools.partial(trainer.fit, stop=stop), stop)  # the training thread
         train_s = time.perf_counter() - start
         final = history.evals[-1].metrics if history.evals else {}
         steps = history.last_step or 1

@@ -45,6 +45,7 @@ from .rundir import (
 )
 from .tracking import tracked
 from .train import Trainer
+from .training_thread import on_training_thread
 
 __all__ = ["Run"]
 
@@ -222,26 +223,30 @@ class Run:
         """
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("this run is already training (or being analysed); wait for it or stop it first")
-        self._training_thread = threading.get_ident()
+        stop = stop or threading.Event()  # Ctrl-C / SIGTERM while a cell or the CLI waits: stop at a step boundary
         try:
-            if steps is not None:
-                if steps <= self.history.last_step:
-                    raise ConfigError(f"the run is at step {self.history.last_step}; steps={steps} would train "
-                                      "nothing (give a larger total)")  # fmt: skip
-                self.config.train.steps = steps
-                self.config.validate()
-            callbacks = list(callbacks)
-            every = self.config.train.checkpoint_every
-            if checkpoint_to is not None and every > 0:
-                callbacks.append(self._checkpointer(Path(checkpoint_to), every))
-            with tracked(self) as tracking:  # ends the tracked run with the final (and test) metrics
-                self.tracked_where = tracking[0].where if tracking else None
-                history = self.trainer.fit([*callbacks, *tracking], stop=stop)
-                if history.ends[-1].reason == "completed" and self.data.test is not None:
-                    self.test = self.evaluate("test", report=True)
-            return history
+            return on_training_thread(lambda: self._train(list(callbacks), steps, stop, checkpoint_to), stop)
         finally:
             self._lock.release()
+
+    def _train(self, callbacks: list[Callback], steps: int | None, stop: threading.Event,
+               checkpoint_to: str | Path | None) -> History:  # fmt: skip
+        self._training_thread = threading.get_ident()
+        if steps is not None:
+            if steps <= self.history.last_step:
+                raise ConfigError(f"the run is at step {self.history.last_step}; steps={steps} would train "
+                                  "nothing (give a larger total)")  # fmt: skip
+            self.config.train.steps = steps
+            self.config.validate()
+        every = self.config.train.checkpoint_every
+        if checkpoint_to is not None and every > 0:
+            callbacks.append(self._checkpointer(Path(checkpoint_to), every))
+        with tracked(self) as tracking:  # ends the tracked run with the final (and test) metrics
+            self.tracked_where = tracking[0].where if tracking else None
+            history = self.trainer.fit([*callbacks, *tracking], stop=stop)
+            if history.ends[-1].reason == "completed" and self.data.test is not None:
+                self.test = self.evaluate("test", report=True)
+        return history
 
     @contextmanager
     def exclusive(self, doing: str) -> Iterator[None]:

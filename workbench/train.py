@@ -15,7 +15,6 @@ loop knows nothing about widgets or files.
 from __future__ import annotations
 
 import math
-import signal
 import threading
 import time
 import warnings
@@ -35,6 +34,7 @@ from .evaluate import EvalResult, evaluate_with
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
 from .model_tasks import ModelTask, model_task
 from .models.sharing import base_lock
+from .training_thread import stop_on_signals
 
 __all__ = ["Trainer", "pick_precision"]
 
@@ -115,7 +115,7 @@ class Trainer:
         reason: str = "completed"
         message = ""
         self._set_mode(training=True)
-        with _signals_set(stop_flag), _out_of_memory_as_end(self, callbacks, start):
+        with stop_on_signals(stop_flag), _out_of_memory_as_end(self, callbacks, start):
             while self.step < s.steps:
                 if stopping():
                     reason, message = "stopped", f"stopped at step {self.step}"
@@ -346,23 +346,3 @@ def _accelerator(settings: TrainSettings) -> Accelerator:
         raise TrainingError(f"--precision {settings.precision} cannot run on this {device} (no {precision} autocast "
                             f"here); use --precision {other}, or train on a GPU")  # fmt: skip
     return accelerator
-
-
-@contextmanager
-def _signals_set(flag: threading.Event) -> Iterator[None]:
-    """In the main thread, turn the first Ctrl-C / SIGTERM into a stop request; a second one interrupts."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag.is_set():
-            raise KeyboardInterrupt
-        flag.set()
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)

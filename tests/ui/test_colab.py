@@ -53,9 +53,13 @@ def test_on_colab_the_panel_is_shown_first_then_loaded_in_the_cell(colab, make_c
 def test_colab_is_detected_and_the_panel_trains_in_the_foreground_with_static_charts(colab, panel):
     assert in_colab() and colab["widgets"] == 1
     assert panel.foreground and panel.chart_mode == "static"
-    threads = threading.active_count()
+
+    def panel_threads():  # the process's one training thread (workbench.training_thread) may stay, idle
+        return [t for t in threading.enumerate() if not t.name.startswith("workbench-train")]
+
+    threads = panel_threads()
     panel.train_button.click()  # returns only when the run has ended
-    assert panel._thread is None and threading.active_count() == threads
+    assert panel._thread is None and panel_threads() == threads
     assert panel.run.history.last_step == 30 and not panel.is_training
     spec = panel.loss_chart.view.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert spec["data"][0]["x"][-1] == 30  # drawn live into the Output, no FigureWidget
@@ -71,7 +75,10 @@ def test_interrupt_stops_cleanly_at_a_step_boundary(panel):
 
     panel._on_event = interrupt_at_three
     run = panel.train()
-    assert run.history.ends[-1].reason == "stopped" and run.history.last_step == 3
+    # The run trains on the process's training thread: the signal, handled by the waiting main thread, stops it
+    # at the next step boundary (the one the signal came in, or the one after).
+    end = run.history.ends[-1]
+    assert end.reason == "stopped" and end.step in (3, 4) and run.history.last_step == end.step
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
 
 
