@@ -150,3 +150,14 @@ def test_compare_multitask_sweep_and_analysis_take_a_dataframe(make_config, tmp_
     assert wb.analyse(run, rows=8, metric_rows=0).slots is not None
     study = wb.sweep.run_sweep(cfg, ["lr=1e-2:1e-1:log"], trials=2, out=tmp_path / "sweep")
     assert len(study.trials) == 2
+
+
+def test_an_object_edited_in_place_is_fingerprinted_as_it_is_when_read(make_config):
+    frame = pd.DataFrame(uf.reviews())
+    cfg = make_config("tiny-bert", train=FAST)
+    cfg.data.name = frame
+    first = wb.Run.create(cfg).data.source["fingerprint"]
+    frame.loc[0, "text"] = "The food was superb and the staff was lovely ."  # same shape, new content
+    cfg.data.name = frame
+    again = wb.Run.create(cfg)
+    assert again.data.source["fingerprint"] != first and again.data.train is not None

@@ -86,6 +86,8 @@ def held_splits(name: str) -> dict[str, Any]:
         raise DataError(f"dataset {name!r} was held in the memory of the Python process that made this config and "
                         f"is not in this one; give a file (CLI: --dataset PATH) or, in Python, the object again "
                         f"(cfg.data.name = df)")  # fmt: skip
+    # Described again as it is read: an object edited in place since it was held gets its new fingerprint.
+    _HELD[name] = _Held(held.data, describe(held.data), _shape(held.data))
     return _as_splits(held.data, name.removeprefix(MEMORY_PREFIX))
 
 
