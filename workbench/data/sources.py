@@ -62,7 +62,7 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
         mixed = mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks)
         mixed.source = {"type": "mixture", "members": {name: m.source for name, m in members.items()}}
         return mixed
-    raw, where, spec = _find(choice)
+    raw, where, spec, source = _find(choice)
     raw, notes = _trimmed_headers(raw)
     mapping = {**spec.get("columns", {}), **choice.columns}
     with quiet():  # no bars for the workbench's own mapping and filtering
@@ -70,7 +70,7 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
             data = _by_task_column(choice, raw, where, spec, mapping.pop("task"), seed, notes)
         else:
             data = _standardize(choice, raw, where, spec, mapping, seed, label_names, notes)
-    data.source = source_of(choice.name)
+    data.source = source
     return data
 
 
@@ -89,20 +89,25 @@ def _trimmed_headers(raw: dict[str, Dataset]) -> tuple[dict[str, Dataset], list[
             for s, ds in raw.items()}, [note]  # fmt: skip
 
 
-def _find(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str], dict[str, Any]]:
-    """The raw splits of ``choice``, how messages name each, and what the built-in or curated table says."""
-    if choice.name in BUILTIN_DATASETS:
-        return _load_builtin(choice)
-    if is_held_name(choice.name):
-        raw = _named_splits(held_splits(choice.name))
-        kind = (held_description(choice.name) or {}).get("type", "data")
-        return raw, {split: f"the {split} split of the {kind} {choice.name!r}" for split in raw}, {}
-    path = Path(choice.name).expanduser()
-    if looks_like_file(choice.name) or path.exists():
+def _find(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str], dict[str, Any], dict[str, Any]]:
+    """The raw splits of ``choice``, how messages name each, what the built-in or curated table says, and where
+    the rows came from as run.json keeps it (a type, a path or name, a held object's description; never rows)."""
+    name = choice.name
+    if name in BUILTIN_DATASETS:
+        return (*_load_builtin(choice), {"type": "built-in", "name": name})
+    if is_held_name(name):
+        raw = _named_splits(held_splits(name))
+        held = held_description(name) or {"type": "data"}
+        where = {split: f"the {split} split of the {held['type']} {name!r}" for split in raw}
+        return raw, where, {}, {"name": name, **held}
+    path = Path(name).expanduser()
+    if looks_like_file(name) or path.exists():
         raw = _named_splits(read_local(path))
-        return raw, {split: path.name if len(raw) == 1 else f"the {split} split of {path.name}" for split in raw}, {}
+        where = {split: path.name if len(raw) == 1 else f"the {split} split of {path.name}" for split in raw}
+        return raw, where, {}, {"type": "folder" if path.is_dir() else "file", "path": str(path.resolve())}
     raw = _load_hub(choice)
-    return raw, {split: f"the {split} split of {choice.name}" for split in raw}, CURATED_DATASETS.get(choice.name, {})
+    where = {split: f"the {split} split of {name}" for split in raw}
+    return raw, where, CURATED_DATASETS.get(name, {}), {"type": "hub", "name": name}
 
 
 def _named_splits(raw: dict[str, Dataset]) -> dict[str, Dataset]:
@@ -115,18 +120,6 @@ def _named_splits(raw: dict[str, Dataset]) -> dict[str, Dataset]:
     if "test" in raw:
         out["test"] = raw["test"]
     return out
-
-
-def source_of(name: str) -> dict[str, Any]:
-    """Where data named ``name`` came from, as run.json keeps it: never the rows."""
-    if name in BUILTIN_DATASETS:
-        return {"type": "built-in", "name": name}
-    if is_held_name(name):
-        return {"name": name, **(held_description(name) or {"type": "in memory"})}
-    if looks_like_file(name) or Path(name).expanduser().exists():
-        path = Path(name).expanduser()
-        return {"type": "folder" if path.is_dir() else "file", "path": str(path.resolve())}
-    return {"type": "hub", "name": name}
 
 
 def _by_task_column(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], spec: dict[str, Any],

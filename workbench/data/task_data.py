@@ -39,7 +39,7 @@ class TaskData:
     target_stats: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
     members: dict[str, TaskData] = field(default_factory=dict)  # a mixture's tasks, by name
-    # Where the rows came from, as run.json keeps it (sources.source_of): a type, a path or name, never rows.
+    # Where the rows came from, as run.json keeps it (sources._find): a type, a path or name, never rows.
     source: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -200,7 +200,7 @@ def code_for(config: RunConfig, out: str = "runs/my-prefix") -> str:
                       f"DataFrame, {variable}.save_to_disk(...) for a Dataset\n")  # fmt: skip
     flags, unflagged = cli_args(config)
     if dataset != config.data.name:
-        flags[flags.index(config.data.name)] = dataset
+        flags[flags.index("--dataset") + 1] = dataset
     cli = ["prefix-workbench", "train", *flags, "--out", out]
     if unflagged:  # settings no flag carries travel in a config file
         cli += ["--config", "config.json"]
