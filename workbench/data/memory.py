@@ -86,9 +86,10 @@ def held_splits(name: str) -> dict[str, Any]:
         raise DataError(f"dataset {name!r} was held in the memory of the Python process that made this config and "
                         f"is not in this one; give a file (CLI: --dataset PATH) or, in Python, the object again "
                         f"(cfg.data.name = df)")  # fmt: skip
-    # Described again as it is read: an object edited in place since it was held gets its new fingerprint.
-    _HELD[name] = _Held(held.data, describe(held.data), _shape(held.data))
-    return _as_splits(held.data, name.removeprefix(MEMORY_PREFIX))
+    # Described (and checked) again as it is read: an object edited in place gets its new fingerprint.
+    description = describe(held.data)
+    _HELD[name] = _Held(held.data, description, _shape(held.data))
+    return _as_splits(held.data, description["type"], name.removeprefix(MEMORY_PREFIX))
 
 
 def describe(data: Any) -> dict[str, Any]:
@@ -168,21 +169,17 @@ def _fingerprint(data: Any, kind: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _as_splits(data: Any, label: str) -> dict[str, Any]:
+def _as_splits(data: Any, kind: str, label: str) -> dict[str, Any]:
+    """``data`` (of type ``kind``, already checked by :func:`describe`) as named ``Dataset`` splits."""
     from datasets import Dataset
 
-    kind = _type_name(data)
     try:
         if kind == "datasets DatasetDict":
             return dict(data)
         if kind == "datasets Dataset":
             return {"train": data}
         if kind == "pandas DataFrame":
-            _check_frame(data, f"DataFrame {label!r}")
-            frame = data.rename(columns=str)
-            return {"train": Dataset.from_pandas(frame, preserve_index=False)}
+            return {"train": Dataset.from_pandas(data.rename(columns=str), preserve_index=False)}
         return {"train": Dataset.from_list(data)}
-    except DataError:
-        raise
     except Exception as exc:  # pyarrow's many conversion errors: a column of mixed types, say
         raise DataError(f"could not read the {kind} {label!r}: {str(exc).splitlines()[0][:200]}") from None
