@@ -102,9 +102,9 @@ def test_cli_resume_continues_says_where_and_refuses_what_would_train_nothing(tm
     assert main(["train", *small, "--steps", "6", "--checkpoint-every", "3", "--out", str(run_dir)]) == 0
     capsys.readouterr()
     assert main(["train", "--resume", str(run_dir)]) == 2
-    assert "already at step 6 of 6; pass --steps N" in capsys.readouterr().err
+    assert "is at step 6; a total of 6 steps would train nothing" in capsys.readouterr().err
     assert main(["train", "--resume", str(run_dir), "--steps", "4"]) == 2
-    assert "is at step 6; --steps 4 is below it" in capsys.readouterr().err
+    assert "is at step 6; a total of 4 steps" in capsys.readouterr().err
     other.mkdir()
     assert main(["train", "--resume", str(run_dir), "--steps", "9", "--out", str(other)]) == 2
     assert "already exists" in capsys.readouterr().err
@@ -135,3 +135,62 @@ def test_cli_exits_3_on_a_non_finite_loss_and_the_run_reopens(tmp_path, monkeypa
     assert run.history.ends[-1].reason == "non-finite" and run.history.last_step == 3
     raw = plots.loss_figure(run.history).data[0].y
     assert len(raw) == 3 and raw[-1] != raw[-1] and raw[0] == raw[0]  # the NaN step stays NaN (a gap), the rest float
+
+
+def _out_of_memory_at(run, step):
+    """Make the forward pass of step ``step`` run out of memory (what a too-large batch does on a GPU)."""
+    trainer, original = run.trainer, run.trainer.model.forward
+
+    def forward(*args, **kwargs):
+        if trainer.step == step - 1:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return original(*args, **kwargs)
+
+    trainer.model.forward = forward
+    return lambda: setattr(trainer.model, "forward", original)
+
+
+def test_with_log_every_5_continue_release_and_resume_start_at_the_step_trained(make_config, tmp_path):
+    from workbench.errors import TrainingError
+
+    run = Run.create(make_config(train={"steps": 10, "log_every": 5, "log_every_s": 0.0}))
+    restore = _out_of_memory_at(run, 8)
+    with pytest.raises(TrainingError, match="out of memory at step 8"):
+        run.train()
+    restore()
+    # Steps 6 and 7 trained but were never logged: the run is at 7, not at the last log (5).
+    assert [s.step for s in run.history.steps] == [5] and run.history.last_step == 7
+    run.export(tmp_path / "r", checkpoint=True)
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["steps_done"] == 7
+    trained = [p.detach().clone() for p in run.trainer.params]
+
+    run.release()  # a new trainer, as the panel makes for an earlier run trained again
+    assert run.trainer.step == 7
+    resumed = Run.resume(tmp_path / "r")
+    assert resumed.trainer.step == 7 and resumed.history.last_step == 7
+    assert all(torch.equal(a, b) for a, b in zip(trained, resumed.trainer.params))
+    for again in (run, resumed):
+        history = again.train()
+        assert [s.step for s in history.steps] == [5, 10] and history.ends[-1].step == 10
+        assert again.trainer.scheduler.last_epoch == 10  # three optimizer steps, not five
+
+
+def test_one_rule_refuses_a_total_at_or_below_the_steps_done_everywhere(make_config, tmp_path, capsys):
+    from workbench.cli import main
+    from workbench.errors import ConfigError
+
+    run = Run.create(make_config(train={"steps": 4, "log_every": 3, "checkpoint_every": 4}))
+    run.train(checkpoint_to=tmp_path / "r")
+    said = "the run is at step 4; a total of {} steps would train nothing"
+    for total in (4, 2):
+        with pytest.raises(ConfigError, match=said.format(total)):
+            run.train(steps=total)
+        run.trainer.settings.steps = total
+        with pytest.raises(ConfigError, match=said.format(total)):
+            run.trainer.fit()
+        run.trainer.settings.steps = 4
+        with pytest.raises(ConfigError, match=said.format(total)):
+            Run.resume(tmp_path / "r", steps=total)
+        assert main(["train", "--resume", str(tmp_path / "r"), "--steps", str(total)]) == 2
+        assert said.format(total) in capsys.readouterr().err
+    assert run.history.last_step == 4 and len(run.history.ends) == 1

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from .errors import ConfigError
 from .jsonio import from_json, to_json
 from .metrics import is_better
 
-__all__ = ["Callback", "EndEvent", "EvalEvent", "Event", "History", "StepEvent"]
+__all__ = ["Callback", "EndEvent", "EvalEvent", "Event", "History", "StepEvent", "check_total"]
 
 
 @dataclass
@@ -73,7 +74,9 @@ class History:
 
     @property
     def last_step(self) -> int:
-        return self.steps[-1].step if self.steps else 0
+        """Steps trained so far. Every end records its step, and steps log between ends; with
+        ``log_every`` > 1 an end (out of memory) can come after the last logged step, so both count."""
+        return max(self.steps[-1].step if self.steps else 0, self.ends[-1].step if self.ends else 0)
 
     def losses(self) -> list[float]:
         return [s.loss for s in self.steps]
@@ -105,3 +108,11 @@ class History:
             ],
             ends=[EndEvent(**e) for e in data.get("ends", [])],
         )
+
+
+def check_total(done: int, total: int) -> None:
+    """The one rule for training on (trainer, :class:`~workbench.Run`, resume, CLI): a new total must lie
+    above the steps done — a run never trains backwards, and a total it has reached trains nothing."""
+    if total <= done:
+        raise ConfigError(f"the run is at step {done}; a total of {total} steps would train nothing "
+                          f"(give a total above {done}: train(steps=N), or --steps N on the command line)")  # fmt: skip

@@ -28,7 +28,7 @@ from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task
 from .errors import CompatibilityError, ConfigError, ExportError, WriteError
 from .evaluate import EvalResult, evaluate_with
 from .generate import generate_texts
-from .history import Callback, History, StepEvent
+from .history import Callback, History, StepEvent, check_total
 from .model_tasks import ModelTask, resolve_task
 from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
@@ -132,10 +132,8 @@ class Run:
         info = read_run_info(path)
         state = read_checkpoint(Path(path).expanduser() / CHECKPOINT_DIR)
         config = _saved_config(info, path)
-        done = int(state["step"])
-        if steps is not None:
-            if steps < done:
-                raise ConfigError(f"{str(path)!r} is at step {done}; --steps {steps} is below it (give a larger total)")
+        if steps is not None:  # refused before the model loads; without a new total, train() says it
+            check_total(int(state["step"]), steps)
             config.train.steps = steps
         run = cls.create(config)
         run.history = History.from_dict(info.get("history", {}))
@@ -232,10 +230,8 @@ class Run:
     def _train(self, callbacks: list[Callback], steps: int | None, stop: threading.Event,
                checkpoint_to: str | Path | None) -> History:  # fmt: skip
         self._training_thread = threading.get_ident()
+        check_total(self.history.last_step, self.config.train.steps if steps is None else steps)
         if steps is not None:
-            if steps <= self.history.last_step:
-                raise ConfigError(f"the run is at step {self.history.last_step}; steps={steps} would train "
-                                  "nothing (give a larger total)")  # fmt: skip
             self.config.train.steps = steps
             self.config.validate()
         every = self.config.train.checkpoint_every

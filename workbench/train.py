@@ -31,7 +31,7 @@ from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
 from .errors import TrainingError
 from .evaluate import EvalResult, evaluate_with
-from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent
+from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent, check_total
 from .model_tasks import ModelTask, model_task
 from .models.sharing import base_lock
 from .training_thread import stop_on_signals
@@ -98,9 +98,7 @@ class Trainer:
 
         A total raised since the last fit re-plans the schedule for it (see :meth:`_schedule`).
         """
-        if self.settings.steps < self.step:
-            raise TrainingError(f"the run is at step {self.step}; steps={self.settings.steps} would train nothing "
-                                f"(give a total above {self.step})")  # fmt: skip
+        check_total(self.step, self.settings.steps)
         if self.settings.steps != self._planned:
             self.scheduler = self._schedule()
         callbacks = list(callbacks)

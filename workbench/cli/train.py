@@ -205,9 +205,6 @@ def _train(args: argparse.Namespace) -> int:
         args.overwrite = True  # a resumed run rewrites its own directory
         run = Run.resume(args.resume, steps=args.steps)
         cfg = run.config
-        if run.trainer.step >= cfg.train.steps:
-            raise ConfigError(f"{args.resume!r} is already at step {run.trainer.step} of {cfg.train.steps}; "
-                              "pass --steps N to train on to a larger total")  # fmt: skip
         print(f"resuming at step {run.trainer.step} of {cfg.train.steps} ({args.resume})")
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
