@@ -194,3 +194,15 @@ def test_cli_device_and_precision_reach_the_trainer(tmp_path):
     assert main(["train", *args, "--out", str(out)]) == 0
     info = json.loads((out / "run.json").read_text())
     assert info["config"]["train"]["device"] == "cpu" and info["config"]["train"]["precision"] == "fp32"
+
+
+def test_every_end_reason_has_one_ending_that_every_front_end_reads():
+    import typing
+
+    from workbench.cli import EXIT_DIVERGED, EXIT_STOPPED
+    from workbench.history import ENDINGS
+
+    assert set(typing.get_args(typing.get_type_hints(EndEvent)["reason"])) == set(ENDINGS)
+    assert (EXIT_STOPPED, EXIT_DIVERGED) == (130, 3) and ENDINGS["completed"].exit_code == 0
+    assert EndEvent(4, "stopped").summary == "stopped at step 4"
+    assert EndEvent(4, "non-finite", "loss became nan at step 4").summary == "loss became nan at step 4"

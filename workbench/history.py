@@ -17,7 +17,7 @@ from .errors import ConfigError
 from .jsonio import from_json, to_json
 from .metrics import is_better
 
-__all__ = ["Callback", "EndEvent", "EvalEvent", "Event", "History", "StepEvent", "check_total"]
+__all__ = ["ENDINGS", "Callback", "EndEvent", "Ending", "EvalEvent", "Event", "History", "StepEvent", "check_total"]
 
 
 @dataclass
@@ -46,6 +46,25 @@ class EvalEvent:
     kind: Literal["eval"] = "eval"
 
 
+@dataclass(frozen=True)
+class Ending:
+    """What one way of ending means to each front end: the panel's colour, a tracker's run status
+    (MLflow's words) and the CLI's exit status."""
+
+    level: Literal["ok", "warning", "error"]
+    status: Literal["FINISHED", "KILLED", "FAILED"]
+    exit_code: int
+
+
+# The one table of end reasons; the Literal of EndEvent.reason lists the same keys.
+ENDINGS: dict[str, Ending] = {
+    "completed": Ending("ok", "FINISHED", 0),
+    "stopped": Ending("warning", "KILLED", 130),  # flag, Stop button, Ctrl-C, SIGTERM: the run is still written
+    "non-finite": Ending("error", "FAILED", 3),  # the prefix of the last finite step is kept and written
+    "out-of-memory": Ending("error", "FAILED", 2),  # raised as a one-line TrainingError (the CLI's usage status)
+}
+
+
 @dataclass
 class EndEvent:
     """The run ended: ``completed``, ``stopped`` (flag, button, Ctrl-C), ``non-finite`` loss or ``out-of-memory``."""
@@ -55,6 +74,15 @@ class EndEvent:
     message: str = ""
     elapsed_s: float = 0.0
     kind: Literal["end"] = "end"
+
+    @property
+    def ending(self) -> Ending:
+        return ENDINGS[self.reason]
+
+    @property
+    def summary(self) -> str:
+        """One line for people: the loop's own message, or e.g. ``completed at step 50``."""
+        return self.message or f"{self.reason} at step {self.step}"
 
 
 Event = StepEvent | EvalEvent | EndEvent

@@ -50,7 +50,6 @@ __all__ = [
 DEFAULT_DIR = "runs/tracking"
 DEFAULT_EXPERIMENT = "prefix-workbench"
 _EXTRA = "pip install 'prefix-workbench[track]'"
-_STATUS = {"completed": "FINISHED", "stopped": "KILLED", "non-finite": "FAILED", "out-of-memory": "FAILED"}
 # Experiment lookup-or-create and first-use schema migrations must not race between threads (sweeps).
 _LOCK = threading.Lock()
 
@@ -206,7 +205,7 @@ class Tracking:
     def finish(self, final: Mapping[str, Any] | None = None) -> None:
         """Log ``final`` metrics (as ``final/…``; nested dicts as ``final/task/metric``) and end each tracked run:
         FINISHED after a completed training, KILLED when stopped, FAILED otherwise. Only the first call counts."""
-        status = _STATUS.get(self.end.reason, "FAILED") if self.end else "FAILED"
+        status = self.end.ending.status if self.end else "FAILED"
         values = _numbers(dict(final or {}), "final/")
         self._each(lambda w: w.close(values, self._step, status))
         self._writers = {}

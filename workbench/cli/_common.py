@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
+from ..history import ENDINGS
+
 __all__ = ["EXIT_DIVERGED", "EXIT_STOPPED", "EXIT_USAGE", "EXIT_WRITE", "Parser"]
 
 EXIT_USAGE = 2  # bad input: a one-line message, nothing half-written
-EXIT_STOPPED = 130  # interrupted (Ctrl-C / SIGTERM); the run directory is still written
-EXIT_DIVERGED = 3  # non-finite loss; the last good prefix is written
+EXIT_STOPPED = ENDINGS["stopped"].exit_code  # interrupted (Ctrl-C / SIGTERM); the run directory is still written
+EXIT_DIVERGED = ENDINGS["non-finite"].exit_code  # non-finite loss; the last good prefix is written
 EXIT_WRITE = 4  # the disk refused the run directory; a rescue copy of the prefix is written elsewhere
 
 

@@ -27,7 +27,7 @@ from ..config import (
     parse_columns,
 )
 from ..errors import ConfigError, WriteError
-from ._common import EXIT_DIVERGED, EXIT_STOPPED, EXIT_WRITE
+from ._common import EXIT_WRITE
 
 __all__ = ["add_config_arguments", "config_from_args", "register"]
 
@@ -254,7 +254,7 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
     if run.tracked_where:
         print(f"tracked: {run.tracked_where}")
-    return {"completed": 0, "stopped": EXIT_STOPPED, "non-finite": EXIT_DIVERGED}[end.reason]
+    return end.ending.exit_code
 
 
 def _rescued(run: Any, out: Path, exc: WriteError) -> int:

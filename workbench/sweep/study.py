@@ -215,7 +215,7 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
         if end.reason == "stopped":
             state, note = (State.PRUNED, f"pruned at step {end.step}") if prune.is_set() else (State.FAIL, _INTERRUPTED)
         elif end.reason != "completed":
-            note = end.message or end.reason  # non-finite loss: failed, and the sweep goes on
+            note = end.summary  # non-finite loss: failed, and the sweep goes on
         else:
             value = _score(run.history.evals[-1], metric) if run.history.evals else None
             state, note = (State.COMPLETE, "") if value is not None else (State.FAIL, f"no finite {metric}")

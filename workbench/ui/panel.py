@@ -42,7 +42,6 @@ if TYPE_CHECKING:  # torch, transformers and peft load in the background, after 
 __all__ = ["Workbench"]
 
 _log = logging.getLogger(__name__)
-_END_LEVEL = {"completed": "ok", "stopped": "warning", "non-finite": "error", "out-of-memory": "error"}
 
 
 def _return_freed_memory() -> None:
@@ -313,8 +312,7 @@ class Workbench:
         elif isinstance(event, EndEvent):
             if run.history.steps:
                 self.progress.step(run.history.steps[-1], self._since)
-            text = event.message or f"{event.reason} at step {event.step}"
-            self.progress.say(f"{text} — export it below, or train again", _END_LEVEL[event.reason])
+            self.progress.say(f"{event.summary} — export it below, or train again", event.ending.level)
 
     def _show_eval(self, run: Run, event: EvalEvent) -> None:
         try:
