@@ -94,3 +94,17 @@ def test_generate_from_another_thread_while_a_run_on_the_same_base_trains_and_ev
     worker.join()
     assert len(seen) >= 3 and probes and all(out == quiet for out in seen)
     assert base.model.config._attn_implementation == attention and not base.model.training
+
+
+def test_runs_share_a_generative_base_and_a_classifier_gets_a_base_of_its_own(make_config):
+    # One rule (LoadedModel.shareable, applied by Run.create) for the panel and sweeps alike.
+    from workbench.models import load_model
+    from workbench.models.sharing import base_of
+
+    for model, dataset, kind, shared in [("tiny-gpt2", "toy-e2e", "text", True),
+                                          ("tiny-bert", "toy-sentiment", "classification", False)]:  # fmt: skip
+        cfg = make_config(model, dataset, train={"steps": 3})
+        base = load_model(cfg.model, kind, label_names=["negative", "positive"] if not shared else None)
+        assert base.shareable is shared
+        run = Run.create(cfg, base=base)
+        assert (base_of(run.model) is base.model) is shared

@@ -88,7 +88,8 @@ class Run:
         """Load model and data, check compatibility, attach a fresh prefix (seeded).
 
         ``base``: an already loaded base model to share (frozen, so runs can share it; the notebook
-        panel does this for generative tasks). It must be ``config.model`` loaded for this dataset.
+        panel and sweeps do). It must be ``config.model`` loaded for this dataset. A base that cannot be
+        shared (:attr:`LoadedModel.shareable`: a classifier's) is left alone and the run loads its own.
         ``data``: ``config.data`` already loaded with this seed (a sweep's trials share it; read only).
         """
         config = (config or RunConfig()).validate()
@@ -98,6 +99,8 @@ class Run:
         if base is not None and (base.name, base.task) != wanted:
             raise ValueError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
                              f"for a {data.kind} dataset")  # fmt: skip
+        if base is not None and not base.shareable:
+            base = None
         if base is not None:
             # Runs share the frozen weights, not the tokenizer: a fast tokenizer keeps each call's padding and
             # truncation in its backend, so two threads encoding with one would mix their settings.

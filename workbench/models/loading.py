@@ -60,6 +60,12 @@ class LoadedModel:
     def model_type(self) -> str:
         return self.model.config.model_type
 
+    @property
+    def shareable(self) -> bool:
+        """May runs share this base? Only a generative one: PEFT wraps a classifier's head inside the base
+        model, so each classifier run needs a base of its own."""
+        return self.task.generative
+
 
 def resolve_model_path(name: str) -> str:
     """A built-in's materialized directory, a packaged model's fetched copy (or hub id), the folder a GGUF file was

@@ -341,14 +341,13 @@ def _changed_settings(saved: dict[str, Any], now: dict[str, Any], searched: set[
 
 
 def _load_base(config: RunConfig) -> tuple[Any, Any, str]:
-    """The frozen base every trial shares (None where it cannot be shared), the data, and the metric to rank by."""
+    """The frozen base every trial shares (where it can: ``Run.create`` decides), the data, and the metric to rank by."""
     from ..data import load_task_data
     from ..models import load_model
 
     data = load_task_data(config.data, seed=config.train.seed)
     loaded = load_model(config.model, data.kind, label_names=data.label_names)
-    # PEFT wraps a classifier's head inside the base model, so only generative bases are shared (as the panel does).
-    return (loaded if loaded.task.generative else None), data, (data.metric or "loss")
+    return loaded, data, (data.metric or "loss")
 
 
 def _pruner(optuna: Any, name: str) -> Any:

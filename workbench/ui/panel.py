@@ -244,9 +244,7 @@ class Workbench:
         from ..run import Run
 
         config = config or self.controls.config()
-        base = self.loader.base(config, self.loader.data(config))
-        # PEFT wraps a classifier's head inside the base model, so only generative bases are shared.
-        return Run.create(config, base=base if base.task.generative else None)
+        return Run.create(config, base=self.loader.base(config, self.loader.data(config)))
 
     def _start(self, make_run: Any, wait: bool) -> Run | None:
         # Double clicks land here twice; only the first gets the lock.
