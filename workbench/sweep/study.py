@@ -341,7 +341,7 @@ def _changed_settings(saved: dict[str, Any], now: dict[str, Any], searched: set[
 
 
 def _load_base(config: RunConfig) -> tuple[Any, Any, str]:
-    """The frozen base every trial shares (where it can: ``Run.create`` decides), the data, and the metric to rank by."""
+    """The frozen base every trial shares (where it can; ``Run.create`` decides), the data, the metric to rank by."""
     from ..data import load_task_data
     from ..models import load_model
 
