@@ -31,7 +31,7 @@ from pathlib import Path
 from _measure import E2E
 
 from workbench import RunConfig
-from workbench.compare import Method, Result, compare
+from workbench.comparison import Method, Result, compare
 from workbench.models import fetch_model
 
 INIT_TEXT = "describe the restaurant record in one sentence :"

@@ -22,7 +22,7 @@ from pathlib import Path
 import optuna  # noqa: F401  (imported before the clock, as the CLI has it by then)
 
 from workbench import Run, RunConfig
-from workbench.sweep import run_sweep
+from workbench.sweeps import sweep
 
 
 def sweep_config(steps: int) -> RunConfig:
@@ -47,7 +47,7 @@ def main() -> None:
     Run.create(warm).train()  # warm-up: kernels, allocator, metric libraries
 
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_sweep(cfg, ["lr=1e-4:3e-1:log", "prefix_length=2,8,16"], trials=args.trials,
+        result = sweep(cfg, ["lr=1e-4:3e-1:log", "prefix_length=2,8,16"], trials=args.trials,
                            out=Path(tmp) / "sweep", pruner=args.pruner)  # fmt: skip
     durations = sum(t.duration_s or 0.0 for t in result.trials)
     outside = [(t.duration_s or 0.0) - t.train_s for t in result.trials]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from workbench.cli import main
-from workbench.compare import Method, compare, format_table
+from workbench.comparison import Method, compare, format_table
 
 
 def test_methods_train_and_report_params_sizes_and_metric(make_config):

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from workbench import Run, generate_texts
+from workbench import Run
 from workbench.config import ModelChoice
 from workbench.data import toy
+from workbench.generate import generate_texts
 from workbench.metrics import text_metrics
 from workbench.models import load_model
 

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from workbench import EvalEvent, History, ProbeResult, StepEvent, plots
+from workbench import plots
+from workbench.history import EvalEvent, History, StepEvent
+from workbench.probe import ProbeResult
 
 
 def _history() -> History:

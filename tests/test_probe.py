@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import user_files
 
-from workbench import EvalEvent, Run
+from workbench import Run
+from workbench.history import EvalEvent
 from workbench.model_tasks import resolve_task
 from workbench.models import BUILTIN_MODELS, architecture_of
 from workbench.probe import prefix_attention

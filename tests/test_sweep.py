@@ -12,7 +12,7 @@ import torch
 from workbench import Run, RunConfig
 from workbench.errors import ConfigError
 from workbench.history import StepEvent
-from workbench.sweep import parse_space, run_sweep, sweep_figures
+from workbench.sweeps import parse_space, sweep, sweep_figures
 
 optuna = pytest.importorskip("optuna")
 
@@ -33,12 +33,12 @@ def _trial_dirs(out):
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory):
+def finished(tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep") / "s"
     seen = []
     # Seed 7: TPE's first draw is a learning rate too small to learn in 30 steps (it completes: the median
     # pruner waits for two finished trials), and later small ones are pruned at their first evaluation.
-    result = run_sweep(_config(), SPACE, trials=6, out=out, on_trial=seen.append)
+    result = sweep(_config(), SPACE, trials=6, out=out, on_trial=seen.append)
     return result, out, seen
 
 
@@ -59,7 +59,7 @@ def test_parse_space_reads_ranges_and_choices_as_the_settings_types():
 
 
 def test_importing_the_package_and_parsing_a_space_import_neither_optuna_nor_torch():
-    code = ("import sys, workbench.sweep as s; s.parse_space(['lr=1e-4:1e-1:log', 'prefix_length=2,8']); "
+    code = ("import sys, workbench.sweeps as s; s.parse_space(['lr=1e-4:1e-1:log', 'prefix_length=2,8']); "
             "print('optuna' in sys.modules, 'torch' in sys.modules)")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.split() == ["False", "False"]
@@ -92,7 +92,7 @@ def test_importing_the_package_and_parsing_a_space_import_neither_optuna_nor_tor
 def test_a_bad_space_is_one_line_naming_the_spec_and_nothing_is_written(tmp_path, spec, says):
     out = tmp_path / "s"
     with pytest.raises(ConfigError) as info:
-        run_sweep(_config(), [spec], trials=2, out=out)
+        sweep(_config(), [spec], trials=2, out=out)
     message = str(info.value)
     assert says in message and repr(spec) in message and "\n" not in message
     assert not out.exists()
@@ -104,19 +104,19 @@ def test_a_bad_space_is_one_line_naming_the_spec_and_nothing_is_written(tmp_path
 )
 def test_bad_sweep_settings_are_refused_before_anything_is_written(tmp_path, kwargs, says):
     with pytest.raises(ConfigError, match=says):
-        run_sweep(_config(), SPACE, out=tmp_path / "s", **{"trials": 2, **kwargs})
+        sweep(_config(), SPACE, out=tmp_path / "s", **{"trials": 2, **kwargs})
     assert not (tmp_path / "s").exists()
 
 
 def test_without_optuna_the_sweep_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "optuna", None)  # `import optuna` now raises ImportError
     with pytest.raises(ConfigError, match=r"^optuna is not installed; pip install 'prefix-workbench\[sweep\]'$"):
-        run_sweep(_config(), SPACE, trials=2, out=tmp_path / "s")
+        sweep(_config(), SPACE, trials=2, out=tmp_path / "s")
     assert not (tmp_path / "s").exists()
 
 
-def test_a_pruned_sweep_finds_a_clearly_better_trial_and_records_every_one(sweep):
-    result, out, seen = sweep
+def test_a_pruned_sweep_finds_a_clearly_better_trial_and_records_every_one(finished):
+    result, out, seen = finished
     assert [t.number for t in seen] == list(range(6)) and len(result.trials) == 6
     assert (result.metric, result.direction) == ("slot_coverage", "maximize")
     states = [t.state for t in result.trials]
@@ -137,8 +137,8 @@ def test_a_pruned_sweep_finds_a_clearly_better_trial_and_records_every_one(sweep
     assert f"{result.best.number:>5}*" in table and "pruned" in table and "overhead" in table
 
 
-def test_sweep_json_follows_the_study(sweep):
-    result, out, _ = sweep
+def test_sweep_json_follows_the_study(finished):
+    result, out, _ = finished
     info = json.loads((out / "sweep.json").read_text())
     assert info["space"] == SPACE and info["metric"] == "slot_coverage" and info["best"] == result.best.number
     assert [(t["number"], t["state"], t["params"], t["value"]) for t in info["trials"]] == [
@@ -148,13 +148,13 @@ def test_sweep_json_follows_the_study(sweep):
     assert json.dumps(result.to_dict())  # plain JSON for a front end
 
 
-def test_the_best_run_directory_loads_with_the_workbench_and_with_plain_peft(sweep):
+def test_the_best_run_directory_loads_with_the_workbench_and_with_plain_peft(finished):
     from peft import PeftModel
     from transformers import AutoModelForCausalLM
 
     from workbench.models import builtin_path
 
-    result, out, _ = sweep
+    result, out, _ = finished
     run = Run.load(out / "best")
     assert run.config.train.lr == result.best.params["lr"]
     assert run.config.prefix.length == result.best.params["prefix_length"]
@@ -166,8 +166,8 @@ def test_the_best_run_directory_loads_with_the_workbench_and_with_plain_peft(swe
         assert torch.allclose(plain(**ids).logits, run.model.eval()(**ids).logits, atol=1e-5)
 
 
-def test_figures_of_the_sweep(sweep, tmp_path):
-    _, out, _ = sweep
+def test_figures_of_the_sweep(finished, tmp_path):
+    _, out, _ = finished
     with pytest.raises(ConfigError, match="holds no sweep"):
         sweep_figures(tmp_path)
     figures, skipped = sweep_figures(out)
@@ -179,13 +179,13 @@ def test_figures_of_the_sweep(sweep, tmp_path):
 def test_a_resumed_sweep_runs_only_the_missing_trials_and_reruns_interrupted_ones(tmp_path, monkeypatch):
     out = tmp_path / "s"
     cfg = _config(seed=0, steps=20)
-    first = run_sweep(cfg, SPACE, trials=3, out=out, pruner="none")
+    first = sweep(cfg, SPACE, trials=3, out=out, pruner="none")
     assert _trial_dirs(out) == {"trial-000", "trial-001", "trial-002"} and not first.stopped
     stamps = {p.name: (p / "run.json").stat().st_mtime_ns for p in out.glob("trial-*")}
     with pytest.raises(ConfigError, match=r"exists; pass resume=True \(CLI: --resume\)"):
-        run_sweep(cfg, SPACE, trials=5, out=out)
+        sweep(cfg, SPACE, trials=5, out=out)
     with pytest.raises(ConfigError, match="searched lr=1e-4:3e-1:log prefix_length=2,8; resume it with that space"):
-        run_sweep(cfg, ["lr=1e-3:1e-1"], trials=5, out=out, resume=True)
+        sweep(cfg, ["lr=1e-3:1e-1"], trials=5, out=out, resume=True)
 
     # Resume to 5, with a stop request in the middle of the second new trial (as the CLI's Ctrl-C or the
     # panel's Stop button would send).
@@ -198,7 +198,7 @@ def test_a_resumed_sweep_runs_only_the_missing_trials_and_reruns_interrupted_one
         return train(self, [*callbacks, *halt], **kwargs)
 
     monkeypatch.setattr(Run, "train", train_with_a_stop)
-    second = run_sweep(cfg, SPACE, trials=5, out=out, resume=True, pruner="none", stop=stop)
+    second = sweep(cfg, SPACE, trials=5, out=out, resume=True, pruner="none", stop=stop)
     monkeypatch.undo()
     assert second.stopped and len(trained) == 2
     assert [(t.number, t.state) for t in second.trials][3:] == [(3, "complete"), (4, "fail")]
@@ -208,7 +208,7 @@ def test_a_resumed_sweep_runs_only_the_missing_trials_and_reruns_interrupted_one
 
     # A kill in the middle of a trial leaves it running in the storage.
     killed = optuna.load_study(study_name="sweep", storage=second.storage).ask()
-    third = run_sweep(cfg, SPACE, trials=5, out=out, resume=True, pruner="none")
+    third = sweep(cfg, SPACE, trials=5, out=out, resume=True, pruner="none")
     assert [(t.number, t.state) for t in third.trials][4:] == [(4, "fail"), (killed.number, "fail"), (6, "complete")]
     assert _trial_dirs(out) - {f"trial-{n:03d}" for n in range(5)} == {"trial-006"}  # one new trial, no repeat
     assert {p: (out / p / "run.json").stat().st_mtime_ns for p in stamps} == stamps
@@ -230,7 +230,7 @@ def test_a_diverging_trial_fails_and_the_study_goes_on(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Trainer, "_log", diverge)
     out = tmp_path / "s"
-    result = run_sweep(_config(seed=1, steps=10), ["lr=0.03,9"], trials=3, out=out, pruner="none")
+    result = sweep(_config(seed=1, steps=10), ["lr=0.03,9"], trials=3, out=out, pruner="none")
     states = [(t.params["lr"], t.state) for t in result.trials]
     failed = [n for n, t in enumerate(result.trials) if t.state == "fail"]
     assert failed and failed[0] < len(states) - 1, states  # a later trial ran after the failure
@@ -276,24 +276,24 @@ def test_the_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path, caps
 
 def test_a_resume_with_other_settings_is_refused_and_best_follows_the_study(tmp_path, monkeypatch):
     out = tmp_path / "s"
-    first = run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out)
+    first = sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out)
     assert first.best is not None
     other = _config(steps=10)
     other.prefix.length = 7
     with pytest.raises(ConfigError, match=r"ran other settings \(prefix.length: 10 -> 7\)"):
-        run_sweep(other, ["lr=1e-2:1e-1:log"], trials=3, out=out, resume=True)
+        sweep(other, ["lr=1e-2:1e-1:log"], trials=3, out=out, resume=True)
     # A kill between a trial's end and the copy to best/ leaves best/ behind the study: a resume puts it right.
     import shutil
 
     shutil.rmtree(out / "best")
-    again = run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
+    again = sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
     assert again.best.number == first.best.number
     best_trial = out / f"trial-{first.best.number:03d}"
     assert (out / "best" / "run.json").read_bytes() == (best_trial / "run.json").read_bytes()
 
 
-def test_the_value_is_the_final_evaluation_the_exported_prefix_scored(sweep):
-    result, out, _ = sweep
+def test_the_value_is_the_final_evaluation_the_exported_prefix_scored(finished):
+    result, out, _ = finished
     for trial in (t for t in result.trials if t.state == "complete"):
         info = json.loads((out / f"trial-{trial.number:03d}" / "run.json").read_text())
         assert trial.value == pytest.approx(info["history"]["evals"][-1]["metrics"][result.metric])
@@ -307,7 +307,7 @@ def test_a_disk_that_refuses_a_trial_stops_the_sweep_and_resume_runs_it_again(tm
     real = RunClass.export
     monkeypatch.setattr(RunClass, "export", lambda self, *a, **k: (_ for _ in ()).throw(WriteError("disk full")))
     with pytest.raises(WriteError, match="disk full"):
-        run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out)
+        sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out)
     monkeypatch.setattr(RunClass, "export", real)
-    result = run_sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
+    result = sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
     assert [t.state for t in result.trials] == ["fail", "complete", "complete"]  # the refused one ran again

@@ -73,7 +73,7 @@ def generate_texts(
                     ([_StopWhen(stop)] if stop else []) + ([_EndAtNewline(tokenizer)] if one_line else [])
                 ),
             )
-            if task.continues_prompt:
+            if task.decoder_only:
                 ids = ids[:, enc["input_ids"].shape[1] :]
             texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
             # A token that holds the newline may carry text after it; the line ends there.

@@ -42,9 +42,10 @@ class ModelTask:
     auto_class: str
     peft_task: str
     generative: bool
-    # Generation: a decoder continues "{source} {separator}" (padded on the left so every row ends where it
-    # continues) and its output follows the prompt; an encoder-decoder reads the source and writes anew.
-    continues_prompt: bool = False
+    # A decoder-only model generates by continuing "{source} {separator}" (padded on the left so every row
+    # ends where it continues), its output following the prompt; an encoder-decoder reads the source and
+    # writes anew in its decoder.
+    decoder_only: bool = False
     # Heads: "label" (one class per text), "number" (one value per text) or "tags" (one class per word).
     head: str | None = None
     # transformers' loss family for this task (LOSS_MAPPING), for models whose class name does not say it.
@@ -72,7 +73,7 @@ class ModelTask:
         """Token ids and labels for ``rows`` (a split of ``data``)."""
         if self.generative:
             pairs = [data.render(row) for row in rows]
-            if self.continues_prompt:
+            if self.decoder_only:
                 return encode_causal(pairs, tokenizer, max_length, separator)
             return encode_seq2seq(pairs, tokenizer, max_length)
         if self.head == "tags":
@@ -100,16 +101,16 @@ class ModelTask:
 
     def prompt(self, source: str, separator: str) -> str:
         """What the model is given to produce the output of ``source``."""
-        return format_prompt(source, separator) if self.continues_prompt else source
+        return format_prompt(source, separator) if self.decoder_only else source
 
     @property
     def padding_side(self) -> str:
-        return "left" if self.continues_prompt else "right"
+        return "left" if self.decoder_only else "right"
 
     def probe_batch(self, tokenizer: Any, examples: list[tuple[str, str]], separator: str) -> tuple[
             dict[str, torch.Tensor], str]:  # fmt: skip
         """Inputs for the attention probe and the name of the mask over its query tokens."""
-        if self.continues_prompt:
+        if self.decoder_only:
             texts = [f"{format_prompt(s, separator)} {t}" for s, t in examples]
             enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right")
             return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, "attention_mask"
@@ -124,16 +125,16 @@ class ModelTask:
     @property
     def probe_queries(self) -> str:
         """The input ids the probe's queries are: the decoder's for an encoder-decoder."""
-        return "decoder_input_ids" if self.generative and not self.continues_prompt else "input_ids"
+        return "decoder_input_ids" if self.generative and not self.decoder_only else "input_ids"
 
     @property
     def attention_output(self) -> str:
         """Where the model's output keeps the attention maps that see the prefix."""
-        return "decoder_attentions" if self.generative and not self.continues_prompt else "attentions"
+        return "decoder_attentions" if self.generative and not self.decoder_only else "attentions"
 
 
 MODEL_TASKS: dict[str, ModelTask] = {t.name: t for t in (
-    ModelTask("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, continues_prompt=True,
+    ModelTask("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, decoder_only=True,
               loss_type="ForCausalLM"),
     ModelTask("seq2seq", "AutoModelForSeq2SeqLM", "SEQ_2_SEQ_LM", generative=True),
     ModelTask("seq-cls", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="label",

@@ -232,7 +232,7 @@ def attention_over_training(probes: Sequence[ProbeResult]) -> go.Figure:
 
 
 def comparison_figure(results: Sequence[Any]) -> go.Figure:
-    """Metric vs trainable parameters (log scale), one marker per method (:mod:`workbench.compare`)."""
+    """Metric vs trainable parameters (log scale), one marker per method (:mod:`workbench.comparison`)."""
     traces = [
         go.Scatter(
             x=[r.trainable], y=[r.value], name=r.method.label, mode="markers+text", text=[r.method.label],

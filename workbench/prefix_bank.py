@@ -27,7 +27,7 @@ from .errors import CompatibilityError, ExportError
 from .run import Run
 from .rundir import ADAPTER_DIR, RUN_FILE
 
-__all__ = ["PrefixBank"]
+__all__ = ["PrefixBank", "serve"]
 
 
 @dataclass(frozen=True)
@@ -48,27 +48,6 @@ class PrefixBank:
         self.tokenizer = tokenizer
         self.separator = separator
         self.prefixes: dict[str, _Prefix] = {}
-
-    @classmethod
-    def from_runs(cls, paths: Sequence[str | Path]) -> PrefixBank:
-        """Load the base model once (from the first run) and every run's prefix, named by its path."""
-        if not paths:
-            raise ExportError("give at least one run directory")
-        first = Run.load(paths[0])
-        if not first.task.continues_prompt:
-            name = first.config.model.name
-            raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.task} model")
-        base = first.model.get_base_model()
-        bank = cls(base, first.tokenizer, separator=first.config.data.separator)
-        for path in paths:
-            info = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
-            if info["config"]["model"]["name"] != first.config.model.name:
-                raise CompatibilityError(
-                    f"{path} was trained on {info['config']['model']['name']!r}, not {first.config.model.name!r}; "
-                    "a bank serves prefixes of one base model"
-                )
-            bank.add(str(path), Path(path) / ADAPTER_DIR)
-        return bank
 
     def add(self, name: str, adapter_dir: str | Path) -> None:
         """Add the prefix saved in a PEFT adapter directory under ``name``."""
@@ -126,3 +105,25 @@ class PrefixBank:
         for layer in range(layers):
             cache.update(keys[layer], values[layer], layer)
         return cache, mask
+
+
+def serve(runs: Sequence[str | Path]) -> PrefixBank:
+    """The prefixes of exported runs of one base decoder, served together: the base loads once (from the first
+    run) and each prefix is named by its run's path, so ``serve(["runs/a", "runs/b"]).generate(prompts,
+    ["runs/a", "runs/b", …])`` runs each row under its own run's prefix, in one batch."""
+    if not runs:
+        raise ExportError("give at least one run directory")
+    first = Run.load(runs[0])
+    if not first.task.decoder_only:
+        name = first.config.model.name
+        raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.task} model")
+    bank = PrefixBank(first.model.get_base_model(), first.tokenizer, separator=first.config.data.separator)
+    for path in runs:
+        info = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
+        if info["config"]["model"]["name"] != first.config.model.name:
+            raise CompatibilityError(
+                f"{path} was trained on {info['config']['model']['name']!r}, not {first.config.model.name!r}; "
+                "a bank serves prefixes of one base model"
+            )
+        bank.add(str(path), Path(path) / ADAPTER_DIR)
+    return bank

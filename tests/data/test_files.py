@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import user_files as uf
 
-from workbench import DataChoice
 from workbench.cli import main
+from workbench.config import DataChoice
 from workbench.data import load_task_data
 from workbench.errors import DataError
 

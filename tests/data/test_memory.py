@@ -135,7 +135,7 @@ def test_bad_objects_fail_in_one_line_and_nothing_is_written(make_config, tmp_pa
 
 
 def test_compare_multitask_sweep_and_analysis_take_a_dataframe(make_config, tmp_path):
-    from workbench.compare import Method, compare
+    from workbench.comparison import Method, compare
 
     frame = pd.DataFrame(uf.answers())
     cfg = make_config("tiny-gpt2", train=FAST)
@@ -148,7 +148,7 @@ def test_compare_multitask_sweep_and_analysis_take_a_dataframe(make_config, tmp_
     assert len(run.data.members) == 2 and run.data.source["type"] == "mixture"
     run.train()
     assert wb.analyse(run, rows=8, metric_rows=0).slots is not None
-    study = wb.sweep.run_sweep(cfg, ["lr=1e-2:1e-1:log"], trials=2, out=tmp_path / "sweep")
+    study = wb.sweep(cfg, ["lr=1e-2:1e-1:log"], trials=2, out=tmp_path / "sweep")
     assert len(study.trials) == 2
 
 

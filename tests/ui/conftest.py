@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from workbench import StepEvent
+from workbench.history import StepEvent
 
 
 @pytest.fixture

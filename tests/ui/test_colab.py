@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from workbench import StepEvent
+from workbench.history import StepEvent
 from workbench.ui import Workbench, in_colab
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from workbench import ConfigError, RunConfig
+from workbench import RunConfig
+from workbench.errors import ConfigError
 from workbench.ui import Controls, code_for
 
 

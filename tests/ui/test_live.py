@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from workbench import EvalEvent, History, StepEvent, plots
+from workbench import plots
+from workbench.history import EvalEvent, History, StepEvent
 from workbench.ui import LiveFigure, chart_mode
 from workbench.ui.live import Throttle
 

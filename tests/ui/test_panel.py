@@ -7,7 +7,7 @@ import json
 import pytest
 import user_files
 
-from workbench import StepEvent
+from workbench.history import StepEvent
 from workbench.ui import Workbench
 
 

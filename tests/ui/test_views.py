@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench import StepEvent
+from workbench.history import StepEvent
 from workbench.ui.views import ProgressView, SamplesView
 
 

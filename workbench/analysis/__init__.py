@@ -2,13 +2,13 @@
 
 :mod:`.ablation` hides slots or layers from attention and scores the run; :mod:`.readout`
 ranks vocabulary tokens by how close their keys are to each slot's; :mod:`.masking` is
-the mechanism (masking, never editing weights); :mod:`.report` runs all three and
+the mechanism (masking, never editing weights); :mod:`.combined` runs all three and
 writes them. Figures are in :mod:`workbench.plots`.
 """
 
 from .ablation import KEEP_SHARE, LayerAblation, Score, SlotAblation, ablate_layers, ablate_slots
+from .combined import Analysis, analyse, save_analysis
 from .readout import Readout, slot_readout
-from .report import Analysis, analyse, save_analysis
 
 __all__ = [
     "KEEP_SHARE",

@@ -38,8 +38,6 @@ __all__ = [
     "SlotAblation",
     "ablate_layers",
     "ablate_slots",
-    "layer_ablation",
-    "slot_ablation",
 ]
 
 KEEP_SHARE = 0.95  # the share of the prefix's gain the effective slots must keep
@@ -138,18 +136,6 @@ class LayerAblation:
                 "summary": self.summary()}  # fmt: skip
 
 
-def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16,
-                 progress: Callable[[str], None] | None = None) -> SlotAblation:  # fmt: skip
-    """Hide each prefix slot at every layer; find the fewest slots that keep ≥ 95% of the gain."""
-    return slot_ablation(Scorer(run, rows, metric_rows), progress)
-
-
-def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16,
-                  progress: Callable[[str], None] | None = None) -> LayerAblation:  # fmt: skip
-    """Hide the prefix at one layer at a time, and keep it at one layer at a time."""
-    return layer_ablation(Scorer(run, rows, metric_rows), progress)
-
-
 class Scorer:
     """Scores a run on its first ``rows`` validation rows with only the ``visible`` [layers, P] slots attended to.
 
@@ -199,8 +185,13 @@ class Scorer:
         return Score(result.loss, number)
 
 
-def slot_ablation(score: Scorer, progress: Callable[[str], None] | None = None) -> SlotAblation:
-    """:func:`ablate_slots` with a given :class:`Scorer`."""
+def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: Callable[[str], None] | None = None,
+                 scorer: Scorer | None = None) -> SlotAblation:  # fmt: skip
+    """Hide each prefix slot at every layer; find the fewest slots that keep ≥ 95% of the gain.
+
+    ``scorer``: the run's :class:`Scorer` to share with :func:`ablate_layers` (it then sets the rows).
+    """
+    score = scorer or Scorer(run, rows, metric_rows)
     tell = progress or (lambda _: None)
     n = score.shape[1]
     full, none = score(score.visible(range(n)), True), score(score.visible(()), True)
@@ -216,8 +207,11 @@ def slot_ablation(score: Scorer, progress: Callable[[str], None] | None = None) 
     return result
 
 
-def layer_ablation(score: Scorer, progress: Callable[[str], None] | None = None) -> LayerAblation:
-    """:func:`ablate_layers` with a given :class:`Scorer`."""
+def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: Callable[[str], None] | None = None,
+                  scorer: Scorer | None = None) -> LayerAblation:  # fmt: skip
+    """Hide the prefix at one layer at a time, and keep it at one layer at a time (``scorer``: as in
+    :func:`ablate_slots`)."""
+    score = scorer or Scorer(run, rows, metric_rows)
     tell = progress or (lambda _: None)
     layers = score.shape[0]
     everything = torch.ones(score.shape, dtype=torch.bool)

@@ -101,7 +101,7 @@ def _key_similarity(model: Any, task: ModelTask, ids: torch.Tensor) -> torch.Ten
     for start in range(0, len(ids), _BATCH):
         column = ids[start : start + _BATCH, None].to(device)  # [b, 1]: one token per row
         batch = {"input_ids": column, "attention_mask": torch.ones_like(column)}
-        if task.generative and not task.continues_prompt:  # an encoder-decoder: the decoder reads the token
+        if task.generative and not task.decoder_only:  # an encoder-decoder: the decoder reads the token
             batch["decoder_input_ids"] = column
         keys = token_keys(model, batch)  # layer -> [b, kv_heads, 1, D]
         tokens = torch.stack([keys[layer][:, :, 0].flatten(1) for layer in sorted(prefix)])  # [L, b, H*D]

@@ -40,7 +40,7 @@ def register(sub: Any) -> None:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from ..compare import DEFAULT_METHODS, compare, format_table
+    from ..comparison import DEFAULT_METHODS, compare, format_table
     from ..plots import comparison_figure
 
     cfg = config_from_args(args)

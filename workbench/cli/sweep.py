@@ -39,15 +39,15 @@ def register(sub: Any) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from ..sweep import parse_space
+    from ..sweeps import parse_space
 
     space = parse_space(args.space)  # a malformed spec answers here, before anything loads
     config = config_from_args(args)
     if args.resume and not args.out:
         raise ConfigError("--resume needs the --out folder of the sweep to continue")
     out = Path(args.out or f"runs/sweep-{time.strftime('%Y%m%d-%H%M%S')}")
-    from ..sweep import run_sweep, sweep_figures
-    from ..sweep._backend import require_optuna
+    from ..sweeps import sweep, sweep_figures
+    from ..sweeps._backend import require_optuna
 
     require_optuna()
     print(f"sweep of {args.trials} trials over {' '.join(space.specs)} in {out} ({args.pruner} pruning)", flush=True)
@@ -60,7 +60,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"trial {trial.number}: {trial.state} {value}  {params}  {trial.train_s:.1f} s{note}", flush=True)
 
     try:
-        result = run_sweep(config, space, trials=args.trials, out=out, resume=args.resume, pruner=args.pruner,
+        result = sweep(config, space, trials=args.trials, out=out, resume=args.resume, pruner=args.pruner,
                            on_trial=said, stop=stop)  # fmt: skip
     except KeyboardInterrupt:
         print(f"stopped; continue with: prefix-workbench sweep ... --out {out} --resume", file=sys.stderr)

@@ -2,7 +2,7 @@
 
 A search space typed one spec per line (``lr=1e-3:1e-1:log``, ``prefix_length=2,5,10``), the
 number of trials, the pruner and the sweep folder; Sweep and Stop. The sweep itself is
-:func:`workbench.sweep.run_sweep` on the panel's current settings, in a thread (in the cell on
+:func:`workbench.sweeps.sweep` on the panel's current settings, in a thread (in the cell on
 Colab). As each trial ends: a table of trials (state, settings, value, time), every trial's
 validation curve on one chart and, once two trials have completed, Optuna's own figures
 (optimization history, parameter importances, parallel coordinates). The section holds widgets
@@ -25,7 +25,7 @@ from .views import COLORS, html_table, say_failure
 
 if TYPE_CHECKING:
     from ..config import RunConfig
-    from ..sweep import SweepResult, TrialSummary
+    from ..sweeps import SweepResult, TrialSummary
 
 __all__ = ["SweepArea"]
 
@@ -73,7 +73,7 @@ class SweepArea:
             self.say("a sweep is already running; press Stop first", "warning")
             return None
         try:
-            from ..sweep import parse_space
+            from ..sweeps import parse_space
 
             space, config = parse_space(self.space.value), self.settings()
         except WorkbenchError as exc:  # a malformed space or setting: said here, nothing written
@@ -97,10 +97,10 @@ class SweepArea:
 
     def _work(self, config: RunConfig, space: Any, trials: int, out: str, resume: bool) -> None:
         try:
-            from ..sweep import run_sweep
+            from ..sweeps import sweep
 
             self.say(f"sweeping {trials} trials over {', '.join(space.specs)}: loading…")
-            self.result = run_sweep(config, space, trials=trials, out=out, resume=resume, pruner=self.pruner.value,
+            self.result = sweep(config, space, trials=trials, out=out, resume=resume, pruner=self.pruner.value,
                                     on_trial=lambda t: self._on_trial(t, out, trials), stop=self._stop)  # fmt: skip
             result = self.result
             self._draw_table(result.trials, result.best.number if result.best else None)
@@ -117,7 +117,7 @@ class SweepArea:
         import json
         from pathlib import Path
 
-        from ..sweep import SWEEP_FILE, sweep_figures
+        from ..sweeps import SWEEP_FILE, sweep_figures
 
         self._trials.append(trial)
         study = json.loads((Path(out) / SWEEP_FILE).read_text(encoding="utf-8"))  # written before each on_trial

@@ -1,6 +1,6 @@
 """Hyperparameter sweeps on Optuna: many runs of one config over a search space, on one loaded base.
 
-:func:`run_sweep` asks Optuna's TPE sampler (seeded from ``train.seed``) for settings, trains each
+:func:`sweep` asks Optuna's TPE sampler (seeded from ``train.seed``) for settings, trains each
 trial as a normal :class:`~workbench.run.Run` on the frozen base loaded once, writes it as
 ``trial-NNN/`` and ranks it by the run's headline metric at its final evaluation (the prefix its
 run directory holds; a completed run always ends with one), in the metric's own direction
@@ -33,7 +33,7 @@ from ..rundir import write_text
 from ._backend import quiet_optuna, require_optuna
 from .space import SearchSpace, parse_space
 
-__all__ = ["BEST_DIR", "PRUNERS", "STUDY_FILE", "STUDY_NAME", "SWEEP_FILE", "SweepResult", "TrialSummary", "run_sweep"]
+__all__ = ["BEST_DIR", "PRUNERS", "STUDY_FILE", "STUDY_NAME", "SWEEP_FILE", "SweepResult", "TrialSummary", "sweep"]
 
 STUDY_NAME = "sweep"
 STUDY_FILE = "study.db"
@@ -108,7 +108,7 @@ class SweepResult:
         return "\n".join(lines)
 
 
-def run_sweep(
+def sweep(
     config: RunConfig,
     space: SearchSpace | Sequence[str],
     *,
@@ -196,7 +196,7 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
         run.track_as = (f"sweep-{out.resolve().name}", name)  # trackers: one run per trial, one experiment
         prune = threading.Event()
 
-        def report(event: Any) -> None:
+        def report_to_optuna(event: Any) -> None:
             score = _score(event, metric) if isinstance(event, EvalEvent) else None
             if score is not None and not prune.is_set():
                 trial.report(score, event.step)
@@ -206,7 +206,7 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
 
         began = time.perf_counter()
         try:
-            run.train([report], stop=stop)
+            run.train([report_to_optuna], stop=stop)
         finally:
             train_s = time.perf_counter() - began
         run.export(out / name, overwrite=True, checkpoint=False)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..jsonio import dumps
-from .ablation import LayerAblation, Scorer, SlotAblation, layer_ablation, slot_ablation
+from .ablation import LayerAblation, Scorer, SlotAblation, ablate_layers, ablate_slots
 from .readout import Readout, slot_readout
 
 if TYPE_CHECKING:
@@ -74,8 +74,8 @@ def _analyse(run: Run, rows: int, metric_rows: int, top: int, vocab: int, tell: 
         return result
 
     score = Scorer(run, rows, metric_rows)  # one for both: the full prefix and no prefix are scored once
-    slots = timed("slot ablation", lambda: slot_ablation(score, tell))
-    layers = timed("layer ablation", lambda: layer_ablation(score, tell))
+    slots = timed("slot ablation", lambda: ablate_slots(run, progress=tell, scorer=score))
+    layers = timed("layer ablation", lambda: ablate_layers(run, progress=tell, scorer=score))
     readout = timed("readout", lambda: slot_readout(run.live_model, run.tokenizer, task=run.task, top=top,
                                                     vocab=vocab, seed=run.config.train.seed))  # fmt: skip
     after = _trainable_state(run.live_model)

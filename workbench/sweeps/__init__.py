@@ -1,7 +1,7 @@
 """Hyperparameter sweeps of prefix-tuning runs on Optuna: a search space as text, a study, its figures.
 
 ``parse_space(["lr=1e-4:1e-1:log", "prefix_length=2,8"])`` reads the space (:mod:`.space`, no
-Optuna needed); :func:`run_sweep` trains the trials on one shared base and keeps the study in the
+Optuna needed); :func:`sweep` trains the trials on one shared base and keeps the study in the
 sweep folder (:mod:`.study`); :func:`sweep_figures` draws it (:mod:`.figures`). Imports are lazy
 (PEP 562): importing this package imports neither Optuna nor torch. Optuna is an optional extra
 (``pip install 'prefix-workbench[sweep]'``).
@@ -23,7 +23,7 @@ _EXPORTS = {
     "SWEEP_FILE": ".study",
     "SweepResult": ".study",
     "TrialSummary": ".study",
-    "run_sweep": ".study",
+    "sweep": ".study",
     "sweep_figures": ".figures",
     "validation_curves": ".figures",
 }
