@@ -148,3 +148,38 @@ def test_a_regression_head_predicts_on_the_datas_scale_not_the_standardized_one(
     assert 250 < mean < 350 and std > 50
     assert all(100 - 2 * std < p < 500 + 2 * std for p in result.predictions)
     assert result.metrics["rmse"] < 2 * std  # the scale of the data, not of the standardized head
+
+
+@pytest.mark.parametrize(
+    ("model", "dataset", "mix", "detail"),
+    [
+        ("tiny-gpt2", "toy-e2e", [], None),
+        ("tiny-bert", "toy-sentiment", [], "confusion"),
+        ("tiny-bert", "toy-ner", [], "per_type"),
+        ("tiny-gpt2", "toy-ner", [], "per_type"),  # tags generated as text, read back per word
+        ("tiny-bert", "stars", [], None),
+        ("tiny-gpt2", "toy-e2e", ["toy-sentiment", "toy-ner"], None),
+    ],
+)
+def test_every_kinds_metrics_are_numbers_and_its_structures_are_in_the_report(make_config, tmp_path, model,
+                                                                               dataset, mix, detail):  # fmt: skip
+    from workbench import Run
+    from workbench.history import History
+
+    cfg = make_config(model, dataset, data={"mix": mix}, train={"steps": 3})
+    if dataset == "stars":
+        cfg.data.name = str(uf.write(tmp_path / "stars.jsonl", uf.stars()))
+        cfg.data.columns = {"text": "review", "label": "stars"}
+    run = Run.create(cfg)
+    run.train()
+    result = run.evaluate(report=True)
+    for metrics in (result.metrics, run.history.evals[-1].metrics):
+        assert metrics and all(type(v) is float for v in metrics.values()), metrics
+    if detail:
+        assert detail in result.report
+    if mix:
+        assert {"toy-sentiment/accuracy", "toy-ner/f1"} <= set(result.metrics)
+    # A run.json written before metrics held only numbers still loads: its structures are left out.
+    old = run.history.to_dict()
+    old["evals"][-1]["metrics"]["per_type"] = {"name": {"f1": 1.0}}
+    assert "per_type" not in History.from_dict(old).evals[-1].metrics

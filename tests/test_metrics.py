@@ -13,6 +13,7 @@ from workbench.metrics import (
     regression_metrics,
     slot_coverage,
     tagging_metrics,
+    tagging_per_type,
     text_metrics,
 )
 
@@ -24,8 +25,7 @@ _PERFECT = {
     **text_metrics(_TEXT_REFS, [[r] for r in _TEXT_REFS], _TEXT_SOURCES),
     **classification_metrics([0, 1, 2, 1], [0, 1, 2, 1]),
     **regression_metrics([1.0, 2.5, 4.0], [1.0, 2.5, 4.0]),
-    **{k: v for k, v in tagging_metrics([["B-name", "O", "B-food"]], [["B-name", "O", "B-food"]]).items()
-       if k != "per_type"},
+    **tagging_metrics([["B-name", "O", "B-food"]], [["B-name", "O", "B-food"]]),
 }  # fmt: skip
 
 
@@ -114,9 +114,9 @@ def test_direction_of_each_metric():
 def test_entity_level_tagging_report_per_type():
     ref = [["B-name", "I-name", "O", "B-food"]]
     pred = [["B-name", "I-name", "O", "O"]]
-    m = tagging_metrics(pred, ref)
-    assert m["precision"] == 1.0 and m["recall"] == 0.5
-    assert m["per_type"]["name"]["f1"] == 1.0 and m["per_type"]["food"]["recall"] == 0.0
+    m, per_type = tagging_metrics(pred, ref), tagging_per_type(pred, ref)
+    assert m == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3)}
+    assert per_type["name"]["f1"] == 1.0 and per_type["food"]["recall"] == 0.0 and per_type["food"]["support"] == 1
     assert parse_tags("B-name junk", 3, ["O", "B-name"]) == ["B-name", "O", "O"]
 
 

@@ -84,7 +84,7 @@ def test_two_trackings_alive_at_once_write_separate_runs_and_end_with_their_own_
     for step in (1, 2, 3):
         a(StepEvent(step, loss=1.0 / step, lr=0.1, tokens_per_s=100.0, elapsed_s=step))
         b(StepEvent(step, loss=10.0 + step, lr=0.2, tokens_per_s=50.0, elapsed_s=step))
-    a(EvalEvent(3, loss=0.5, metrics={"bleu": 0.25, "tasks": {"e2e": {"bleu": 0.2}}, "note": "text is skipped"}))
+    a(EvalEvent(3, loss=0.5, metrics={"bleu": 0.25, "e2e/bleu": 0.2}))  # a mixture names its tasks' metrics task/metric
     a(EndEvent(3, "completed"))
     b(EndEvent(3, "stopped"))
     a.finish({"loss": 0.5})
@@ -95,7 +95,7 @@ def test_two_trackings_alive_at_once_write_separate_runs_and_end_with_their_own_
     assert client.get_run(a.run_id).info.status == "FINISHED" and client.get_run(b.run_id).info.status == "KILLED"
     assert [m.value for m in client.get_metric_history(b.run_id, "train/loss")] == [11.0, 12.0, 13.0]
     last = {"train/loss": 1 / 3, "train/lr": 0.1, "train/tokens_per_s": 100.0, "eval/loss": 0.5, "eval/bleu": 0.25,
-            "eval/tasks/e2e/bleu": 0.2, "final/loss": 0.5}  # fmt: skip
+            "eval/e2e/bleu": 0.2, "final/loss": 0.5}  # fmt: skip
     assert client.get_run(a.run_id).data.metrics == pytest.approx(last)
     assert [v for _, v in _scalars(a.logdir, "train/loss")] == pytest.approx([1.0, 0.5, 1 / 3])
     assert [v for _, v in _scalars(b.logdir, "train/loss")] == pytest.approx([11.0, 12.0, 13.0])

@@ -157,7 +157,7 @@ def compare(
             train_s=train_s,
             metric=metric,
             value=float(final.get(metric, float("nan"))),
-            metrics={k: v for k, v in final.items() if isinstance(v, int | float)},
+            metrics=dict(final),
             examples=len(data.train),
             records=_records(data),
             step_s=(history.steps[-1].elapsed_s if history.steps else train_s) / steps,  # the final evaluation aside

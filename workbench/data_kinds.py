@@ -94,8 +94,9 @@ class DataKind:
         return str(prediction)
 
     def score(self, preds: Sequence[Any], rows: Sequence[Mapping[str, Any]], data: TaskData, *,
-              generated: bool, pool: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:  # fmt: skip
-        """Metrics of ``preds`` against ``rows``, ``data.metric`` first (``pool``: the whole split)."""
+              generated: bool, pool: Sequence[Mapping[str, Any]] = ()) -> dict[str, float]:  # fmt: skip
+        """Metrics of ``preds`` against ``rows``, ``data.metric`` first (``pool``: the whole split). Numbers only:
+        per-label and per-type detail is :meth:`report`'s."""
         raise NotImplementedError
 
     def report(self, preds: Sequence[Any], rows: Sequence[Mapping[str, Any]], data: TaskData) -> dict[str, Any]:
@@ -242,7 +243,7 @@ class _Tagging(DataKind):
 
         refs = [self.reference(r, data) for r in rows]
         return {"text": classification_report(refs, list(preds), zero_division=0),
-                "per_type": m.tagging_metrics(preds, refs)["per_type"]}  # fmt: skip
+                "per_type": m.tagging_per_type(preds, refs)}  # fmt: skip
 
 
 class _Mixture(DataKind):
@@ -262,7 +263,7 @@ class _Mixture(DataKind):
         return member.data_kind.read(text, member.split(row["split"])[row["row"]], member)
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
-        out: dict[str, Any] = {}
+        out: dict[str, float] = {}
         shares = []  # each task's headline as a share of its best value
         for task, member in data.members.items():
             mine = [i for i, r in enumerate(rows) if r["task"] == task]
@@ -271,7 +272,7 @@ class _Mixture(DataKind):
             split = member.split(rows[mine[0]]["split"])
             scores = member.data_kind.score([preds[i] for i in mine], [split[rows[i]["row"]] for i in mine], member,
                                             generated=generated, pool=split)  # fmt: skip
-            out |= {f"{task}/{k}": v for k, v in scores.items() if isinstance(v, int | float)}
+            out |= {f"{task}/{k}": v for k, v in scores.items()}
             info = m.METRICS[member.metric]
             if info.higher_is_better:
                 shares.append(scores[member.metric] / info.best)

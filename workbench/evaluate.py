@@ -31,13 +31,15 @@ __all__ = ["EvalResult", "evaluate", "evaluate_with"]
 class EvalResult:
     """Loss, metrics (headline first), a few (input, reference, output) samples, and every prediction.
 
-    ``predictions[i]`` belongs to ``rows[i]``; ``report`` holds per-label detail when asked for.
+    ``metrics`` holds numbers only (a mixture's per-task ones as ``task/metric``); structures — per-label
+    precision/recall, a confusion matrix, per-entity-type scores — are ``report``'s, filled when asked for.
+    ``predictions[i]`` belongs to ``rows[i]``.
     ``references``: how many reference rows the generated ``rows`` were scored against (more than
     ``len(rows)`` when a record has several references, as in E2E: ``rows`` then holds one row a record).
     """
 
     loss: float
-    metrics: dict[str, Any]
+    metrics: dict[str, float]
     samples: list[dict[str, str]] = field(default_factory=list)
     predictions: list[Any] = field(default_factory=list, repr=False)
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)

@@ -9,6 +9,7 @@ metrics, samples) and :class:`EndEvent` (why it ended) — and appends them to a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -40,7 +41,7 @@ class EvalEvent:
 
     step: int
     loss: float
-    metrics: dict[str, Any]
+    metrics: dict[str, float]  # numbers only (see EvalResult)
     samples: list[dict[str, str]] = field(default_factory=list)
     elapsed_s: float = 0.0
     kind: Literal["eval"] = "eval"
@@ -114,7 +115,11 @@ class History:
         best = None
         for e in self.evals:
             value = e.metrics.get(metric)
-            if isinstance(value, int | float) and (best is None or is_better(metric, value, best.metrics[metric])):
+            if (
+                value is not None
+                and math.isfinite(value)
+                and (best is None or is_better(metric, value, best.metrics[metric]))
+            ):
                 best = e
         return best
 
@@ -131,7 +136,13 @@ class History:
             steps=[StepEvent(**from_json(s)) for s in data.get("steps", [])],
             # Samples are text: an output that reads "nan" stays a word.
             evals=[
-                EvalEvent(**{k: v if k == "samples" else from_json(v) for k, v in e.items()})
+                EvalEvent(
+                    **{k: v if k == "samples" else from_json(v) for k, v in e.items()}
+                    | {
+                        # run.json files written before metrics held only numbers kept a tagger's per_type here
+                        "metrics": {k: v for k, v in from_json(e.get("metrics", {})).items() if not isinstance(v, dict)}
+                    }
+                )
                 for e in data.get("evals", [])
             ],
             ends=[EndEvent(**e) for e in data.get("ends", [])],

@@ -141,26 +141,31 @@ def regression_metrics(pred: Sequence[float], ref: Sequence[float]) -> dict[str,
 # -- tagging ----------------------------------------------------------------------------------
 
 
-def tagging_metrics(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]]) -> dict[str, object]:
-    """Entity-level micro precision/recall/F1 and a per-type report (seqeval, strict IOB2 off)."""
+def tagging_metrics(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Entity-level micro precision/recall/F1 (seqeval, strict IOB2 off)."""
+    micro, per_type = _seqeval(pred, ref)
+    if not per_type and list(pred) == list(ref):
+        # No entities anywhere and none predicted: nothing was missed or invented.
+        return {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    return {"precision": float(micro["precision"]), "recall": float(micro["recall"]), "f1": float(micro["f1-score"])}
+
+
+def tagging_per_type(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]]) -> dict[str, dict[str, float]]:
+    """Precision/recall/F1/support per entity type, for a report (a structure, so never among the metrics)."""
+    return {
+        name: {"precision": float(r["precision"]), "recall": float(r["recall"]), "f1": float(r["f1-score"]),
+               "support": int(r["support"])}
+        for name, r in _seqeval(pred, ref)[1].items()
+    }  # fmt: skip
+
+
+def _seqeval(pred: Sequence[Sequence[str]], ref: Sequence[Sequence[str]]) -> tuple[dict, dict[str, dict]]:
+    """seqeval's report as (micro average, {entity type: its row})."""
     from seqeval.metrics import classification_report as report
 
     result = report(list(ref), list(pred), output_dict=True, zero_division=0)
     micro = result.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
-    per_type = {
-        name: {"precision": float(r["precision"]), "recall": float(r["recall"]), "f1": float(r["f1-score"]),
-               "support": int(r["support"])}
-        for name, r in result.items() if not name.endswith("avg")
-    }  # fmt: skip
-    if not per_type and list(pred) == list(ref):
-        # No entities anywhere and none predicted: nothing was missed or invented.
-        return {"precision": 1.0, "recall": 1.0, "f1": 1.0, "per_type": {}}
-    return {
-        "precision": float(micro["precision"]),
-        "recall": float(micro["recall"]),
-        "f1": float(micro["f1-score"]),
-        "per_type": per_type,
-    }
+    return micro, {name: row for name, row in result.items() if not name.endswith("avg")}
 
 
 # -- text -------------------------------------------------------------------------------------

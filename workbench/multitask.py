@@ -70,7 +70,7 @@ def _one_prefix(run: Run) -> MultitaskResult:
     train_s = time.perf_counter() - start
     counts = run.counts
     return MultitaskResult("one prefix, tasks mixed", 1, counts.trainable, counts.stored, train_s,
-                           _numbers(run.evaluate().metrics))  # fmt: skip
+                           run.evaluate().metrics)  # fmt: skip
 
 
 def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
@@ -96,16 +96,12 @@ def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
     kind = data.data_kind
     preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]
     metrics = kind.score(preds, rows, data, generated=True, pool=data.validation)
-    return MultitaskResult("one prefix per task, one batch", len(paths), trainable, stored, train_s, _numbers(metrics))
+    return MultitaskResult("one prefix per task, one batch", len(paths), trainable, stored, train_s, metrics)
 
 
 def _member_source(data: TaskData, row: dict[str, Any]) -> str:
     member = data.members[row["task"]]
     return member.render(member.split(row["split"])[row["row"]])[0]  # unmarked: each prefix knows its task
-
-
-def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
 
 
 def format_multitask_table(results: list[MultitaskResult], data: TaskData) -> str:

@@ -67,11 +67,7 @@ def _metric_name(history: History, metric: str | None) -> str | None:
     # Evaluations list the run's headline metric first.
     if metric:
         return metric
-    for ev in history.evals:
-        for name, value in ev.metrics.items():
-            if isinstance(value, int | float):
-                return name
-    return None
+    return next((name for ev in history.evals for name in ev.metrics), None)
 
 
 def _metric_title(metric: str | None) -> str:
@@ -101,7 +97,7 @@ def loss_figure(
     kept = [history.steps[i] for i in keep]
     steps, losses = [s.step for s in kept], [s.loss for s in kept]
     evals = history.evals
-    scored = [e for e in evals if isinstance(e.metrics.get(metric or ""), int | float)]
+    scored = [e for e in evals if metric in e.metrics]
     # Two panels sharing x: loss (y, lr on y2 at the right) above, the metric (x2, y3) below.
     traces = [
         go.Scatter(x=steps, y=losses, name="train loss", mode="lines", line={"color": _COLORS[0], "width": 1},
@@ -166,7 +162,7 @@ def metrics_figure(
         names = list(dict.fromkeys(k for e in history.evals for k in e.metrics if "/" in k))
     traces = []
     for i, name in enumerate(names):
-        scored = [e for e in history.evals if isinstance(e.metrics.get(name), int | float)]
+        scored = [e for e in history.evals if name in e.metrics]
         traces.append(go.Scatter(x=[e.step for e in scored], y=[e.metrics[name] for e in scored],
                                  name=_metric_title(name), mode="lines+markers",
                                  line={"color": _COLORS[i % len(_COLORS)]}))  # fmt: skip

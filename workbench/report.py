@@ -26,12 +26,11 @@ __all__ = ["report_figure", "report_text", "save_report"]
 def report_text(result: EvalResult, *, split: str, name: str = "") -> str:
     """Loss and metrics (headline first), then the per-label report when there is one."""
     where = f"{name} {split}".strip()
-    numbers = [(k, v) for k, v in result.metrics.items() if isinstance(v, int | float)]
     scored = f"{len(result.rows)} rows"
     if result.references > len(result.rows):
         scored = f"{len(result.rows)} records scored against {result.references} references"
     lines = [f"{where}: {scored}, loss {result.loss:.4f}"]
-    lines += [f"  {k:<14} {v:.4f}" for k, v in numbers]
+    lines += [f"  {k:<14} {v:.4f}" for k, v in result.metrics.items()]
     if result.report.get("text"):
         lines += ["", result.report["text"].rstrip()]
     if result.report.get("confusion"):

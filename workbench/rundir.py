@@ -244,7 +244,7 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
 
 def _model_card(info: dict[str, Any]) -> str:
     cfg = info["config"]
-    metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items() if isinstance(v, int | float))
+    metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items())
     auto = model_task(info["task"]).auto_class
     return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
 

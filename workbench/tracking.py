@@ -267,12 +267,13 @@ def tracked(run: Run) -> Iterator[list[Callback]]:
 
 
 def _numbers(metrics: Mapping[str, Any], prefix: str) -> dict[str, float]:
-    """The numeric entries of ``metrics``, nested dicts flattened to ``prefix + "outer/inner"``."""
+    """``metrics`` (numbers, as evaluations give them) named ``prefix + name``; a nested dict (the test split's,
+    under ``final/``) flattened to ``prefix + "outer/inner"``."""
     out: dict[str, float] = {}
     for key, value in metrics.items():
         if isinstance(value, Mapping):
             out.update(_numbers(value, f"{prefix}{key}/"))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+        else:
             out[f"{prefix}{key}"] = float(value)
     return out
 

@@ -181,7 +181,7 @@ class Scorer:
                               max_new_tokens=config.train.max_new_tokens)  # fmt: skip
         assert result is not None  # no stop callable
         value = result.metrics.get(run.metric) if with_metric else None
-        number = float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+        number = float(value) if value is not None and math.isfinite(value) else None
         return Score(result.loss, number)
 
 

@@ -230,7 +230,7 @@ def _train(args: argparse.Namespace) -> int:
             bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:,.0f}", refresh=False)
         elif isinstance(event, EvalEvent):
             metric = event.metrics.get(headline)
-            extra = f", {headline} {metric:.3f}" if isinstance(metric, int | float) else ""
+            extra = f", {headline} {metric:.3f}" if metric is not None else ""
             bar.write(f"step {event.step}: validation loss {event.loss:.3f}{extra}")
         elif isinstance(event, EndEvent) and event.message:
             bar.write(event.message)

@@ -239,7 +239,7 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
 
 def _score(event: Any, metric: str) -> float | None:
     value = event.loss if metric == "loss" else event.metrics.get(metric)
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _is_done(trial: Any) -> bool:

@@ -150,9 +150,8 @@ class ResultsView:
             return
         cells = []
         for name, value in result.metrics.items():
-            if isinstance(value, int | float):
-                lower = name in METRICS and not METRICS[name].higher_is_better
-                cells.append((name + (" (lower is better)" if lower else ""), f"{value:.4f}"))
+            lower = name in METRICS and not METRICS[name].higher_is_better
+            cells.append((name + (" (lower is better)" if lower else ""), f"{value:.4f}"))
         self.summary.value = f"<div>{html.escape(split)}: {len(result.rows)} rows</div>" + html_table(
             ["metric", "value"], cells
         )
