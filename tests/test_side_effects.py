@@ -53,3 +53,43 @@ def test_importing_the_workbench_sets_no_environment_variables():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1000:]
     assert done.stdout.strip() == "[]"
+
+
+_ACCELERATE = """
+import warnings; warnings.simplefilter("ignore")
+from accelerate import Accelerator
+import workbench as wb
+from workbench.errors import TrainingError
+
+def run(precision):
+    cfg = wb.RunConfig()
+    cfg.data.max_train_examples, cfg.data.max_eval_examples = 32, 4
+    cfg.train.steps, cfg.train.warmup_steps, cfg.train.eval_generate, cfg.train.precision = 2, 0, 0, precision
+    return wb.Run.create(cfg).train().ends[-1].reason
+
+if {users}:
+    mine = Accelerator(cpu=True, mixed_precision="bf16")
+    try:
+        run("fp32")
+    except TrainingError as exc:
+        print("refused:", exc)
+    print("mine:", mine.mixed_precision, mine.state.mixed_precision)
+    print("same precision:", run("bf16"))
+else:
+    print("switching:", run("bf16"), run("fp32"), run("bf16"))
+"""
+
+
+def test_the_workbench_resets_only_an_accelerate_state_it_set_up_itself():
+    import subprocess
+    import sys
+
+    def python(users: bool) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _ACCELERATE.format(users=users)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout.splitlines()
+
+    refused, mine, same = python(users=True)
+    assert refused.startswith("refused: this process already runs accelerate with mixed precision 'bf16'")
+    assert mine == "mine: bf16 bf16" and same == "same precision: completed"
+    assert python(users=False) == ["switching: completed completed completed"]

@@ -325,18 +325,30 @@ def _out_of_memory_as_end(trainer: Trainer, callbacks: list[Callback], start: fl
         raise TrainingError(message) from None
 
 
+# accelerate keeps one process-wide state (a Borg) whose precision cannot change once set. The workbench
+# marks a state it set up itself with this key, and starts such a state afresh when a notebook switches
+# precision between runs; a state the user's own Accelerator set up is never reset (a one-line error instead).
+_OURS = "_prefix_workbench_state"
+
+
 def _accelerator(settings: TrainSettings) -> Accelerator:
     precision = pick_precision(settings)
     state = AcceleratorState._shared_state
     if state and state.get("_mixed_precision") not in (None, precision) and state.get("num_processes", 1) == 1:
-        # A notebook may switch precision between runs; a single process can start afresh.
+        if not state.get(_OURS):
+            raise TrainingError(f"this process already runs accelerate with mixed precision "
+                                f"{state.get('_mixed_precision')!r} (an Accelerator of your own), which cannot change; "
+                                f"train with the same --precision or in a fresh kernel")  # fmt: skip
         AcceleratorState._reset_state()
+    fresh = not AcceleratorState._shared_state
     accelerator = Accelerator(
         cpu=settings.device == "cpu",
         mixed_precision=precision,
         gradient_accumulation_steps=settings.grad_accum,
         step_scheduler_with_optimizer=False,
     )
+    if fresh:
+        AcceleratorState._shared_state[_OURS] = True
     if precision != "no" and not accelerator.native_amp:
         # accelerate would quietly train in fp32 (fp16 autocast needs CUDA): say so instead.
         device = accelerator.device.type
