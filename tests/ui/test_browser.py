@@ -144,6 +144,17 @@ _POINTS = """() => {
   return loss ? loss.data.find(t => t.name === 'train loss').x.length : -1;
 }"""
 
+_CHART_WIDTHS = """() => {
+  // A chart is cut off when plotly drew it wider than the column that holds it.
+  const shown = [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.offsetParent !== null);
+  return shown.map(p => {
+    let column = p.parentElement;
+    while (column && !column.classList.contains('widget-vbox')) column = column.parentElement;
+    return {title: String((p._fullLayout.title || {}).text || ''), drawn: p._fullLayout.width,
+            column: column ? column.getBoundingClientRect().width : null};
+  });
+}"""
+
 
 def _ready_panel(page, url: str):
     """Open ``url``, run every cell and wait for the panel and its empty loss chart; the Train button."""
@@ -197,6 +208,8 @@ def test_quickstart_trains_live_and_stops_in_jupyterlab(lab, shots):
         assert view["shown"][0] <= view["first"] and view["shown"][1] >= view["last"], view  # every step in view
         assert view["evals"] and all(view["shown"][0] <= x <= view["shown"][1] for x in view["evals"])
         expect(train).to_be_enabled()
+        charts = page.evaluate(_CHART_WIDTHS)
+        assert charts and all(c["drawn"] <= c["column"] + 1 for c in charts), charts
         title.evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=str(shots / "panel-after.png"))
         page.screenshot(path=str(shots / "panel-after-full.png"), full_page=True)
@@ -239,6 +252,9 @@ def test_the_panel_reads_like_it_was_made_for_a_real_model(real_lab, shots):
         assert not any(mark in label for label in seen["labels"] for mark in ("Ġ", "▁", "Ċ")), seen["labels"]
         assert "smollm2-135m" in seen["title"] and "/" not in seen["title"], seen["title"]
         assert not any("first evaluation" in note for note in seen["notes"])  # the metric panel has its points
+        # Every chart fits its column: the 9-head map and the token map drawn at 700 px were cut off at the right.
+        charts = page.evaluate(_CHART_WIDTHS)
+        assert len(charts) == 4 and all(c["drawn"] <= c["column"] + 1 for c in charts), charts
         samples = page.evaluate(_SAMPLES)
         assert samples and all(len(row) == 4 for row in samples), samples
         assert all("\n" not in cell for row in samples for cell in row[1:3]), samples  # base and prefix: one line

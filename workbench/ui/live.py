@@ -58,7 +58,7 @@ class LiveFigure:
         self.mode = chart_mode(mode)
         self.figure = figure
         self.draws = 0
-        self.widget = w.Box(layout=w.Layout(width="100%"))
+        self.widget = w.VBox(layout=w.Layout(width="100%"))  # a column: the chart stretches to its width
         self._view: w.Widget | None = None
         self._making = threading.Lock()
 
@@ -69,8 +69,10 @@ class LiveFigure:
             if self._view is None:
                 if self.mode == "widget":
                     self._fw = go.FigureWidget(self.figure)
+                    self._fw._config = _CONFIG  # responsive: plotly.js resizes the chart with the window
                     self._shown = self.figure.to_plotly_json()
                     self._zoomed = False
+                    self._sized = False
                     self._fw.observe(self._on_relayout, names="_js2py_relayout")
                     self._view = self._fw
                     self._sync(self.figure)  # the x ranges that follow the data
@@ -147,6 +149,12 @@ class LiveFigure:
                 fw.add_traces(list(figure.data))
             if changed := _changed(old["layout"], new["layout"]):
                 fw.layout.update(changed, overwrite=True)
+            if not self._sized:
+                # The browser draws a FigureWidget before its column is laid out, at plotly's default 700 px,
+                # and never measures again (plotly.py #5208): a chart in a narrower column was cut off at the
+                # right. Its first update, by then on the page, asks plotly.js to fit the chart to its column.
+                fw.layout.autosize = True
+                self._sized = True
         self._shown = new
 
     def _render_static(self, figure: go.Figure) -> None:
