@@ -161,3 +161,20 @@ def test_an_object_edited_in_place_is_fingerprinted_as_it_is_when_read(make_conf
     cfg.data.name = frame
     again = wb.Run.create(cfg)
     assert again.data.source["fingerprint"] != first and again.data.train is not None
+
+
+def test_the_panels_data_cache_sees_a_frame_edited_in_place(make_config):
+    from workbench.ui.loading import Loader
+
+    edited = "Edited in place : the soup was cold ."
+    frame = pd.DataFrame(uf.reviews())
+    loader, cfg = Loader(lambda: None), make_config("tiny-bert", train=FAST)
+    cfg.data.name = frame
+    cfg.validate()  # as the panel's settings do: the frame gets its memory: name
+    texts = set(loader.data(cfg).train["text"]) | set(loader.data(cfg).validation["text"])
+    assert loader.data(cfg) is loader.data(cfg)  # unchanged content: read once
+    frame.loc[0, "text"] = edited  # same shape, new content
+    cfg.data.name = frame
+    cfg.validate()
+    again = loader.data(cfg)
+    assert edited in set(again.train["text"]) | set(again.validation["text"]) and edited not in texts

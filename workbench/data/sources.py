@@ -30,7 +30,7 @@ from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
 from .files import first_line, looks_like_file, quiet, read_local
-from .memory import held_description, held_splits, is_held_name
+from .memory import held_splits, is_held_name
 from .mixture import mix_task_data, task_name
 from .task_data import TaskData
 
@@ -96,8 +96,8 @@ def _find(choice: DataChoice) -> tuple[dict[str, Dataset], dict[str, str], dict[
     if name in BUILTIN_DATASETS:
         return (*_load_builtin(choice), {"type": "built-in", "name": name})
     if is_held_name(name):
-        raw = _named_splits(held_splits(name))
-        held = held_description(name) or {"type": "data"}
+        splits, held = held_splits(name)
+        raw = _named_splits(splits)
         where = {split: f"the {split} split of the {held['type']} {name!r}" for split in raw}
         return raw, where, {}, {"name": name, **held}
     path = Path(name).expanduser()

@@ -103,7 +103,7 @@ class Loader:
     def data(self, config: RunConfig) -> TaskData:
         """``config.data`` loaded with the run's seed (kept by what the rows, kind and metric depend on)."""
         d = config.data
-        held = held_description(d.name) or {}  # data in memory: a new content under the same name reloads
+        held = held_description(d.name) or {}  # data in memory, described now: content edited in place reloads
         key = (d.name, held.get("fingerprint"), d.subset, tuple(sorted(d.columns.items())), d.kind, d.metric,
                d.validation_fraction, d.test_fraction, config.train.seed)  # fmt: skip
         with self._cache_lock:
