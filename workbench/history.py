@@ -134,19 +134,16 @@ class History:
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(
             steps=[StepEvent(**from_json(s)) for s in data.get("steps", [])],
-            # Samples are text: an output that reads "nan" stays a word.
-            evals=[
-                EvalEvent(
-                    **{k: v if k == "samples" else from_json(v) for k, v in e.items()}
-                    | {
-                        # run.json files written before metrics held only numbers kept a tagger's per_type here
-                        "metrics": {k: v for k, v in from_json(e.get("metrics", {})).items() if not isinstance(v, dict)}
-                    }
-                )
-                for e in data.get("evals", [])
-            ],
+            evals=[_eval_from_json(e) for e in data.get("evals", [])],
             ends=[EndEvent(**e) for e in data.get("ends", [])],
         )
+
+
+def _eval_from_json(event: dict[str, Any]) -> EvalEvent:
+    values = {k: v if k == "samples" else from_json(v) for k, v in event.items()}  # a sample reading "nan" is text
+    # run.json files written before metrics held only numbers kept a tagger's per_type among them
+    values["metrics"] = {k: v for k, v in values.get("metrics", {}).items() if not isinstance(v, dict)}
+    return EvalEvent(**values)
 
 
 def check_total(done: int, total: int) -> None:

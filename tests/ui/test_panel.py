@@ -220,3 +220,15 @@ def test_a_local_model_folder_and_a_data_file_read_by_their_short_names(make_con
     assert title.startswith("gpt · pairs.jsonl") and "/" not in title
     assert all("/" not in label for label in panel.runs) and repr(run).startswith("Run(model='gpt', data='pairs.jsonl'")
     assert run.info()["config"]["model"]["name"] == str(folder)  # programs keep the full path
+
+
+def test_the_panels_data_cache_reads_again_when_a_mixture_or_a_limit_changes(make_config):
+    from workbench.ui.loading import Loader
+
+    loader, cfg = Loader(lambda: None), make_config()
+    plain = loader.data(cfg)
+    assert loader.data(cfg) is plain
+    cfg.data.mix = ["toy-sentiment"]
+    assert loader.data(cfg).kind == "mixture"
+    cfg.data.mix, cfg.data.max_train_examples = [], 16
+    assert len(loader.data(cfg).train) == 16 != len(plain.train)

@@ -12,6 +12,8 @@ trains nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -101,11 +103,11 @@ class Loader:
             self._load()
 
     def data(self, config: RunConfig) -> TaskData:
-        """``config.data`` loaded with the run's seed (kept by what the rows, kind and metric depend on)."""
+        """``config.data`` loaded with the run's seed (kept by every data setting: a mixture, a limit or a
+        column changed reads again)."""
         d = config.data
         held = held_description(d.name) or {}  # data in memory, described now: content edited in place reloads
-        key = (d.name, held.get("fingerprint"), d.subset, tuple(sorted(d.columns.items())), d.kind, d.metric,
-               d.validation_fraction, d.test_fraction, config.train.seed)  # fmt: skip
+        key = (json.dumps(dataclasses.asdict(d), sort_keys=True), held.get("fingerprint"), config.train.seed)
         with self._cache_lock:
             if key not in self._datas:
                 from ..data import load_task_data
