@@ -206,3 +206,30 @@ def test_two_panels_train_at_once_and_exporting_a_training_run_from_code_is_refu
         assert run.history.ends[-1].reason == "completed" and run.history.last_step == 40
         assert run.model.active_peft_config.num_virtual_tokens == length
         assert Run.load(run.export(tmp_path / f"p{length}")).history.last_step == 40
+
+
+def test_the_cli_out_of_memory_writes_the_last_completed_step_and_says_why(tmp_path, monkeypatch, capsys):
+    from transformers import GPT2LMHeadModel
+
+    from workbench.cli import EXIT_OUT_OF_MEMORY, main
+
+    original, calls = GPT2LMHeadModel.forward, {"training": 0}
+
+    def forward(self, *args, **kwargs):
+        if self.training:
+            calls["training"] += 1
+            if calls["training"] == 4:  # step 4 of 10
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GPT2LMHeadModel, "forward", forward)
+    out = tmp_path / "run"
+    argv = ["train", "--model", "tiny-gpt2", "--steps", "10", "--eval-every", "0",
+            "--max-train-examples", "32", "--prefix-length", "3", "--out", str(out)]  # fmt: skip
+    assert main(argv) == EXIT_OUT_OF_MEMORY == 5
+    said = capsys.readouterr()
+    assert "out of memory at step 4" in said.out and "smaller --batch-size" in said.out
+    assert "out-of-memory after 3 steps" in said.out and "Traceback" not in said.err
+    info = json.loads((out / "run.json").read_text())
+    assert info["steps_done"] == 3 and info["history"]["ends"][-1]["reason"] == "out-of-memory"
+    assert Run.load(out).history.last_step == 3

@@ -62,7 +62,7 @@ ENDINGS: dict[str, Ending] = {
     "completed": Ending("ok", "FINISHED", 0),
     "stopped": Ending("warning", "KILLED", 130),  # flag, Stop button, Ctrl-C, SIGTERM: the run is still written
     "non-finite": Ending("error", "FAILED", 3),  # the prefix of the last finite step is kept and written
-    "out-of-memory": Ending("error", "FAILED", 2),  # raised as a one-line TrainingError (the CLI's usage status)
+    "out-of-memory": Ending("error", "FAILED", 5),  # the prefix of the last completed step is kept and written
 }
 
 

@@ -17,10 +17,19 @@ from collections.abc import Sequence
 
 from ..errors import WorkbenchError
 from . import analyse, fetch, listings, runs, studies, sweep, train
-from ._common import EXIT_DIVERGED, EXIT_STOPPED, EXIT_USAGE, EXIT_WRITE, Parser
+from ._common import EXIT_DIVERGED, EXIT_OUT_OF_MEMORY, EXIT_STOPPED, EXIT_USAGE, EXIT_WRITE, Parser
 from .train import config_from_args
 
-__all__ = ["EXIT_DIVERGED", "EXIT_STOPPED", "EXIT_USAGE", "EXIT_WRITE", "build_parser", "config_from_args", "main"]
+__all__ = [
+    "EXIT_DIVERGED",
+    "EXIT_OUT_OF_MEMORY",
+    "EXIT_STOPPED",
+    "EXIT_USAGE",
+    "EXIT_WRITE",
+    "build_parser",
+    "config_from_args",
+    "main",
+]
 
 _GROUPS = (train, runs, analyse, sweep, studies, listings, fetch)
 

@@ -26,7 +26,7 @@ from ..config import (
     RunConfig,
     parse_columns,
 )
-from ..errors import ConfigError, WriteError
+from ..errors import ConfigError, TrainingError, WriteError
 from ._common import EXIT_WRITE
 
 __all__ = ["add_config_arguments", "config_from_args", "register"]
@@ -235,8 +235,13 @@ def _train(args: argparse.Namespace) -> int:
         elif isinstance(event, EndEvent) and event.message:
             bar.write(event.message)
 
+    ended = len(run.history.ends)
     try:
         history = run.train([show], checkpoint_to=out)
+    except TrainingError:
+        if len(run.history.ends) == ended or run.history.ends[-1].reason != "out-of-memory":
+            raise
+        history = run.history  # `show` said why; the prefix of the last completed step is written below
     finally:
         bar.close()
     if not run.trainer.accelerator.is_main_process:
