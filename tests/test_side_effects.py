@@ -93,3 +93,39 @@ def test_the_workbench_resets_only_an_accelerate_state_it_set_up_itself():
     assert refused.startswith("refused: this process already runs accelerate with mixed precision 'bf16'")
     assert mine == "mine: bf16 bf16" and same == "same precision: completed"
     assert python(users=False) == ["switching: completed completed completed"]
+
+
+def test_quiet_turns_off_every_loaded_librarys_bars_until_the_last_block_in_any_thread_ends():
+    import threading
+
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    from workbench.quiet import quiet
+
+    def bars() -> tuple[bool, bool]:
+        return datasets.is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled()
+
+    datasets.enable_progress_bars()  # a user's setting: bars on
+    hf_logging.enable_progress_bar()
+    entered, leave = threading.Event(), threading.Event()
+
+    def other_thread() -> None:
+        with quiet():
+            entered.set()
+            leave.wait(10)
+
+    worker = threading.Thread(target=other_thread)
+    with quiet():
+        assert bars() == (False, False)
+        worker.start()
+        entered.wait(10)
+    assert bars() == (False, False)  # the other thread's block is still open (a preview loading data)
+    leave.set()
+    worker.join()
+    assert bars() == (True, True)
+    datasets.disable_progress_bars()  # the user's own choice stays as it is
+    with quiet():
+        pass
+    assert bars() == (False, True)
+    datasets.enable_progress_bars()

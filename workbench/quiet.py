@@ -1,16 +1,19 @@
 """Known-benign library chatter, silenced around the workbench's own calls and nowhere else.
 
 Loading a tiny model prints a ``Loading weights`` progress bar, saving one ``Writing
-model shards``; PEFT's constructor reads a property transformers 5 deprecated and so
-warns on every run. None of it is the user's to act on, and real warnings drown in it.
-:func:`quiet` turns off the Hugging Face progress bars and ignores exactly the warnings
-in :data:`BENIGN` (by category and message) for the duration of a call, then puts the
-progress bars back as they were; every other warning still shows. It does not touch
+model shards``, and ``datasets`` a bar for every map and filter the workbench runs on a
+user's rows; PEFT's constructor reads a property transformers 5 deprecated and so warns on
+every run. None of it is the user's to act on, and real warnings drown in it. :func:`quiet`
+turns off the progress bars of the libraries in :data:`_BARS` and ignores exactly the
+warnings in :data:`BENIGN` (by category and message) for the duration of a call, then puts
+the progress bars back as they were; every other warning still shows. It does not touch
 logging levels or warning filters outside the ``with`` block.
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -24,21 +27,32 @@ BENIGN: tuple[tuple[type[Warning], str], ...] = (
     (FutureWarning, r"`is_gradient_checkpointing` is deprecated"),
 )
 
+# Each library's progress-bar switch: its module, then the names of "is it on", "off" and "on". Only a library
+# already imported is switched (every module that calls one imports it first), so a model load does not
+# import datasets and a data load does not import transformers.
+_BARS: dict[str, tuple[str, str, str]] = {
+    "transformers.utils.logging": ("is_progress_bar_enabled", "disable_progress_bar", "enable_progress_bar"),
+    "datasets": ("is_progress_bar_enabled", "disable_progress_bars", "enable_progress_bars"),
+}
+
 _lock = threading.Lock()
 _depth = 0
-_bars_were_on = False
+_turned_off: list[tuple[object, str]] = []  # (module, its "on" function's name) to call when the last block ends
 
 
 @contextmanager
 def quiet() -> Iterator[None]:
-    """No Hugging Face progress bars and no :data:`BENIGN` warnings inside the block (re-entrant, thread-safe)."""
-    from transformers.utils import logging as hf_logging
-
-    global _depth, _bars_were_on
+    """No progress bars and no :data:`BENIGN` warnings inside the block (re-entrant, thread-safe: the bars come
+    back when the last block open in any thread ends)."""
+    global _depth
     with _lock:
         if _depth == 0:
-            _bars_were_on = hf_logging.is_progress_bar_enabled()
-            hf_logging.disable_progress_bar()
+            for name, (is_on, off, on) in _BARS.items():
+                if name.split(".")[0] in sys.modules:
+                    module = importlib.import_module(name)
+                    if getattr(module, is_on)():
+                        getattr(module, off)()
+                        _turned_off.append((module, on))
         _depth += 1
     try:
         with warnings.catch_warnings():
@@ -48,5 +62,7 @@ def quiet() -> Iterator[None]:
     finally:
         with _lock:
             _depth -= 1
-            if _depth == 0 and _bars_were_on:
-                hf_logging.enable_progress_bar()
+            if _depth == 0:
+                while _turned_off:
+                    module, on = _turned_off.pop()
+                    getattr(module, on)()

@@ -10,14 +10,13 @@ fine); problems are one-line :class:`DataError` messages. Column names, kinds an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
+from ..quiet import quiet
 
-__all__ = ["FORMATS", "looks_like_file", "quiet", "read_local"]
+__all__ = ["FORMATS", "looks_like_file", "read_local"]
 
 # Suffix -> (datasets builder, its options, whether the file is text).
 FORMATS: dict[str, tuple[str, dict[str, Any], bool]] = {
@@ -104,21 +103,6 @@ def _read_saved(path: Path) -> dict[str, Any]:
     except Exception as exc:
         raise DataError(f"could not read the saved dataset in {path.name!r}: {first_line(exc)}") from None
     return dict(saved) if isinstance(saved, datasets.DatasetDict) else {"train": saved}
-
-
-@contextmanager
-def quiet() -> Iterator[None]:
-    """No ``datasets`` progress bars for the workbench's own reading, mapping and filtering; the caller's
-    setting comes back after."""
-    import datasets
-
-    was_enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            datasets.enable_progress_bars()
 
 
 def first_line(exc: BaseException) -> str:

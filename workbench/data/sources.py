@@ -28,8 +28,9 @@ from ..data_kinds import DATA_KINDS, DataKind, data_kind
 from ..errors import DataError
 from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
+from ..quiet import quiet
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
-from .files import first_line, looks_like_file, quiet, read_local
+from .files import first_line, looks_like_file, read_local
 from .memory import held_splits, is_held_name
 from .mixture import mix_task_data, task_name
 from .task_data import TaskData
