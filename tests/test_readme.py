@@ -20,3 +20,21 @@ def test_the_from_python_example_runs(tmp_path, monkeypatch):
     run = scope["run"]  # the exported run, loaded back
     assert run.history.last_step == 10 and (tmp_path / "runs" / "my-prefix" / "adapter").is_dir()
     assert scope["probe"].share.shape[0] == run.model.config.num_hidden_layers
+
+
+def test_the_offline_route_for_a_packaged_model_runs(packaged_model, make_config, tmp_path, monkeypatch):
+    # On a stand-in packaged model, so that it runs everywhere; tests/models/test_real_model.py runs it on SmolLM2.
+    import torch
+
+    import workbench as wb
+
+    run = wb.Run.create(make_config("tiny-packaged"))
+    run.export(tmp_path / "runs" / "smollm2-e2e")
+    text = README.read_text(encoding="utf-8")
+    [code] = [block for block in re.findall(r"```python\n(.*?)```", text, re.S) if "runs/smollm2-e2e/adapter" in block]
+    monkeypatch.chdir(tmp_path)
+    scope: dict = {}
+    exec(compile(code.replace('"smollm2-135m"', '"tiny-packaged"'), str(README), "exec"), scope)
+    batch = scope["tok"](["name[Aromi] food[Italian] ->"], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.equal(scope["model"].eval()(**batch).logits, run.model.eval()(**batch).logits)

@@ -159,3 +159,40 @@ def test_a_reloaded_encoder_run_gives_the_same_logits(make_config, tmp_path, mod
     with torch.no_grad():
         ours, theirs = run.live_model.eval()(**batch).logits, again.model(**batch).logits
     torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-6)
+
+
+def test_a_packaged_base_is_named_by_its_hub_id_and_the_gguf_weights_it_learned_on_are_told(
+    packaged_model, make_config, tmp_path
+):
+    import re
+
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    folder, record = packaged_model
+    run = Run.create(make_config("tiny-packaged", train={"steps": 3}))
+    run.train()
+    path = run.export(tmp_path / "run")
+    adapter = json.loads((path / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "example/tiny-packaged"  # what plain transformers can load
+    info = json.loads((path / "run.json").read_text())
+    assert info["base_model"] == "tiny-packaged" and info["base_weights"] == record
+    card = (path / "README.md").read_text()
+    assert "`tiny-packaged`: the dequantized Q4_1 weights of `tiny.Q4_1.gguf`" in card
+    assert info["base_fingerprint"] in card and "The adapter names `example/tiny-packaged`" in card
+    # The workbench loads it back from the fetched copy, offline; so does the card's offline route, in plain PEFT.
+    again = Run.load(path)
+    assert again.loaded.path == str(folder) and again.info()["base_weights"] == record
+    offline = re.findall(r"```python\n(.*?)```", card, re.S)[1]
+    scope = {"AutoModelForCausalLM": AutoModelForCausalLM}
+    exec(offline, scope)
+    plain = PeftModel.from_pretrained(scope["base"], path / "adapter").eval()
+    batch = run.tokenizer(["name[Aromi] food[Italian] ->"], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.equal(plain(**batch).logits, run.live_model.eval()(**batch).logits)
+
+
+def test_a_base_not_made_from_a_gguf_file_says_no_weights_of_one(trained):
+    _, path = trained
+    assert json.loads((path / "run.json").read_text())["base_weights"] is None
+    assert "dequantized" not in (path / "README.md").read_text()

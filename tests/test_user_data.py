@@ -76,6 +76,31 @@ def test_test_split_report_and_evaluate_command(tmp_path, capsys):
     assert json.loads((out / "eval-validation.json").read_text())["rows"] == 2
 
 
+def test_evaluate_another_file_with_the_runs_columns_needs_no_mapping_and_a_given_one_wins(tmp_path, capsys):
+    # The case: trained with --column source=mr --column target=ref, scored on another file with mr / ref.
+    mapping = ["--column", "source=mr", "--column", "target=ref"]
+    train = uf.write(tmp_path / "records.csv", uf.renamed(uf.answers(), source="mr", target="ref"))
+    out = tmp_path / "run"
+    assert main(["train", "--dataset", str(train), *mapping, *FAST, "--out", str(out)]) == 0
+    more = uf.write(tmp_path / "more.csv", uf.renamed(uf.answers(n=40, seed=3), source="mr", target="ref"))
+    assert main(["evaluate", "--run", str(out), "--dataset", str(more), "--split", "validation"]) == 0
+    body = json.loads((out / "eval-validation.json").read_text())
+    assert body["rows"] > 0 and "exact_match" in body["metrics"]
+    # A --column given for the other file wins over the run's mapping; the run's still maps the role left open.
+    rows = [{"mr": "not this", "meaning": r["source"], "ref": r["target"]} for r in uf.answers(n=40, seed=4)]
+    other = uf.write(tmp_path / "other.csv", rows)
+    assert main(["evaluate", "--run", str(out), "--dataset", str(other), "--column", "source=meaning",
+                 "--split", "validation"]) == 0  # fmt: skip
+    samples = json.loads((out / "eval-validation.json").read_text())["samples"]
+    assert samples and all("name[Zizzi]" in s["input"] for s in samples)
+    # Columns that fit neither the run's mapping nor the roles: one line naming the file's and how to map them.
+    capsys.readouterr()
+    stray = uf.write(tmp_path / "stray.csv", uf.renamed(uf.answers(n=20), source="record", target="sentence"))
+    assert main(["evaluate", "--run", str(out), "--dataset", str(stray), "--split", "validation"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "record, sentence" in err and "--column" in err and len(err.splitlines()) == 1
+
+
 def test_evaluate_a_regression_run_writes_a_scatter(tmp_path, capsys):
     path = uf.write(tmp_path / "stars.csv", uf.stars(n=80))
     out = tmp_path / "run"
@@ -132,3 +157,40 @@ def test_sweep_my_file_with_a_column_mapping(tmp_path, capsys):
     info = json.loads((out / "sweep.json").read_text())
     assert info["metric"] == "accuracy" and info["direction"] == "maximize" and len(info["trials"]) == 2
     assert (out / "best" / "adapter" / "adapter_config.json").is_file()
+
+
+def test_a_run_loads_and_evaluates_another_file_with_its_columns_from_python(tmp_path, make_config):
+    from workbench import Run
+    from workbench.config import DataChoice
+
+    train = uf.write(tmp_path / "records.jsonl", uf.renamed(uf.answers(), source="mr", target="ref"))
+    run = Run.create(make_config(dataset=str(train), data={"columns": {"source": "mr", "target": "ref"}}))
+    more = uf.renamed(uf.answers(n=40, seed=3), source="mr", target="ref")
+    data = run.load_data(DataChoice(name=str(uf.write(tmp_path / "more.csv", more))))
+    assert set(data.validation["source"]) <= {r["mr"] for r in more}
+    result = run.evaluate("validation", data=data)
+    assert result.rows and "exact_match" in result.metrics
+    # A mapping given for the other file wins; the run's fills the role it leaves open.
+    rows = [{"mr": "not this", "meaning": r["mr"], "ref": r["ref"]} for r in more]
+    choice = DataChoice(name=str(uf.write(tmp_path / "other.csv", rows)), columns={"source": "meaning"})
+    assert set(run.load_data(choice).validation["source"]) <= {r["mr"] for r in more}
+    assert run.config.data.columns == {"source": "mr", "target": "ref"}  # the run's own mapping is untouched
+
+
+def test_a_chinese_file_trains_on_a_model_that_reads_it_and_bleu_splits_its_characters(tmp_path, make_config):
+    import math
+
+    from workbench import Run
+
+    rows = uf.chinese_records(n=32)
+    model = uf.byte_level_gpt2(tmp_path / "zh-gpt2", [text for row in rows for text in row.values()])
+    data = uf.write(tmp_path / "records-zh.jsonl", rows)
+    run = Run.create(make_config(str(model), str(data), data={"test_fraction": 0.2}, train={"steps": 6}))
+    assert run.metric == "bleu"  # sentences, if unspaced ones: not the one-word answers exact match is for
+    run.train()
+    assert run.test is not None and run.history.evals
+    for metrics in (run.test.metrics, run.history.evals[-1].metrics):
+        assert {"bleu", "exact_match", "chrf", "rougeL", "slot_coverage"} <= set(metrics)
+        assert all(math.isfinite(v) for v in metrics.values()), metrics
+    info = json.loads((run.export(tmp_path / "run") / "run.json").read_text())
+    assert info["test"]["report"]["bleu_tokenizer"] == "zh"

@@ -41,7 +41,7 @@ INIT_CHOICES = ("random", "zero", "text")
 SCHEDULES = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-DATA_KIND_CHOICES = ("auto", "text", "classification", "regression", "tagging")
+DATA_KIND_CHOICES = ("auto", "text", "classification", "regression", "tagging", "chat", "lm")
 SAMPLING = ("proportional", "balanced")
 # Every metric a run can lead with (metrics.py imports nothing heavy).
 METRIC_CHOICES = tuple(METRICS)

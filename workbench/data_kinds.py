@@ -1,10 +1,12 @@
-"""What a dataset asks for — text, classification, regression or tagging — as data.
+"""What a dataset asks for — text, classification, regression, tagging, chat or language modelling — as data.
 
 A :class:`DataKind` owns everything that differs between kinds of data, whatever model
-learns them: its two standard columns, how raw labels of any type (strings, ints, bools,
+learns them: its standard columns, how a generative model learns a row (a source and
+its target, a conversation's replies, or every token of a text), how raw labels of any type (strings, ints, bools,
 ``ClassLabel``, numbers) become training labels — refusing missing or mixed ones with
 one line that names the column and the first bad row —, how a row reads as (input,
-output) text for a generative model, how generated text is read back as a prediction,
+output) for a generative model (the input of a chat row is the conversation before its
+last reply), how generated text is read back as a prediction,
 and how predictions are scored (:mod:`workbench.metrics`, headline first). Which model
 learns a kind, and how (a head or generated text), is :mod:`workbench.model_tasks`'
 concern; finding and splitting files is :mod:`workbench.data.sources`'.
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from datasets import ClassLabel, Dataset
 
 from . import metrics as m
+from .data.conversations import as_conversation
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -34,9 +37,14 @@ class DataKind:
     """The behaviour shared by all kinds; each kind below fills in what differs."""
 
     name: str = ""
-    roles: tuple[str, str] = ("", "")
+    roles: tuple[str, ...] = ("", "")
     metrics: tuple[str, ...] = ()
     has_label_names = False
+    # How a generative model learns a row: "pair" (source -> target, the target learned), "conversation"
+    # (a chat template, every assistant turn learned) or "whole" (one text, every token learned).
+    layout = "pair"
+    # Are predictions generated and read back? Language modelling is scored by its loss alone.
+    generates = True
     # The role whose repeated values make one record (text: the source; E2E gives each record ~8.5 human
     # references, one row each). Splits keep a record whole, and generation scores each record once.
     group_role: str | None = None
@@ -49,6 +57,14 @@ class DataKind:
 
     def default_metric(self, train: Dataset) -> str:
         return self.metrics[0]
+
+    def claims(self, train: Dataset, columns: Mapping[str, str]) -> bool:
+        """Do a dataset's columns, which hold this kind's roles, mean this kind? (Asked when the kind is guessed.)"""
+        return True
+
+    def loss_metrics(self, loss: float) -> dict[str, float]:
+        """Metrics that follow from the validation loss alone."""
+        return {}
 
     def target_stats(self, train: Dataset) -> tuple[float, float] | None:
         """What a head's targets are scaled by (regression: the training mean and standard deviation)."""
@@ -65,7 +81,7 @@ class DataKind:
     def references(self, rows: Sequence[Mapping[str, Any]], pool: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
         """What each of ``rows`` is compared with: its own reference, then (with a ``group_role``) the other
         references of its record found in ``pool`` (the whole split)."""
-        role, target = self.group_role, self.roles[1]
+        role, target = self.group_role, self.roles[-1]
         if role is None:
             return [[r[target]] for r in rows]
         by_record: dict[Any, list[Any]] = {}
@@ -84,6 +100,13 @@ class DataKind:
                 break
             first.setdefault(key, i)
         return [split[i] for i in first.values()]
+
+    def as_prompt(self, prompt: Any) -> Any:
+        """A prompt a person gives, as this kind's model reads it: a string (chat: a conversation)."""
+        if not isinstance(prompt, str):
+            raise DataError(f"a prompt for a model that learned {self.name} data is a string, not a "
+                            f"{type(prompt).__name__}")  # fmt: skip
+        return prompt
 
     def read(self, text: str, row: Mapping[str, Any], data: TaskData) -> Any:
         """A generated text as a prediction."""
@@ -127,9 +150,7 @@ class _Text(DataKind):
         return out, None
 
     def default_metric(self, train: Dataset) -> str:
-        # One-word answers: exact match says it plainly; longer outputs: BLEU, the generation standard.
-        lengths = [len(t.split()) for t in train["target"][:200]]
-        return "exact_match" if lengths and statistics.median(lengths) <= 3 else "bleu"
+        return _text_headline(train["target"][:200])
 
     def render(self, row, data):  # type: ignore[no-untyped-def]
         return row["source"], row["target"]
@@ -137,6 +158,9 @@ class _Text(DataKind):
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
         refs = self.references(rows, pool)  # every reference of a record (E2E has several), from the whole split
         return _headline_first(m.text_metrics(preds, refs, [r["source"] for r in rows]), data.metric)
+
+    def report(self, preds, rows, data):  # type: ignore[no-untyped-def]
+        return {"bleu_tokenizer": m.bleu_tokenizer(self.references(rows, ()))}
 
 
 class _Classification(DataKind):
@@ -184,6 +208,14 @@ class _Regression(DataKind):
                 values.append(number)
             out[split] = ds.remove_columns("label").add_column("label", values)
         return out, None
+
+    def claims(self, train: Dataset, columns: Mapping[str, str]) -> bool:
+        """Do a dataset's columns, which hold this kind's roles, mean this kind? (Asked when the kind is guessed.)"""
+        return True
+
+    def loss_metrics(self, loss: float) -> dict[str, float]:
+        """Metrics that follow from the validation loss alone."""
+        return {}
 
     def target_stats(self, train: Dataset) -> tuple[float, float] | None:
         targets = train["label"]
@@ -279,9 +311,74 @@ class _Mixture(DataKind):
         return {"task_mean": sum(shares) / len(shares) if shares else float("nan"), **out}
 
 
+class _Chat(DataKind):
+    """Conversations (:mod:`workbench.data.conversations` reads the formats into ``messages``); a generative model
+    learns every assistant turn and is scored on generating the last one from the turns before it."""
+
+    name, roles = "chat", ("messages",)
+    metrics = ("bleu", "exact_match", "chrf", "rougeL")
+    layout = "conversation"
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        return splits, None  # read and checked as conversations by sources, whatever format they came in
+
+    def default_metric(self, train: Dataset) -> str:
+        return _text_headline([m[-1]["content"] for m in train["messages"][:200]])
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return row["messages"][:-1], row["messages"][-1]["content"]
+
+    def as_prompt(self, prompt):  # type: ignore[no-untyped-def]
+        return as_conversation(prompt)
+
+    def reference(self, row, data):  # type: ignore[no-untyped-def]
+        return row["messages"][-1]["content"]
+
+    def references(self, rows, pool):  # type: ignore[no-untyped-def]
+        return [[r["messages"][-1]["content"]] for r in rows]
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        return _headline_first(m.text_metrics(preds, self.references(rows, pool)), data.metric)
+
+    def report(self, preds, rows, data):  # type: ignore[no-untyped-def]
+        return {"bleu_tokenizer": m.bleu_tokenizer(self.references(rows, ()))}
+
+
+class _LanguageModelling(DataKind):
+    """Plain text, every token learned: the continued pretraining of a decoder; perplexity leads (lower is better)."""
+
+    name, roles = "lm", ("text",)
+    metrics = ("perplexity",)
+    layout, generates = "whole", False
+
+    def claims(self, train: Dataset, columns: Mapping[str, str]) -> bool:
+        # A text column beside other text columns is more likely a labelled set with an unusual label name.
+        mine = set(columns.values())
+        return not any(getattr(f, "dtype", "") in ("string", "large_string") for name, f in train.features.items()
+                       if name not in mine)  # fmt: skip
+
+    def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
+        for split, ds in splits.items():
+            bad = next((i for i, v in enumerate(ds["text"]) if not isinstance(v, str) or not v.strip()), None)
+            if bad is not None:
+                raise DataError(f"column {columns['text']!r} is empty or not text in {_row(bad, where[split])}; "
+                                "fill it in or drop the row")  # fmt: skip
+        return splits, None
+
+    def loss_metrics(self, loss: float) -> dict[str, float]:
+        return {"perplexity": math.exp(min(loss, 700.0))}  # exp overflows past ~709
+
+    def render(self, row, data):  # type: ignore[no-untyped-def]
+        return "", row["text"]
+
+    def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
+        return {}
+
+
 DATA_KINDS: dict[str, DataKind] = {
-    k.name: k for k in (_Text(), _Classification(), _Regression(), _Tagging(), _Mixture())
-}
+    k.name: k for k in (_Text(), _Classification(), _Regression(), _Tagging(), _Mixture(), _Chat(),
+                        _LanguageModelling())
+}  # fmt: skip
 
 
 def data_kind(name: str) -> DataKind:
@@ -293,6 +390,12 @@ def data_kind(name: str) -> DataKind:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+def _text_headline(targets: Sequence[str]) -> str:
+    # One-word answers: exact match says it plainly; longer outputs: BLEU, the generation standard.
+    lengths = [m.word_count(t) for t in targets]
+    return "exact_match" if lengths and statistics.median(lengths) <= 3 else "bleu"
 
 
 def _headline_first(metrics: dict[str, Any], headline: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import torch
 
 from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
+from .data.conversations import show_source
 from .generate import generate_texts
 from .model_tasks import ModelTask, model_task
 from .models.sharing import running
@@ -91,6 +92,7 @@ def evaluate(
         if result is None or stopped():
             return None
     result.loss = total / max(count, 1)
+    result.metrics = {**data.data_kind.loss_metrics(result.loss), **result.metrics}
     return result
 
 
@@ -131,7 +133,7 @@ def _score(
 ) -> EvalResult | None:
     kind = data.data_kind
     if task.generative:
-        if n_generate == 0:
+        if n_generate == 0 or not kind.generates:
             return EvalResult(0.0, {})
         rows = kind.scored_rows(split, n_generate)  # one row a record: its other references come from the split
         pairs = [data.render(r) for r in rows]
@@ -146,8 +148,9 @@ def _score(
         shown = [kind.show(p, data) for p in preds]
     # The whole split goes along: text metrics gather every reference of a source from it.
     metrics = kind.score(preds, rows, data, generated=task.generative, pool=split)
-    samples = [{"input": data.render(r)[0], "reference": data.render(r)[1], "output": o}
-               for r, o in zip(rows[:3], shown[:3])]  # fmt: skip
+    # "prompt": what the model was given (a chat row's conversation), for asking the base model the same.
+    samples = [{"input": show_source(source), "reference": reference, "output": o, "prompt": source}
+               for (source, reference), o in zip(map(data.render, rows[:3]), shown[:3])]  # fmt: skip
     detail = kind.report(preds, rows, data) if report else {}
     references = len(rows)
     if task.generative and kind.group_role is not None:

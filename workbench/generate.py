@@ -1,7 +1,9 @@
 """Greedy generation from a prefix-tuned (or base) model, in batches.
 
-Prompts are formatted exactly as in training (:func:`workbench.data.format_prompt`):
-a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source.
+Prompts are formatted exactly as in training (:meth:`workbench.model_tasks.ModelTask.prompt`):
+a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source, and a
+conversation (a list of messages) is written with the model's chat template up to the cue
+for the reply, which ends at the template's end-of-turn token.
 Decoders are padded on the left for generation so that every row's next token
 sits at the end; the prefix keys carry no position, so left padding leaves
 greedy outputs unchanged (tested). Only the newly generated tokens are decoded.
@@ -22,17 +24,19 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCriteriaList
 
+from .data.chat_template import chat_format
+from .data.conversations import Conversation
 from .model_tasks import ModelTask, model_task
 from .models.sharing import running
 
-__all__ = ["generate_texts"]
+__all__ = ["generate_texts", "stop_tokens"]
 
 
 @torch.no_grad()
 def generate_texts(
     model: Any,
     tokenizer: PreTrainedTokenizerBase,
-    prompts: Sequence[str],
+    prompts: Sequence[str | Conversation],
     *,
     task: ModelTask | str,
     separator: str = "->",
@@ -41,12 +45,13 @@ def generate_texts(
     use_prefix: bool = True,
     stop: Callable[[], bool] | None = None,
     one_line: bool = False,
+    streamer: Any = None,
 ) -> list[str]:
     """Greedy continuations of ``prompts``; ``use_prefix=False`` asks the frozen base model.
 
     With ``stop``, fewer (and shorter) outputs come back once ``stop()`` is true; with ``one_line``
     each ends at its first newline. The tokenizer and the model are left as they were (padding is chosen
-    per call).
+    per call). ``streamer``: a transformers streamer that sees the tokens as they come (one prompt at a time).
     """
     task = model_task(task)
     if not task.generative:
@@ -55,12 +60,12 @@ def generate_texts(
     context = model.disable_adapter() if not use_prefix and hasattr(model, "disable_adapter") else nullcontext()
     device = next(model.parameters()).device
     outputs: list[str] = []
+    eos = stop_tokens(tokenizer, prompts)
     with running(model, training=False), context:
         for start in range(0, len(prompts), batch_size):
             if stop is not None and stop():
                 break
-            texts = [task.prompt(p, separator) for p in prompts[start : start + batch_size]]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side=task.padding_side).to(device)
+            enc = task.prompt_inputs(tokenizer, list(prompts[start : start + batch_size]), separator).to(device)
             ids = model.generate(
                 input_ids=enc["input_ids"],
                 attention_mask=enc["attention_mask"],
@@ -68,7 +73,8 @@ def generate_texts(
                 do_sample=False,
                 num_beams=1,
                 pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
+                eos_token_id=eos,
+                streamer=streamer,
                 stopping_criteria=StoppingCriteriaList(
                     ([_StopWhen(stop)] if stop else []) + ([_EndAtNewline(tokenizer)] if one_line else [])
                 ),
@@ -79,6 +85,12 @@ def generate_texts(
             # A token that holds the newline may carry text after it; the line ends there.
             outputs += [(t.strip().split("\n")[0] if one_line else t).strip() for t in texts]
     return outputs
+
+
+def stop_tokens(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str | Conversation]) -> int | list[int]:
+    """The token id(s) that end an output: end-of-sequence, and for conversations the template's end of turn."""
+    chat = bool(prompts) and not isinstance(prompts[0], str)
+    return chat_format(tokenizer).stop_ids(tokenizer) if chat else tokenizer.eos_token_id
 
 
 class _EndAtNewline(StoppingCriteria):

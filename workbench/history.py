@@ -42,7 +42,7 @@ class EvalEvent:
     step: int
     loss: float
     metrics: dict[str, float]  # numbers only (see EvalResult)
-    samples: list[dict[str, str]] = field(default_factory=list)
+    samples: list[dict[str, Any]] = field(default_factory=list)
     elapsed_s: float = 0.0
     kind: Literal["eval"] = "eval"
 

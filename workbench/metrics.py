@@ -6,18 +6,25 @@
 * text: exact match, BLEU and chrF (sacrebleu), ROUGE-L (Google's ``rouge-score``, an
   optional extra), and *slot coverage* where the sources are ``key[value]`` records.
 
+Text in any script: BLEU splits the references' words with the sacrebleu tokenizer that fits
+their script (:func:`bleu_tokenizer`: ``zh`` for Chinese characters, ``char`` for scripts written
+without spaces such as Thai or Japanese kana, ``13a`` otherwise); ROUGE-L reads each character of
+those scripts as a word and keeps the words of every other script (rouge-score's own tokenizer
+keeps ASCII only); exact match compares NFKC forms, so full-width ``ＡＢＣ１２３`` equals ``ABC123``.
+
 :data:`METRICS` says for every metric whether higher is better and what a perfect
 score is, so charts, tables and sweeps rank runs the right way round. Every metric
-gives its best value when every prediction equals its reference (tested). Predictions
-arrive as labels, numbers or strings; this module does not run models, and reading
-generated text back as a prediction is :mod:`workbench.data_kinds`' job.
+gives its best value when every prediction equals its reference (tested, in Chinese, Japanese,
+Thai and Russian too). Predictions arrive as labels, numbers or strings; this module does not
+run models, and reading generated text back as a prediction is :mod:`workbench.data_kinds`' job.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .errors import ConfigError
@@ -25,6 +32,7 @@ from .errors import ConfigError
 __all__ = [
     "METRICS",
     "Metric",
+    "bleu_tokenizer",
     "classification_metrics",
     "classification_report",
     "is_better",
@@ -38,6 +46,7 @@ __all__ = [
     "slot_coverage",
     "tagging_metrics",
     "text_metrics",
+    "word_count",
 ]
 
 
@@ -64,11 +73,15 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     Metric("rmse", False, 0.0, "root mean squared error"),
     Metric("mae", False, 0.0, "mean absolute error"),
     Metric("r2", True, 1.0, "coefficient of determination"),
-    Metric("exact_match", True, 1.0, "share of outputs equal to a reference (case and spacing ignored)"),
-    Metric("bleu", True, 100.0, "corpus BLEU (sacrebleu, effective n-gram order), all references of a source"),
+    Metric("exact_match", True, 1.0, "share of outputs equal to a reference (case, spacing and full-width forms "
+                                     "ignored)"),
+    Metric("bleu", True, 100.0, "corpus BLEU (sacrebleu, effective n-gram order, a tokenizer that fits the "
+                                "references' script), all references of a source"),
     Metric("chrf", True, 100.0, "character n-gram F-score (sacrebleu)"),
-    Metric("rougeL", True, 100.0, "ROUGE-L F-measure with stemming (rouge-score), the summarization standard",
+    Metric("rougeL", True, 100.0, "ROUGE-L F-measure with stemming (rouge-score), the summarization standard; "
+                                  "characters as words in scripts written without spaces",
            library="rouge-score"),
+    Metric("perplexity", False, 1.0, "exp of the mean loss per learned token (language modelling)"),
     Metric("slot_coverage", True, 1.0, "share of outputs that mention every key[value] their reference mentions"),
     Metric("task_mean", True, 1.0, "a mixture's mean over tasks of each headline as a share of its best "
                                    "(lower-is-better headlines left out)"),
@@ -200,6 +213,89 @@ def is_record(source: str) -> bool:
     return len(_SLOT.findall(source)) >= 1 and not _SLOT.sub("", source).strip(" ,;|")
 
 
+# Unicode blocks of the scripts written without spaces between words, and the sacrebleu tokenizer that splits
+# them: "zh" parts Chinese characters and leaves the rest to 13a; "char" parts every character, the choice for
+# Thai, Lao, Tibetan, Myanmar, Khmer and Japanese kana when no word tokenizer (MeCab and the like) is installed.
+_UNSPACED_SCRIPTS: tuple[tuple[int, int, str, str], ...] = (
+    (0x2E80, 0x2FDF, "CJK and Kangxi radicals", "zh"),
+    (0x3400, 0x4DBF, "CJK ideographs extension A", "zh"),
+    (0x4E00, 0x9FFF, "CJK ideographs", "zh"),
+    (0xF900, 0xFAFF, "CJK compatibility ideographs", "zh"),
+    (0x20000, 0x3134F, "CJK ideographs extensions B-G", "zh"),
+    (0x0E00, 0x0E7F, "Thai", "char"),
+    (0x0E80, 0x0EFF, "Lao", "char"),
+    (0x0F00, 0x0FFF, "Tibetan", "char"),
+    (0x1000, 0x109F, "Myanmar", "char"),
+    (0x1780, 0x17FF, "Khmer", "char"),
+    (0x19E0, 0x19FF, "Khmer symbols", "char"),
+    (0x3040, 0x309F, "Hiragana", "char"),
+    (0x30A0, 0x30FF, "Katakana", "char"),
+    (0x31F0, 0x31FF, "Katakana extensions", "char"),
+    (0xFF66, 0xFF9F, "Halfwidth katakana", "char"),
+)
+# BLEU takes the first tokenizer whose scripts hold more than this share of the references' letters, else
+# 13a. "char" comes first and wants a fair share: Japanese mixes kana with Chinese characters, and "zh" would
+# leave its kana runs whole; yet "char" would also split every word of a spaced text quoting one Thai word.
+# "zh" wants a single Chinese character: outside them it tokenizes as 13a does, so mixed text loses nothing.
+_BLEU_RULES: tuple[tuple[str, float], ...] = (("char", 0.2), ("zh", 0.0))
+_BLEU_DEFAULT = "13a"
+
+
+def _script_class(tokenizers: Sequence[str]) -> str:
+    """A regex character class (without brackets) of the scripts that ``tokenizers`` split."""
+    return "".join(f"{chr(a)}-{chr(b)}" for a, b, _, tok in _UNSPACED_SCRIPTS if tok in tokenizers)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+# A script's letters only: a Thai or Tibetan vowel sign is a mark, and counts neither here nor in _LETTER.
+_SCRIPT_LETTERS = {name: re.compile(rf"(?=[^\W\d_])[{_script_class((name,))}]") for name, _ in _BLEU_RULES}
+_UNSPACED = _script_class([tok for _, _, _, tok in _UNSPACED_SCRIPTS])
+# Within a word: one character of an unspaced script, or a run of anything else.
+_WORD_PIECE = re.compile(rf"[{_UNSPACED}]|[^{_UNSPACED}]+")
+
+
+def bleu_tokenizer(refs: Iterable[Sequence[str]]) -> str:
+    """The sacrebleu tokenizer BLEU splits words with for these references: ``zh``, ``char`` or ``13a``.
+
+    ``refs`` as :func:`text_metrics` takes them (every reference of each row). Decided by the Unicode
+    blocks of the references' letters, never by the outputs, so every run on one dataset is scored alike.
+    """
+    text = "\n".join("\n".join(row) for row in refs)
+    if text.isascii():
+        return _BLEU_DEFAULT  # the common case, decided without counting
+    letters = len(_LETTER.findall(text))
+    for name, share in _BLEU_RULES:
+        if len(_SCRIPT_LETTERS[name].findall(text)) > share * letters:
+            return name
+    return _BLEU_DEFAULT
+
+
+def word_count(text: str) -> int:
+    """How many words ``text`` holds, each character of a script written without spaces counted as one
+    (an unspaced Chinese sentence is a dozen words, not one)."""
+    return sum(len(_WORD_PIECE.findall(word)) for word in text.split())
+
+
+class _ScriptWords:
+    """A rouge-score tokenizer for any script: ASCII text exactly as rouge-score's own tokenizer reads it
+    (lower case, ``[a-z0-9]+`` words, Porter stems); other text NFKC-folded and lower-cased, its words
+    being runs of letters, marks and digits, and each character of an unspaced script a word of its own."""
+
+    def __init__(self) -> None:
+        from rouge_score.tokenizers import DefaultTokenizer
+
+        self._ascii = DefaultTokenizer(use_stemmer=True)
+
+    def tokenize(self, text: str) -> list[str]:
+        if text.isascii():
+            return self._ascii.tokenize(text)
+        folded = unicodedata.normalize("NFKC", text).lower()
+        # Letters (L), marks (M) and numbers (N) make words: a Devanagari vowel sign stays in its word.
+        spaced = "".join(c if unicodedata.category(c)[0] in "LMN" else " " for c in folded)
+        return [token for word in spaced.split() for piece in _WORD_PIECE.findall(word)
+                for token in (self._ascii.tokenize(piece) if piece.isascii() else [piece])]  # fmt: skip
+
+
 def text_metrics(
     pred: Sequence[str],
     refs: Sequence[Sequence[str]],
@@ -209,6 +305,7 @@ def text_metrics(
 
     ``refs[i]`` holds every reference of row i (a record with several human references);
     BLEU and chrF use them all, exact match accepts any, ROUGE-L takes the closest, slot coverage the first.
+    BLEU's tokenizer follows the references' script (:func:`bleu_tokenizer` names it, for a report).
     """
     from sacrebleu.metrics import BLEU, CHRF
 
@@ -221,7 +318,7 @@ def text_metrics(
     out = {
         "exact_match": sum(any(_norm(p) == _norm(x) for x in r) for p, r in zip(pred, refs)) / len(pred),
         # Effective order: one-word outputs have no 4-grams, and an exact one must not score 0.
-        "bleu": float(BLEU(effective_order=True).corpus_score(pred, streams).score),
+        "bleu": float(BLEU(tokenize=bleu_tokenizer(refs), effective_order=True).corpus_score(pred, streams).score),
         "chrf": float(CHRF().corpus_score(pred, streams).score),
     }
     try:
@@ -229,7 +326,7 @@ def text_metrics(
     except ImportError:  # an optional extra; asking for it as the metric says what to install
         pass
     else:
-        scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+        scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_ScriptWords())
         # Against the closest reference, as E2E's scripts score a record with several.
         best = [max(scorer.score(x, p)["rougeL"].fmeasure for x in r) for p, r in zip(pred, refs)]
         out["rougeL"] = 100 * sum(best) / len(pred)
@@ -275,4 +372,5 @@ def parse_tags(text: str, n_tokens: int, tag_names: Sequence[str]) -> list[str]:
 
 
 def _norm(text: str) -> str:
-    return " ".join(re.sub(r"([^\w\s])", r" \1 ", text.lower()).split())
+    # NFKC first: full-width letters, digits and punctuation (common in Chinese and Japanese text) become ASCII.
+    return " ".join(re.sub(r"([^\w\s])", r" \1 ", unicodedata.normalize("NFKC", text).lower()).split())

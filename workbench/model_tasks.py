@@ -17,10 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from .data.chat_template import chat_format
+from .data.conversations import Conversation
 from .data.encode import (
     IGNORE,
     EncodedSplit,
     encode_causal,
+    encode_segments,
     encode_seq2seq,
     encode_texts,
     encode_words,
@@ -72,10 +75,18 @@ class ModelTask:
     def encode(self, rows: Any, data: TaskData, tokenizer: Any, *, max_length: int, separator: str) -> EncodedSplit:
         """Token ids and labels for ``rows`` (a split of ``data``)."""
         if self.generative:
+            layout = data.data_kind.layout
+            if self.decoder_only and layout == "conversation":  # every reply learned, through the chat template
+                chat = chat_format(tokenizer)
+                return encode_segments([chat.segments(tokenizer, row["messages"]) for row in rows], tokenizer,
+                                       max_length, add_special_tokens=chat.add_special_tokens)  # fmt: skip
+            if self.decoder_only and layout == "whole":
+                return encode_segments([[(row["text"], True)] for row in rows], tokenizer, max_length,
+                                       add_special_tokens=True, end_with_eos=True)  # fmt: skip
             pairs = [data.render(row) for row in rows]
             if self.decoder_only:
                 return encode_causal(pairs, tokenizer, max_length, separator)
-            return encode_seq2seq(pairs, tokenizer, max_length)
+            return encode_seq2seq([(self.prompt(tokenizer, s, separator), t) for s, t in pairs], tokenizer, max_length)
         if self.head == "tags":
             return encode_words(list(rows["tokens"]), list(rows["tags"]), tokenizer, max_length)
         labels = list(rows["label"])
@@ -99,9 +110,25 @@ class ModelTask:
 
     # -- generation and probing -----------------------------------------------------------------
 
-    def prompt(self, source: str, separator: str) -> str:
-        """What the model is given to produce the output of ``source``."""
+    def prompt(self, tokenizer: Any, source: str | Conversation, separator: str) -> str:
+        """The text the model is given to produce the output of ``source``: a conversation through the chat
+        template, up to the cue for the reply; a decoder's text followed by the separator."""
+        if not isinstance(source, str):
+            return chat_format(tokenizer).render(tokenizer, source, generation_prompt=True)
         return format_prompt(source, separator) if self.decoder_only else source
+
+    def prompt_inputs(self, tokenizer: Any, sources: list[str | Conversation], separator: str) -> Any:
+        """``sources`` as one padded batch of prompts (tensors), padded on the side generation needs."""
+        texts = [self.prompt(tokenizer, s, separator) for s in sources]
+        return tokenizer(texts, return_tensors="pt", padding=True, padding_side=self.padding_side,
+                         add_special_tokens=_special_tokens(tokenizer, sources))  # fmt: skip
+
+    def example(self, tokenizer: Any, source: str | Conversation, target: str, separator: str) -> str:
+        """A decoder's whole text for (source, target), as it is learned: the prompt then the output."""
+        if not isinstance(source, str):
+            return chat_format(tokenizer).render(tokenizer, [*source, {"role": "assistant", "content": target}])
+        prompt = format_prompt(source, separator)
+        return f"{prompt} {target}" if prompt else target
 
     @property
     def padding_side(self) -> str:
@@ -110,11 +137,13 @@ class ModelTask:
     def probe_batch(self, tokenizer: Any, examples: list[tuple[str, str]], separator: str) -> tuple[
             dict[str, torch.Tensor], str]:  # fmt: skip
         """Inputs for the attention probe and the name of the mask over its query tokens."""
+        specials = _special_tokens(tokenizer, [s for s, _ in examples])
         if self.decoder_only:
-            texts = [f"{format_prompt(s, separator)} {t}" for s, t in examples]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right")
+            texts = [self.example(tokenizer, s, t, separator) for s, t in examples]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=specials)
             return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}, "attention_mask"
-        enc = tokenizer([s for s, _ in examples], return_tensors="pt", padding=True, padding_side="right")
+        sources = [self.prompt(tokenizer, s, separator) for s, _ in examples]
+        enc = tokenizer(sources, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=specials)
         batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
         if not self.generative:
             return batch, "attention_mask"
@@ -148,12 +177,21 @@ MODEL_TASKS: dict[str, ModelTask] = {t.name: t for t in (
 # (architecture, dataset kind) -> task. Generative models learn every kind as text (the label word,
 # the number, the tag sequence, a mixture of tasks); encoders need a head, one per kind.
 _TASK_TABLE: dict[tuple[str, str], str] = {
-    **{("decoder", kind): "causal-lm" for kind in ("text", "classification", "regression", "tagging", "mixture")},
-    **{("seq2seq", kind): "seq2seq" for kind in ("text", "classification", "regression", "tagging", "mixture")},
+    **{
+        ("decoder", kind): "causal-lm"
+        for kind in ("text", "classification", "regression", "tagging", "mixture", "chat", "lm")
+    },
+    **{("seq2seq", kind): "seq2seq" for kind in ("text", "classification", "regression", "tagging", "mixture", "chat")},
     ("encoder", "classification"): "seq-cls",
     ("encoder", "regression"): "seq-reg",
     ("encoder", "tagging"): "token-cls",
 }
+
+
+def _special_tokens(tokenizer: Any, sources: list[str | Conversation]) -> bool:
+    """Does the tokenizer add its special tokens to these prompts? Not to a conversation written by the model's own
+    chat template, which holds them already."""
+    return not sources or isinstance(sources[0], str) or chat_format(tokenizer).add_special_tokens
 
 
 def model_task(task: ModelTask | str) -> ModelTask:

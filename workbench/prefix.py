@@ -20,6 +20,7 @@ from peft.tuners.cartridge.utils import initialize_kv_prefix_from_past_key_value
 
 from .config import PrefixSettings
 from .data import TaskData
+from .data.chat_template import chat_format
 from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
 from .models import BUILTIN_MODELS, LoadedModel, quirks_for
@@ -138,6 +139,7 @@ def preflight(
     findings = list(_settings_findings(loaded, settings))
     if data is not None:
         findings += [Finding("info", note) for note in data.notes] + _coverage_findings(loaded, data)
+        findings += _chat_findings(loaded, data)
     # transformers 5 renamed is_gradient_checkpointing to is_activation_checkpointing
     checkpointing = getattr(loaded.model, "is_activation_checkpointing", None)
     if checkpointing is None:
@@ -192,6 +194,18 @@ def _coverage_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
                            f"(first {coverage.rows} rows); pick a model with a subword tokenizer for this data")
         for side, share in sides if share > _UNKNOWN_WARN
     ]  # fmt: skip
+
+
+def _chat_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
+    if data.data_kind.layout != "conversation" or not loaded.task.decoder_only:
+        return []
+    chat = chat_format(loaded.tokenizer)
+    if chat.own:
+        return [Finding("info", f"conversations are written with {loaded.name}'s own chat template; the loss falls "
+                                "on the assistant's replies only")]  # fmt: skip
+    return [Finding("warning", f"{loaded.name} has no chat template: conversations are written as plain "
+                               "'role: text' lines, each reply closed by its end-of-sequence token; an instruct "
+                               "model's own template is what it was taught")]  # fmt: skip
 
 
 def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Finding]:

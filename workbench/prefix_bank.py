@@ -22,8 +22,10 @@ import torch
 from safetensors.torch import load_file
 from transformers import DynamicCache
 
-from .data import format_prompt
+from .data.conversations import Conversation
 from .errors import CompatibilityError, ExportError
+from .generate import stop_tokens
+from .model_tasks import MODEL_TASKS
 from .run import Run
 from .rundir import ADAPTER_DIR, RUN_FILE
 
@@ -63,8 +65,10 @@ class PrefixBank:
         self.prefixes[name] = _Prefix(kv[0::2].to(device, dtype), kv[1::2].to(device, dtype))
 
     @torch.no_grad()
-    def generate(self, prompts: Sequence[str], prefixes: Sequence[str], *, max_new_tokens: int = 48) -> list[str]:
-        """Greedy outputs; row i continues ``prompts[i]`` under the prefix named ``prefixes[i]``."""
+    def generate(self, prompts: Sequence[str | Conversation], prefixes: Sequence[str], *,
+                 max_new_tokens: int = 48) -> list[str]:  # fmt: skip
+        """Greedy outputs; row i continues ``prompts[i]`` under the prefix named ``prefixes[i]``. Prompts for chat
+        runs' prefixes are lists of messages (written with the base's chat template, as in training)."""
         if len(prompts) != len(prefixes):
             raise ValueError(f"{len(prompts)} prompts but {len(prefixes)} prefix names")
         unknown = sorted(set(prefixes) - set(self.prefixes))
@@ -73,8 +77,8 @@ class PrefixBank:
         rows = [self.prefixes[name] for name in prefixes]
         longest = max(p.length for p in rows)
         cache, prefix_mask = self._cache(rows, longest)
-        texts = [format_prompt(p, self.separator) for p in prompts]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, padding_side="left").to(self.model.device)
+        enc = MODEL_TASKS["causal-lm"].prompt_inputs(self.tokenizer, list(prompts), self.separator)
+        enc = enc.to(self.model.device)
         mask = torch.cat([prefix_mask, enc["attention_mask"]], dim=1)
         out = self.model.generate(
             input_ids=enc["input_ids"],
@@ -84,7 +88,7 @@ class PrefixBank:
             do_sample=False,
             num_beams=1,
             pad_token_id=self.tokenizer.pad_token_id,
-            eos_token_id=self.tokenizer.eos_token_id,
+            eos_token_id=stop_tokens(self.tokenizer, prompts),
         )
         new = out[:, enc["input_ids"].shape[1] :]
         return [t.strip() for t in self.tokenizer.batch_decode(new, skip_special_tokens=True)]

@@ -3,10 +3,11 @@
 An :class:`~workbench.evaluate.EvalResult` made with ``report=True`` carries the data
 kind's detail: per-label precision / recall / F1 / support and a confusion matrix
 (classification, scikit-learn), per-entity-type scores (tagging, seqeval), the true and
-predicted values (regression). :func:`report_text` lays it out for the CLI,
-:func:`report_figure` draws it (confusion matrix heatmap, predicted-vs-true scatter),
-and :func:`save_report` writes ``eval-<split>.json`` and ``eval-<split>.html`` into a
-run directory, each file atomically. Evaluating is :meth:`workbench.run.Run.evaluate`'s job.
+predicted values (regression), the sacrebleu tokenizer BLEU split words with (text).
+:func:`report_text` lays it out for the CLI, :func:`report_figure` draws it (confusion
+matrix heatmap, predicted-vs-true scatter), and :func:`save_report` writes
+``eval-<split>.json`` and ``eval-<split>.html`` into a run directory, each file atomically.
+Evaluating is :meth:`workbench.run.Run.evaluate`'s job.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def report_text(result: EvalResult, *, split: str, name: str = "") -> str:
         scored = f"{len(result.rows)} records scored against {result.references} references"
     lines = [f"{where}: {scored}, loss {result.loss:.4f}"]
     lines += [f"  {k:<14} {v:.4f}" for k, v in result.metrics.items()]
+    if result.report.get("bleu_tokenizer"):  # beside the scores: a zh or char BLEU is not comparable to a 13a one
+        lines.append(f"  {'bleu tokenizer':<14} {result.report['bleu_tokenizer']}")
     if result.report.get("text"):
         lines += ["", result.report["text"].rstrip()]
     if result.report.get("confusion"):

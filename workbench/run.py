@@ -16,7 +16,7 @@ import copy
 import dataclasses
 import functools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ import torch
 
 from .config import DataChoice, RunConfig, short_name
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
+from .data.conversations import Conversation
+from .data_kinds import DATA_KINDS
 from .errors import CompatibilityError, ConfigError, ExportError, WriteError
 from .evaluate import EvalResult, evaluate_with
 from .generate import generate_texts
@@ -46,6 +48,7 @@ from .rundir import (
 from .tracking import tracked
 from .train import Trainer
 from .training_thread import on_training_thread
+from .try_it import Replies, try_prompt
 
 __all__ = ["Run"]
 
@@ -68,7 +71,7 @@ class Run:
         self.model = model
         self._data = data
         # What the trained head or prefix depends on, kept for a run whose data is not loaded (yet).
-        self.data_info: dict[str, Any] = data_info or data_info_of(data)
+        self.data_info: dict[str, Any] = data_info or data_info_of(data, loaded.tokenizer)
         self.history = history or History()
         self.findings: list[Finding] = []
         self.test: EvalResult | None = None  # the final evaluation on the test split, when there is one
@@ -156,8 +159,11 @@ class Run:
         return self._data
 
     def load_data(self, choice: DataChoice) -> TaskData:
-        """A dataset read the way this run reads its own: same label ids, target scale and headline metric."""
-        data = load_task_data(choice, seed=self.config.train.seed, label_names=self.label_names)
+        """A dataset read the way this run reads its own: same label ids, target scale and headline metric, and the
+        run's column mapping for the roles ``choice.columns`` leaves open, where the dataset has those columns (so
+        another file with the columns the run was trained on needs no mapping; one given still wins)."""
+        data = load_task_data(choice, seed=self.config.train.seed, label_names=self.label_names,
+                              carried_columns=self.config.data.columns)  # fmt: skip
         if data.kind != self.dataset_kind:
             raise ConfigError(f"{choice.name!r} is a {data.kind} dataset; this run learned a {self.dataset_kind} one")
         data.target_stats = _stats(self.data_info.get("target_stats")) or data.target_stats
@@ -314,19 +320,47 @@ class Run:
         return last
 
     def generate(
-        self, prompts: Sequence[str], *, use_prefix: bool = True, max_new_tokens: int | None = None
+        self,
+        prompts: Sequence[str | Conversation],
+        *,
+        use_prefix: bool = True,
+        max_new_tokens: int | None = None,
+        stop: Callable[[], bool] | None = None,
+        streamer: Any = None,
     ) -> list[str]:
-        """Greedy outputs for ``prompts`` with the prefix (or the frozen base, ``use_prefix=False``)."""
+        """Greedy outputs for ``prompts`` with the prefix (or the frozen base, ``use_prefix=False``).
+
+        For a run on chat data a prompt is a user turn or a list of ``{"role", "content"}`` messages, written
+        with the base's chat template as in training; a language-modelling run continues the text itself.
+        ``stop`` ends the work at the next token once it is true; ``streamer`` (transformers') sees the tokens
+        of a single prompt as they come.
+        """
         return generate_texts(
             self.live_model,
             self.tokenizer,
-            list(prompts),
+            [self.as_prompt(p) for p in prompts],
             task=self.task,
-            separator=self.config.data.separator,
+            separator=self.separator,
             max_new_tokens=max_new_tokens or self.config.train.max_new_tokens,
             use_prefix=use_prefix,
             one_line=self.data_info.get("one_line", False),
+            stop=stop,
+            streamer=streamer,
         )
+
+    def as_prompt(self, prompt: str | Conversation) -> str | Conversation:
+        """A prompt as this run's model reads it (a chat run's string is a user turn), or a one-line error."""
+        return DATA_KINDS[self.dataset_kind].as_prompt(prompt)
+
+    @property
+    def separator(self) -> str:
+        """What follows a source in a decoder's prompt (nothing for language modelling: a text is continued)."""
+        return self.config.data.separator if DATA_KINDS[self.dataset_kind].layout != "whole" else ""
+
+    def try_it(self, prompt: str | Conversation, **options: Any) -> Replies:
+        """The frozen base's and the prefix's replies to ``prompt``, and the attention onto the prefix for it
+        (:func:`workbench.try_it.try_prompt`; ``options``: ``max_new_tokens``, ``on_text``, ``stop``)."""
+        return try_prompt(self, prompt, **options)
 
     def probe(self, examples: Sequence[tuple[str, str]] | None = None, *, step: int | None = None) -> ProbeResult:
         """Attention onto the prefix for (source, target) ``examples`` (default: the first validation row)."""
@@ -337,7 +371,7 @@ class Run:
             self.tokenizer,
             list(examples),
             task=self.task,
-            separator=self.config.data.separator,
+            separator=self.separator,
             step=self.history.last_step if step is None else step,
         )
 
@@ -353,13 +387,23 @@ class Run:
         if checkpoint is None:
             checkpoint = self.config.train.checkpoint_every > 0
         state = self.trainer.state_dict() if checkpoint and self._trainer is not None else None
-        return write_run_dir(path, model=self.live_model, tokenizer=self.tokenizer, info=self.info(), state=state,
-                             overwrite=overwrite)  # fmt: skip
+        return write_run_dir(path, model=self.live_model, tokenizer=self._saved_tokenizer(), info=self.info(),
+                             state=state, overwrite=overwrite)  # fmt: skip
+
+    def _saved_tokenizer(self) -> Any:
+        """The tokenizer an export carries: for conversations written with the plain template, a copy that holds
+        it as its chat template, so plain transformers' ``apply_chat_template`` writes what the prefix learned."""
+        record = self.data_info.get("chat_template")
+        if not record or record["template"] != "plain":
+            return self.tokenizer
+        tokenizer = copy.deepcopy(self.tokenizer)
+        tokenizer.chat_template = record["text"]
+        return tokenizer
 
     def rescue(self, name: str) -> Path | None:
         """After an export the disk refused: a copy of the adapter and run.json wherever one fits (None if
         nowhere), so the trained prefix outlives the session."""
-        return rescue_adapter(self.live_model, self.tokenizer, self.info(), name)
+        return rescue_adapter(self.live_model, self._saved_tokenizer(), self.info(), name)
 
     def info(self) -> dict[str, Any]:
         """What ``run.json`` holds: settings, data, final metrics, history, counts, versions."""

@@ -1,10 +1,10 @@
 """What ``run.json`` says about a run, and the data facts a reloaded run reads back from it.
 
 :func:`run_info` assembles the dictionary a run directory's ``run.json`` holds — settings, task,
-label names and target scale, the base model and its fingerprint, final and test metrics, samples,
-parameter counts, the whole history, findings and library versions — from a
-:class:`~workbench.run.Run`'s parts. :func:`data_info_of` keeps what a trained prefix or head depends
-on from a dataset; :func:`saved_data_info` reads it back from ``run.json``. Writing and reading the
+label names and target scale, the base model, its fingerprint and (from a GGUF file) which weights it
+was, final and test metrics, samples, parameter counts, the whole history, findings and library
+versions — from a :class:`~workbench.run.Run`'s parts. :func:`data_info_of` keeps what a trained prefix
+or head depends on from a dataset; :func:`saved_data_info` reads it back from ``run.json``. Writing and reading the
 files is :mod:`workbench.rundir`'s; this module only shapes the data (and imports no run at runtime).
 """
 
@@ -14,6 +14,7 @@ import platform
 import time
 from typing import TYPE_CHECKING, Any
 
+from .data.chat_template import chat_format
 from .rundir import RUN_FORMAT
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ def run_info(run: Run) -> dict[str, Any]:
     import torch
     import transformers
 
+    from .models.gguf import gguf_record
+
     counts = run.counts
     last = run.history.evals[-1] if run.history.evals else None
     return {
@@ -45,9 +48,15 @@ def run_info(run: Run) -> dict[str, Any]:
         "one_line_targets": run.data_info.get("one_line", False),
         # Where the rows came from (a file, a hub id, an object held in memory): a type, counts, a fingerprint.
         "data_source": run.data_info.get("source", {}),
+        # Chat data: the template its conversations were written with ("own": the base's, "plain": the workbench's
+        # role-per-line one, which the exported tokenizer carries), and the first training conversation rendered.
+        "chat_template": run.data_info.get("chat_template"),
         "base_model": run.loaded.name,  # as the user named it: a hub id or built-in travels, a path does not
         "base_model_path": run.loaded.path,  # where it was loaded from on this machine
         "base_fingerprint": run.base_fingerprint,
+        # Which weights those were when a GGUF file's (a packaged model's fetched copy): its name, sha256 and
+        # quantization, the weights dequantized; None for a base loaded as it is published.
+        "base_weights": gguf_record(run.loaded.path),
         "headline_metric": run.metric,
         "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
         "test": _test_info(run.test),
@@ -67,20 +76,25 @@ def run_info(run: Run) -> dict[str, Any]:
     }
 
 
-def data_info_of(data: TaskData | None) -> dict[str, Any]:
-    """What a trained prefix or head depends on: the kind, label names, headline metric, target scale."""
+def data_info_of(data: TaskData | None, tokenizer: Any = None) -> dict[str, Any]:
+    """What a trained prefix or head depends on: the kind, label names, headline metric, target scale, and for
+    conversations the chat template ``tokenizer`` writes them with."""
     if data is None:
         return {"kind": "text"}
+    chat = None
+    if data.data_kind.layout == "conversation" and tokenizer is not None:
+        chat = chat_format(tokenizer).record(tokenizer, data.train[0]["messages"])
     return {"kind": data.kind, "label_names": data.label_names, "metric": data.metric,
             "target_stats": list(data.target_stats) if data.target_stats else None,
-            "one_line": data.one_line(), "source": data.source}  # fmt: skip
+            "one_line": data.one_line(), "source": data.source, "chat_template": chat}  # fmt: skip
 
 
 def saved_data_info(info: dict[str, Any]) -> dict[str, Any]:
     """:func:`data_info_of` as ``run.json`` keeps it."""
     return {"kind": info["dataset_kind"], "label_names": info.get("label_names"),
             "metric": info.get("headline_metric"), "target_stats": info.get("target_stats"),
-            "one_line": info.get("one_line_targets", False), "source": info.get("data_source", {})}  # fmt: skip
+            "one_line": info.get("one_line_targets", False), "source": info.get("data_source", {}),
+            "chat_template": info.get("chat_template")}  # fmt: skip
 
 
 def _test_info(result: EvalResult | None) -> dict[str, Any] | None:

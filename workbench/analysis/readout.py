@@ -62,7 +62,8 @@ def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int 
         raise ValueError(f"top and vocab must be at least 1, got top={top}, vocab={vocab}")
     size = min(len(tokenizer), model.get_input_embeddings().num_embeddings)  # a tokenizer may know more
     ids = _token_ids(tokenizer, size, vocab, seed)
-    names = token_labels(tokenizer, ids.tolist())  # as text: a leading space shown as ␣, not Ġ or ▁
+    # As text (a leading space shown as ␣, not Ġ or ▁); a sample of the vocabulary, not a text: read one by one.
+    names = token_labels(tokenizer, ids.tolist(), sequence=False)
     with running(model, training=False):
         if model.active_peft_config.peft_type == PeftType.PROMPT_TUNING:
             sims = _embedding_similarity(model, ids)[None]  # [1, P, V]

@@ -19,7 +19,8 @@ def register(sub: Any) -> None:
     ev.set_defaults(handler=_evaluate)
     ev.add_argument("--run", required=True, help="run directory written by `train`")
     ev.add_argument("--dataset", help="another dataset to score it on (default: the run's)")
-    ev.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN", help="as for train")
+    ev.add_argument("--column", action="append", default=[], metavar="ROLE=COLUMN",
+                    help="as for train (another --dataset keeps the run's where it has those columns)")  # fmt: skip
     ev.add_argument("--split", default="test", choices=["train", "validation", "test"])
     ev.add_argument("--test-fraction", type=float, help="hold out this share of a file as the test split")
     ev.add_argument("--metric", help="headline metric (default: the run's)")
@@ -39,7 +40,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     run = Run.load(args.run)
     choice = copy.deepcopy(run.config.data)
-    if args.dataset:
+    if args.dataset:  # its columns left open: the run carries its mapping to those the file has (Run.load_data)
         choice.name, choice.columns, choice.subset = args.dataset, {}, None
     choice.columns.update(parse_columns(args.column))
     choice.test_fraction = args.test_fraction if args.test_fraction is not None else choice.test_fraction

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .conversations import show_source
+
 if TYPE_CHECKING:
     from .sources import TaskData
 
@@ -36,7 +38,7 @@ def tokenizer_coverage(tokenizer: Any, data: TaskData, *, sample: int = 200) -> 
     if unk is None:
         return None
     rows = data.train.select(range(min(sample, len(data.train))))
-    pairs = [data.render(row) for row in rows]
+    pairs = [(show_source(s), t) for s, t in map(data.render, rows)]
     shares = []
     for texts in ([s for s, _ in pairs], [t for _, t in pairs]):
         ids = tokenizer(texts, add_special_tokens=False)["input_ids"]

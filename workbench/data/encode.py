@@ -1,9 +1,12 @@
 """Turn standardized rows into token ids, labels and padded batches.
 
-Generative models (causal LM, seq2seq) see every dataset as source → target text
+Generative models (causal LM, seq2seq) see most datasets as source → target text
 and are trained on the target tokens only: labels are -100 on the source, the
 separator and padding. Decoders see ``"{source} {separator} {target}</s>"``;
-seq2seq models get the source in the encoder and the target as labels. Sequence
+seq2seq models get the source in the encoder and the target as labels. Chat rows and
+plain texts reach a decoder as segments (text, learned?) — a conversation rendered
+with its chat template, every reply learned; a text learned whole — each segment
+tokenized on its own, as a prompt is at generation time. Sequence
 heads get the text with a class id (or a number, for regression), token heads their
 words with one tag on each word's first sub-token. Which of these a model gets is its
 task's choice (:mod:`workbench.model_tasks`). Batches are padded on the right.
@@ -29,6 +32,7 @@ __all__ = [
     "Collator",
     "EncodedSplit",
     "encode_causal",
+    "encode_segments",
     "encode_seq2seq",
     "encode_split",
     "encode_splits",
@@ -52,8 +56,8 @@ class EncodedSplit:
 
 
 def format_prompt(source: str, separator: str) -> str:
-    """What a decoder is given to continue: the source then the separator."""
-    return f"{source} {separator}".strip() if separator else source
+    """What a decoder is given to continue: the source then the separator (nothing, with no source)."""
+    return f"{source} {separator}".strip() if separator and source else source
 
 
 def encode_split(
@@ -100,6 +104,34 @@ def encode_causal(
             src = src[: max(max_length // 2, max_length - len(tgt))]
             tgt = tgt[: max_length - len(src)]
         feats.append({"input_ids": src + tgt, "labels": [IGNORE] * len(src) + tgt})
+    return EncodedSplit(feats, truncated)
+
+
+def encode_segments(
+    rows: list[list[tuple[str, bool]]],
+    tok: PreTrainedTokenizerBase,
+    max_length: int,
+    *,
+    add_special_tokens: bool,
+    end_with_eos: bool = False,
+) -> EncodedSplit:
+    """Rows of (text, learned) segments for a decoder: labels on the learned segments' tokens only. The first
+    segment gets the tokenizer's special tokens when ``add_special_tokens``; ``end_with_eos`` closes a row with
+    EOS (learned). A row longer than ``max_length`` loses its end."""
+    feats, truncated = [], 0
+    for segments in rows:
+        ids: list[int] = []
+        labels: list[int] = []
+        for k, (text, learned) in enumerate(segments):
+            piece = tok(text, add_special_tokens=add_special_tokens and k == 0)["input_ids"]
+            ids += piece
+            labels += piece if learned else [IGNORE] * len(piece)
+        if end_with_eos:
+            ids, labels = [*ids, tok.eos_token_id], [*labels, tok.eos_token_id]
+        if len(ids) > max_length:
+            truncated += 1
+            ids, labels = ids[:max_length], labels[:max_length]
+        feats.append({"input_ids": ids, "labels": labels})
     return EncodedSplit(feats, truncated)
 
 

@@ -40,6 +40,10 @@ def mix_task_data(members: Mapping[str, TaskData], *, sampling: str = "proportio
     """One dataset of every member's rows, marked with their task (see the module docstring)."""
     if len(members) < 2:
         raise DataError("a mixture needs at least two tasks; give another dataset or a task column with 2+ values")
+    unpaired = next((task for task, data in members.items() if data.data_kind.layout != "pair"), None)
+    if unpaired is not None:
+        raise DataError(f"{unpaired!r} is {members[unpaired].kind} data, which a mixture of tasks cannot hold yet; "
+                        "train it on its own")  # fmt: skip
     train = {task: _rows(task, data, "train", mark) for task, data in members.items()}
     if sampling == "balanced":
         most = max(len(rows) for rows in train.values())

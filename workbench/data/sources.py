@@ -30,6 +30,7 @@ from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from ..quiet import quiet
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
+from .conversations import FORMATS, find_format, read_conversations
 from .files import first_line, looks_like_file, read_local
 from .memory import held_splits, is_held_name
 from .mixture import mix_task_data, task_name
@@ -38,16 +39,19 @@ from .task_data import TaskData
 __all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "ROLES", "TaskData", "load_task_data"]
 
 # The standard columns of each dataset kind.
-ROLES: dict[str, tuple[str, str]] = {name: kind.roles for name, kind in DATA_KINDS.items()}
+ROLES: dict[str, tuple[str, ...]] = {name: kind.roles for name, kind in DATA_KINDS.items()}
 
 
 _VALIDATION_NAMES = ("validation", "valid", "dev")
 
 
-def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] | None = None) -> TaskData:
+def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] | None = None,
+                   carried_columns: dict[str, str] | None = None) -> TaskData:  # fmt: skip
     """Load, check and standardize ``choice``; validation (and test) splits are carved from train if absent.
 
     ``label_names``: the labels of a trained run, so that another dataset is read with the same ids.
+    ``carried_columns``: a trained run's column mapping, for the roles ``choice.columns`` leaves open where the
+    dataset has that column (another file with the run's columns reads as the run's own did).
     Several datasets (``choice.mix``) or a task column make a mixture (:mod:`.mixture`).
     """
     if choice.metric not in (None, "task_mean") and (choice.mix or "task" in choice.columns):
@@ -65,6 +69,10 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
         return mixed
     raw, where, spec, source = _find(choice)
     raw, notes = _trimmed_headers(raw)
+    if carried_columns:
+        found = raw["train"].column_names
+        carried = {role: column for role, column in carried_columns.items() if column in found}
+        choice = dataclasses.replace(choice, columns={**carried, **choice.columns})
     mapping = {**spec.get("columns", {}), **choice.columns}
     with quiet():  # no bars for the workbench's own mapping and filtering
         if "task" in mapping:
@@ -142,6 +150,7 @@ def _by_task_column(choice: DataChoice, raw: dict[str, Dataset], where: dict[str
 def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], spec: dict[str, Any],
                  mapping: dict[str, str], seed: int, label_names: list[str] | None,
                  notes: list[str]) -> TaskData:  # fmt: skip
+    raw, mapping = _conversations(choice, raw, where, mapping, notes)
     kind = _kind(choice, spec, raw["train"], mapping, notes)
     columns = {role: mapping.get(role, role) for role in kind.roles}
     found = raw["train"].column_names
@@ -152,7 +161,7 @@ def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, s
             " Map them with columns={'role': 'column'} (CLI: --column role=column)"
         )
     selected = {split: _select(ds, columns) for split, ds in raw.items()}
-    if "test" in selected and _unlabelled(selected["test"][kind.roles[1]][:100]):
+    if "test" in selected and _unlabelled(selected["test"][kind.roles[-1]][:100]):
         del selected["test"]  # e.g. GLUE keeps its test labels private (-1)
         notes.append(f"the test split of {choice.name!r} has no labels; it is not used")
     prepared, names = kind.prepare(selected, columns, where, label_names)
@@ -335,6 +344,26 @@ def _records_note(data: TaskData, group: str) -> str:
     )
 
 
+def _conversations(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, str], mapping: dict[str, str],
+                   notes: list[str]) -> tuple[dict[str, Dataset], dict[str, str]]:  # fmt: skip
+    """Chat and instruction data (any of :data:`~.conversations.FORMATS`, its columns mapped or as named) read as
+    one ``messages`` column; other data is left as it is."""
+    if choice.kind not in ("auto", "chat"):
+        return raw, mapping
+    names = {column: role for role, column in mapping.items()}  # the user's column -> a format's column
+    if mapping and not set(mapping) <= {c for f in FORMATS for c in (*f.columns, *f.optional)}:
+        return raw, mapping  # mapped onto another kind's roles
+    renamed = {s: ds.rename_columns({c: r for c, r in names.items() if c in ds.column_names and c != r})
+               for s, ds in raw.items()}  # fmt: skip
+    found = find_format(renamed["train"].column_names)
+    if found is None:
+        return raw, mapping
+    used = [c for c in (*found.columns, *found.optional) if c in renamed["train"].column_names]
+    splits = read_conversations({s: ds.select_columns(used) for s, ds in renamed.items()}, found, where)
+    notes.append(f"read as {found.name} data ({' / '.join(used)}): {len(splits['train'])} training conversations")
+    return splits, {}
+
+
 def _kind(choice: DataChoice, spec: dict[str, Any], train: Dataset, mapping: dict[str, str],
           notes: list[str]) -> DataKind:  # fmt: skip
     if choice.kind != "auto":
@@ -348,11 +377,13 @@ def _kind(choice: DataChoice, spec: dict[str, Any], train: Dataset, mapping: dic
             found = kind
             break
     if found is None:
-        found = next((k for k in DATA_KINDS.values() if all(mapping.get(r, r) in columns for r in k.roles)), None)
+        found = next((k for k in DATA_KINDS.values() if all(mapping.get(r, r) in columns for r in k.roles)
+                      and k.claims(train, {r: mapping.get(r, r) for r in k.roles})), None)  # fmt: skip
     if found is None:
         raise DataError(
-            f"cannot tell what task {choice.name!r} is: expected columns source+target, text+label or tokens+tags, "
-            f"found {', '.join(columns)}; map yours with --column role=column"
+            f"cannot tell what task {choice.name!r} is: expected columns source+target, text+label, tokens+tags, "
+            f"a conversation format ({', '.join(f.description for f in FORMATS)}) or one text column, found "
+            f"{', '.join(columns)}; map yours with --column role=column or name the kind with --kind"
         )
     if found.roles != ROLES["classification"] or mapping.get("label", "label") not in columns:
         return found

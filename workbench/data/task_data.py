@@ -16,6 +16,7 @@ from datasets import Dataset
 
 from ..data_kinds import DATA_KINDS, DataKind
 from ..errors import DataError
+from .conversations import Conversation, show_source
 
 __all__ = ["TaskData"]
 
@@ -55,16 +56,20 @@ class TaskData:
         return ds
 
     def preview(self, n: int = 3) -> list[tuple[str, str]]:
-        """The first ``n`` training rows as (input, expected output) strings."""
-        return [self.render(row) for row in self.train.select(range(min(n, len(self.train))))]
+        """The first ``n`` training rows as (input, expected output) strings, a conversation one turn a line."""
+        rows = self.train.select(range(min(n, len(self.train))))
+        return [(show_source(source), target) for source, target in map(self.render, rows)]
 
-    def render(self, row: dict[str, Any]) -> tuple[str, str]:
-        """One row as (input text, expected output text), the way a generative model sees it."""
+    def render(self, row: dict[str, Any]) -> tuple[str | Conversation, str]:
+        """One row as (input, expected output), the way a generative model sees it: the input is a text, or for
+        chat data the conversation before the last reply."""
         return self.data_kind.render(row, self)
 
     def one_line(self) -> bool:
         """Does no training target hold a newline? Then generation ends at the first newline, as at EOS (a base
         model's habit of running on into another line is not the task's)."""
+        if self.data_kind.layout != "pair":  # a reply ends at its end-of-turn token, a text at EOS
+            return False
         if self.kind == "text":
             return not any("\n" in t for t in self.train["target"])
         rows = self.train.select(range(min(len(self.train), 2000)))

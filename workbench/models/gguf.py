@@ -6,9 +6,11 @@ refuses ``save_pretrained``. :func:`gguf_folder` does the work once: it loads th
 and model from the file, copies the dequantized weights into a fresh model of the same
 config, and saves both as a normal folder under ``<cache>/models/gguf-<sha256>``, keyed by
 the file's content, so every later load is the ordinary ``from_pretrained`` of
-:mod:`.loading` and a renamed or moved copy of the file reuses the folder. The run keeps the
-name the user gave (the ``.gguf`` path); its base fingerprint guards a reload. This module
-neither downloads files (:mod:`.fetch`) nor decides heads (:mod:`.loading`).
+:mod:`.loading` and a renamed or moved copy of the file reuses the folder. Beside the weights the
+folder records its source (:func:`gguf_record`: the file's name, SHA-256 and quantization), so a
+run trained on it can say which weights it learned on. The run keeps the name the user gave (the
+``.gguf`` path); its base fingerprint guards a reload. This module neither downloads files
+(:mod:`.fetch`) nor decides heads (:mod:`.loading`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 
@@ -26,11 +29,13 @@ from ..errors import ModelLoadError
 from .builtin import cache_home
 from .sharing import LOADING
 
-__all__ = ["file_sha256", "gguf_folder", "is_gguf"]
+__all__ = ["file_sha256", "gguf_folder", "gguf_record", "is_gguf"]
 
 _MAGIC = b"GGUF"
 # What a converted folder records about its source, beside config.json.
 _SOURCE_FILE = "gguf_source.json"
+# How gguf names a file's quantization (LlamaFileType): ``MOSTLY_Q4_1`` is the Q4_1 everyone writes.
+_FILE_TYPE_PREFIXES = ("MOSTLY_", "ALL_")
 
 
 def is_gguf(name: str) -> bool:
@@ -74,8 +79,9 @@ def gguf_folder(path: str | Path, *, target: Path | None = None) -> Path:
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
         try:
             with LOADING:  # one model build at a time in this process (see models.sharing)
-                _convert(source, tmp)
-            (tmp / _SOURCE_FILE).write_text(json.dumps({"file": source.name, "sha256": sha}, indent=1) + "\n")
+                said = _convert(source, tmp)
+            record = {"file": source.name, "sha256": sha, **said}
+            (tmp / _SOURCE_FILE).write_text(json.dumps(record, indent=1) + "\n")
             if target.exists():  # a stale or foreign folder under this name
                 shutil.rmtree(target)
             tmp.rename(target)
@@ -85,15 +91,42 @@ def gguf_folder(path: str | Path, *, target: Path | None = None) -> Path:
     return target
 
 
-def _recorded_sha(folder: Path) -> str | None:
+def gguf_record(folder: str | Path) -> dict[str, Any] | None:
+    """What a folder converted from a GGUF file records about it — ``file`` (its name), ``sha256`` and, for folders
+    converted since it was recorded, ``quantization`` (e.g. ``Q4_1``); None for a folder not made from a GGUF file."""
     try:
-        return json.loads((folder / _SOURCE_FILE).read_text())["sha256"]
-    except (OSError, ValueError, KeyError):
+        record = json.loads((Path(folder) / _SOURCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) and "sha256" in record else None
 
 
-def _convert(source: Path, out: Path) -> None:
-    """Dequantize ``source`` and save it as a plain fp32 model folder with its tokenizer."""
+def _recorded_sha(folder: Path) -> str | None:
+    record = gguf_record(folder)
+    return record["sha256"] if record else None
+
+
+def _quantization(source: Path) -> dict[str, str]:
+    """The quantization ``source`` says it holds (``general.file_type``), as ``{"quantization": "Q4_1"}``; empty
+    when the file does not say."""
+    import gguf
+
+    field = gguf.GGUFReader(source).get_field("general.file_type")
+    if field is None:
+        return {}
+    number = int(field.contents())
+    try:
+        name = gguf.LlamaFileType(number).name
+    except ValueError:  # a file type newer than this gguf package
+        return {"quantization": f"file type {number}"}
+    for prefix in _FILE_TYPE_PREFIXES:
+        name = name.removeprefix(prefix)
+    return {"quantization": name}
+
+
+def _convert(source: Path, out: Path) -> dict[str, str]:
+    """Dequantize ``source`` and save it as a plain fp32 model folder with its tokenizer; what the file says about
+    its weights (:func:`_quantization`), for the folder's record."""
     import torch
     import transformers
     from tqdm.auto import tqdm
@@ -132,3 +165,4 @@ def _convert(source: Path, out: Path) -> None:
             steps.update()
     finally:
         steps.close()
+    return _quantization(source)

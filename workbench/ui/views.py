@@ -31,7 +31,8 @@ __all__ = ["AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView
 COLORS = {"error": "#b00020", "warning": "#9a6700", "info": "#555", "ok": "#1a7f37"}
 _log = logging.getLogger(__name__)
 _TABLE = "border-collapse:collapse;font-size:12px;width:100%"
-_CELL = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top"
+_MEAN = -1  # the attention view's "mean of heads"
+_CELL = "border:1px solid #ddd;padding:3px 6px;text-align:left;vertical-align:top;white-space:pre-wrap"
 
 
 def say_failure(say: Callable[[str, str], None], what: str, exc: Exception) -> None:
@@ -171,7 +172,9 @@ class AttentionView:
         self.share = LiveFigure(plots.prefix_share_figure(None), mode)
         self.tokens = LiveFigure(plots.token_attention_figure(None), mode)
         self.layer = w.Dropdown(options=[("last", -1)], value=-1, description="layer", layout=w.Layout(width="160px"))
-        self.head = w.Dropdown(options=[("mean", None)], value=None, description="head", layout=w.Layout(width="160px"))
+        # "mean" is -1, not None: a Dropdown reads None as "nothing chosen" and shows a blank once its options change.
+        self.head = w.Dropdown(options=[("mean", _MEAN)], value=_MEAN, description="head",
+                               layout=w.Layout(width="160px"))  # fmt: skip
         self.layer.observe(self._redraw_tokens, names="value")
         self.head.observe(self._redraw_tokens, names="value")
         left = w.VBox([self.share.widget], layout=w.Layout(width="40%"))
@@ -183,12 +186,17 @@ class AttentionView:
     def say(self, message: str) -> None:
         self.status.value = f"<span style='color:{COLORS['warning']}'>{html.escape(message)}</span>"
 
+    def materialize(self) -> None:
+        """Make both charts now, so that the first probe shown is an update, which fits them to their column."""
+        self.share.materialize()
+        self.tokens.materialize()
+
     def show(self, probe: ProbeResult) -> None:
         layers, heads = probe.share.shape
         if len(self.layer.options) != layers + 1:
             self.layer.options = [("last", -1)] + [(str(i), i) for i in range(layers)]
         if len(self.head.options) != heads + 1:
-            self.head.options = [("mean", None)] + [(str(i), i) for i in range(heads)]
+            self.head.options = [("mean", _MEAN)] + [(str(i), i) for i in range(heads)]
         self.probe = probe
         self.status.value = ""
         self.share.show(plots.prefix_share_figure(probe))
@@ -196,7 +204,8 @@ class AttentionView:
 
     def _redraw_tokens(self, _change: object = None) -> None:
         if self.probe is not None:
-            self.tokens.show(plots.token_attention_figure(self.probe, layer=self.layer.value, head=self.head.value))
+            head = None if self.head.value == _MEAN else self.head.value
+            self.tokens.show(plots.token_attention_figure(self.probe, layer=self.layer.value, head=head))
 
 
 class RunsView:
