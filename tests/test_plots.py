@@ -107,3 +107,24 @@ def test_an_empty_metric_panel_says_when_its_first_point_comes():
     assert waiting.layout.yaxis3.showticklabels is False  # no bare -1..1 axis
     drawn = plots.loss_figure(_history(), first_eval=3)
     assert not drawn.layout.annotations and drawn.layout.yaxis3.showticklabels is True
+
+
+def test_many_labels_read_as_their_worst_mistakes():
+    from workbench.evaluate import EvalResult
+    from workbench.metrics import classification_report
+    from workbench.report import report_text
+
+    names = [f"intent_{i:02d}" for i in range(30)]
+    ref = [i for i in range(30) for _ in range(4)]
+    pred = list(ref)
+    pred[8:11] = [7, 7, 7]  # intent_02 taken for intent_07 three times
+    pred[40] = 11  # intent_10 once for intent_11
+    report = classification_report(pred, ref, names)
+    assert report["confused"] == [["intent_02", "intent_07", 3], ["intent_10", "intent_11", 1]]
+    figure = plots.confusion_figure(report)
+    heat = figure.data[0]
+    assert list(heat.y[:2]) == ["intent_02", "intent_07"]  # the labels with the most mistakes first
+    assert "intent_02 → intent_07 (3)" in figure.layout.title.text and heat.texttemplate == ""
+    text = report_text(EvalResult(0.1, {"accuracy": 0.97}, rows=[{}] * 120, report=report), split="test")
+    assert "most confused" in text and "intent_02 → intent_07: 3" in text
+    assert "confusion matrix" not in text  # 30 x 30 numbers are not printed

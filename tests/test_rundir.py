@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -180,6 +181,7 @@ def test_a_packaged_base_is_named_by_its_hub_id_and_the_gguf_weights_it_learned_
     card = (path / "README.md").read_text()
     assert "`tiny-packaged`: the dequantized Q4_1 weights of `tiny.Q4_1.gguf`" in card
     assert info["base_fingerprint"] in card and "The adapter names `example/tiny-packaged`" in card
+    assert "## Licence of the base model\n\n`tiny-packaged`'s licence: MIT (https://mit.example)." in card
     # The workbench loads it back from the fetched copy, offline; so does the card's offline route, in plain PEFT.
     again = Run.load(path)
     assert again.loaded.path == str(folder) and again.info()["base_weights"] == record
@@ -196,3 +198,23 @@ def test_a_base_not_made_from_a_gguf_file_says_no_weights_of_one(trained):
     _, path = trained
     assert json.loads((path / "run.json").read_text())["base_weights"] is None
     assert "dequantized" not in (path / "README.md").read_text()
+
+
+def test_the_cards_plain_peft_lines_load_a_head_of_the_runs_size(make_config, tmp_path, monkeypatch):
+    import user_files
+
+    rows = [{"text": f"the food was {w}", "label": label} for w, label in
+            (("great", "good"), ("awful", "bad"), ("fine", "okay")) for _ in range(10)]  # fmt: skip
+    run = Run.create(make_config("tiny-bert", str(user_files.write(tmp_path / "three.csv", rows)), train={"steps": 4}))
+    run.train()
+    path = run.export(tmp_path / "run")
+    card = (path / "README.md").read_text()
+    assert "num_labels=3" in card and "Decoder prompts" not in card
+    monkeypatch.chdir(path)  # the card's lines name the adapter folder beside it
+    assert "torch.manual_seed(0)" in card  # tiny-bert's checkpoint has no pooler: drawn as the workbench draws it
+    torch.manual_seed(0)
+    scope: dict = {}
+    exec(re.findall(r"```python\n(.*?)```", card, re.S)[0], scope)
+    batch = run.tokenizer(["the food was great"], return_tensors="pt")
+    with torch.no_grad():
+        assert torch.equal(scope["model"](**batch).logits, run.live_model.eval()(**batch).logits)

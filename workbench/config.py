@@ -43,6 +43,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 DATA_KIND_CHOICES = ("auto", "text", "classification", "regression", "tagging", "chat", "lm")
 SAMPLING = ("proportional", "balanced")
+LABEL_CHOICES = ("ranking", "generation")
 # Every metric a run can lead with (metrics.py imports nothing heavy).
 METRIC_CHOICES = tuple(METRICS)
 
@@ -96,6 +97,8 @@ class DataChoice:
     max_eval_examples: int = _ranged(200, 1, 1_000_000)
     validation_fraction: float = _ranged(0.1, 0.0, 0.5, open_lo=True)
     test_fraction: float = _ranged(0.0, 0.0, 0.5)
+    # A file (or held object) read as the validation split, e.g. a shared task's dev set; None: carved from train.
+    validation: str | None = None
     mix: list[str] = field(default_factory=list)
     sampling: str = _choice("proportional", SAMPLING)
     mark_tasks: bool = False
@@ -128,6 +131,8 @@ class TrainSettings:
     # 3e-2: measured on SmolLM2 + E2E (README, *A real model*): a flat random prefix scored BLEU 52 at 3e-2, 9 at
     # 1e-2 and 0.6 at 3e-3 in 50 steps; tiny-demo learns its task at either.
     lr: float = _ranged(3e-2, 0.0, 10.0, open_lo=True)
+    # The learning rate of a head trained beside the prefix (an encoder's classifier or tagger); None: lr.
+    head_lr: float | None = _ranged(None, 0.0, 10.0, open_lo=True)
     batch_size: int = _ranged(8, 1, 65_536)
     grad_accum: int = _ranged(1, 1, 1024)
     # None: 10 steps, or a tenth of a run of 10 steps or fewer; an explicit value must be below ``steps``.
@@ -142,6 +147,9 @@ class TrainSettings:
     # Read the loss off the device at most this often (seconds; None: 0.25 on CUDA, every logged step elsewhere).
     log_every_s: float | None = _ranged(None, 0.0, 3600.0)
     eval_generate: int = _ranged(32, 0, 100_000)
+    # How a decoder or encoder-decoder that learned labels as text picks a class: "ranking" every label's
+    # likelihood given the input (every row gets one), or "generation" of text read back (may find none).
+    label_choice: str = _choice("ranking", LABEL_CHOICES)
     max_new_tokens: int = _ranged(48, 1, 4096)
     device: str = _choice("auto", DEVICES)
     precision: str = _choice("auto", PRECISIONS)
@@ -182,6 +190,8 @@ class RunConfig:
     def validate(self) -> RunConfig:
         """Raise :class:`ConfigError` on the first setting out of range; return self."""
         self.data.name, self.data.mix = _data_name(self.data.name), [_data_name(m) for m in self.data.mix]
+        if self.data.validation is not None:
+            self.data.validation = _data_name(self.data.validation)
         for section in (self.model, self.data, self.prefix, self.train):
             validate_section(section)
         if self.prefix.init == "text" and not self.prefix.init_text.strip():

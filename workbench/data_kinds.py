@@ -45,6 +45,8 @@ class DataKind:
     layout = "pair"
     # Are predictions generated and read back? Language modelling is scored by its loss alone.
     generates = True
+    # Can a generative model's prediction be its likeliest label instead (workbench.ranking)?
+    ranks_labels = False
     # The role whose repeated values make one record (text: the source; E2E gives each record ~8.5 human
     # references, one row each). Splits keep a record whole, and generation scores each record once.
     group_role: str | None = None
@@ -165,7 +167,7 @@ class _Text(DataKind):
 
 class _Classification(DataKind):
     name, roles = "classification", ("text", "label")
-    metrics, has_label_names = ("accuracy", "f1"), True
+    metrics, has_label_names, ranks_labels = ("accuracy", "f1"), True, True
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
         _check_text(splits, columns["text"], where)
@@ -272,9 +274,14 @@ class _Tagging(DataKind):
 
     def report(self, preds, rows, data):  # type: ignore[no-untyped-def]
         from seqeval.metrics import classification_report
+        from sklearn.metrics import classification_report as token_report
 
         refs = [self.reference(r, data) for r in rows]
-        return {"text": classification_report(refs, list(preds), zero_division=0),
+        # Entity level (what F1 means here), then token level: scikit-learn's report over every word's tag, the
+        # one seed 003's worked example prints.
+        entities = classification_report(refs, list(preds), zero_division=0).rstrip()
+        tokens = token_report([t for r in refs for t in r], [t for p in preds for t in p], zero_division=0).rstrip()
+        return {"text": f"entity level (seqeval)\n{entities}\n\ntoken level (scikit-learn)\n{tokens}",
                 "per_type": m.tagging_per_type(preds, refs)}  # fmt: skip
 
 

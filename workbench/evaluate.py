@@ -3,7 +3,9 @@
 Heads (classification, regression, tagging) are scored from their logits over the
 whole split; generative models (causal LM, seq2seq) generate greedily for the first
 ``n_generate`` rows, and the data kind reads each text back as a label, a number, a
-tag sequence or a sentence (:mod:`workbench.data_kinds`). Returns an
+tag sequence or a sentence (:mod:`workbench.data_kinds`) — except a class, which by
+default is the likeliest label (:mod:`workbench.ranking`). Language modelling is scored by
+its loss (perplexity). Returns an
 :class:`EvalResult` with the headline metric first, a few samples for display and the
 predictions (for reports), or None when a ``stop`` callable turned true before it
 finished (a Stop press: the evaluation is abandoned within a generated token, not
@@ -24,6 +26,7 @@ from .data.conversations import show_source
 from .generate import generate_texts
 from .model_tasks import ModelTask, model_task
 from .models.sharing import running
+from .ranking import rank_labels
 
 __all__ = ["EvalResult", "evaluate", "evaluate_with"]
 
@@ -64,10 +67,12 @@ def evaluate(
     autocast: Any = None,
     stop: Callable[[], bool] | None = None,
     report: bool = False,
+    rank: bool = True,
 ) -> EvalResult | None:
     """Loss over all of ``encoded`` (``split`` of ``data``); metrics from logits or greedy generations.
 
-    None if ``stop`` turned true on the way. ``report`` adds the kind's per-label detail.
+    None if ``stop`` turned true on the way. ``report`` adds the kind's per-label detail. ``rank``: a generative
+    model's class is the likeliest label (:mod:`workbench.ranking`), not the one read in generated text.
     """
     task = model_task(task)
     stopped = stop or (lambda: False)
@@ -86,9 +91,9 @@ def evaluate(
             total += float(out.loss) * len(feats)
             count += len(feats)
             if not task.generative:
-                preds += task.predictions(out.logits, batch["labels"], data)
+                preds += task.predictions(out.logits, batch["labels"], data, feats)
         result = _score(model, tokenizer, task, data, data.split(split), preds, separator, n_generate,
-                        max_new_tokens, stop, report)  # fmt: skip
+                        max_new_tokens, stop, report, rank)  # fmt: skip
         if result is None or stopped():
             return None
     result.loss = total / max(count, 1)
@@ -114,7 +119,7 @@ def evaluate_with(
     return evaluate(
         model, tokenizer, task, data, encoded, split=split, batch_size=settings.batch_size, separator=separator,
         n_generate=settings.eval_generate, max_new_tokens=settings.max_new_tokens, autocast=autocast, stop=stop,
-        report=report,
+        report=report, rank=settings.label_choice == "ranking",
     )  # fmt: skip
 
 
@@ -130,24 +135,33 @@ def _score(
     max_new_tokens: int,
     stop: Callable[[], bool] | None,
     report: bool,
+    rank: bool,
 ) -> EvalResult | None:
     kind = data.data_kind
+    ranked = False
     if task.generative:
         if n_generate == 0 or not kind.generates:
             return EvalResult(0.0, {})
         rows = kind.scored_rows(split, n_generate)  # one row a record: its other references come from the split
         pairs = [data.render(r) for r in rows]
-        outputs = generate_texts(model, tokenizer, [s for s, _ in pairs], task=task, separator=separator,
-                                 max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
-        if len(outputs) < len(rows):  # stopped part-way; evaluate() drops the result
-            return None
-        preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]
-        shown = outputs
+        if rank and kind.ranks_labels:
+            ids = rank_labels(model, tokenizer, task, [s for s, _ in pairs], data.label_names or [],
+                              separator=separator, stop=stop)  # fmt: skip
+            if ids is None:
+                return None
+            preds, shown, ranked = ids, [data.label_names[i] for i in ids], True  # type: ignore[index]
+        else:
+            outputs = generate_texts(model, tokenizer, [s for s, _ in pairs], task=task, separator=separator,
+                                     max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
+            if len(outputs) < len(rows):  # stopped part-way; evaluate() drops the result
+                return None
+            preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]
+            shown = outputs
     else:
         rows = list(split)
         shown = [kind.show(p, data) for p in preds]
     # The whole split goes along: text metrics gather every reference of a source from it.
-    metrics = kind.score(preds, rows, data, generated=task.generative, pool=split)
+    metrics = kind.score(preds, rows, data, generated=task.generative and not ranked, pool=split)
     # "prompt": what the model was given (a chat row's conversation), for asking the base model the same.
     samples = [{"input": show_source(source), "reference": reference, "output": o, "prompt": source}
                for (source, reference), o in zip(map(data.render, rows[:3]), shown[:3])]  # fmt: skip

@@ -26,6 +26,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import ConfigError
 
@@ -38,6 +39,7 @@ __all__ = [
     "is_better",
     "is_record",
     "metric_info",
+    "most_confused",
     "parse_label",
     "parse_number",
     "parse_tags",
@@ -133,12 +135,21 @@ def classification_report(pred: Sequence[int], ref: Sequence[int], names: Sequen
 
     labels = list(range(len(names)))
     kwargs = {"labels": labels, "target_names": list(names), "zero_division": 0}
+    confusion = confusion_matrix(ref, pred, labels=labels).tolist()
     return {
         "per_label": report(ref, pred, output_dict=True, **kwargs),
         "text": report(ref, pred, **kwargs),
-        "confusion": confusion_matrix(ref, pred, labels=labels).tolist(),
+        "confusion": confusion,
         "labels": list(names),
+        "confused": most_confused(confusion, names),
     }
+
+
+def most_confused(confusion: Sequence[Sequence[int]], names: Sequence[str], top: int = 10) -> list[list[Any]]:
+    """The ``top`` most frequent mistakes as [true label, predicted label, count], most frequent first: with many
+    classes (77 intents) the matrix is too big to read, the pairs are not."""
+    pairs = [[names[t], names[p], int(n)] for t, row in enumerate(confusion) for p, n in enumerate(row) if t != p and n]
+    return sorted(pairs, key=lambda x: (-x[2], x[0], x[1]))[:top]
 
 
 def regression_metrics(pred: Sequence[float], ref: Sequence[float]) -> dict[str, float]:

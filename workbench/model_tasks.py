@@ -34,7 +34,16 @@ from .errors import CompatibilityError
 if TYPE_CHECKING:
     from .data import TaskData
 
-__all__ = ["MODEL_TASKS", "ModelTask", "model_task", "resolve_task"]
+__all__ = ["HEAD_MODULES", "MODEL_TASKS", "ModelTask", "is_head_parameter", "model_task", "resolve_task"]
+
+# The modules a head lives in (transformers' *ForSequenceClassification / *ForTokenClassification; PEFT trains them
+# as modules_to_save beside the prefix).
+HEAD_MODULES = ("classifier", "score")
+
+
+def is_head_parameter(name: str) -> bool:
+    """Is the parameter called ``name`` (as ``named_parameters`` gives it, PEFT-wrapped or not) part of a head?"""
+    return any(part in HEAD_MODULES for part in name.split("."))
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,12 @@ class ModelTask:
             labels = [(y - mean) / std for y in labels]
         return encode_texts(list(rows["text"]), labels, tokenizer, max_length)
 
-    def predictions(self, logits: torch.Tensor, labels: torch.Tensor, data: TaskData) -> list[Any]:
-        """A head's predictions for one batch, in the data kind's terms (label id, number, tag names)."""
+    def predictions(self, logits: torch.Tensor, labels: torch.Tensor, data: TaskData,
+                    features: list[dict[str, Any]] | None = None) -> list[Any]:  # fmt: skip
+        """A head's predictions for one batch, in the data kind's terms (label id, number, tag names).
+
+        Tags: one per word of each row (``features``: the batch's encoded rows), ``O`` for a word that has no
+        token to predict from (none at all, or cut off by truncation)."""
         if self.head == "label":
             return logits.argmax(-1).tolist()
         if self.head == "number":
@@ -105,7 +118,16 @@ class ModelTask:
         if self.head == "tags":
             names = data.label_names or []
             keep = labels != IGNORE  # first sub-token of each word
-            return [[names[t] for t in row[mask].tolist()] for row, mask in zip(logits.argmax(-1), keep)]
+            found = [[names[t] for t in row[mask].tolist()] for row, mask in zip(logits.argmax(-1), keep)]
+            if features is None:
+                return found
+            out = []
+            for tags, feature in zip(found, features):
+                row = ["O"] * feature["n_words"]
+                for word, tag in zip(feature["words"], tags):
+                    row[word] = tag
+                out.append(row)
+            return out
         raise TypeError(f"{self.name} generates its predictions; it has no head")
 
     # -- generation and probing -----------------------------------------------------------------

@@ -245,14 +245,28 @@ def comparison_figure(results: Sequence[Any]) -> go.Figure:
                    yaxis={"title": _metric_title(metric)})  # fmt: skip
 
 
+_CONFUSION_NUMBERED = 20  # labels: up to this many, each cell shows its count
+
+
 def confusion_figure(report: Mapping[str, Any], *, title: str = "Confusion matrix") -> go.Figure:
-    """True label (rows) × predicted label (columns) counts, from a classification report."""
+    """True label (rows) × predicted label (columns) counts, from a classification report.
+
+    With many labels (77 intents) the labels are sorted by their mistakes, most first, so the confusions gather
+    in the top left; cells carry no numbers (hover shows them) and the title names the worst pair."""
     labels, z = list(report.get("labels", [])), np.array(report.get("confusion", []), dtype=float)
+    many = len(labels) > _CONFUSION_NUMBERED
+    if many and z.size:
+        errors = z.sum(0) + z.sum(1) - 2 * np.diag(z)  # as the true label and as the prediction
+        order = np.argsort(-errors, kind="stable")
+        z, labels = z[np.ix_(order, order)], [labels[i] for i in order]
+        if report.get("confused"):
+            true, predicted, count = report["confused"][0]
+            title = f"{title}: most confused {true} → {predicted} ({count})"
     heatmap = go.Heatmap(
         z=z, x=labels, y=labels, colorscale="Blues", zmin=0, colorbar={**_COLORBAR, "title": "rows"},
-        texttemplate="%{z:.0f}", hovertemplate="true %{y} → predicted %{x}: %{z:.0f}<extra></extra>",
+        texttemplate="" if many else "%{z:.0f}", hovertemplate="true %{y} → predicted %{x}: %{z:.0f}<extra></extra>",
     )  # fmt: skip
-    return _figure([heatmap], title=title, xaxis={"title": "predicted"},
+    return _figure([heatmap], title=title, height=900 if many else _HEIGHT, xaxis={"title": "predicted"},
                    yaxis={"title": "true", "autorange": "reversed"})  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from .data import TaskData
 from .data.chat_template import chat_format
 from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
+from .model_tasks import HEAD_MODULES
 from .models import BUILTIN_MODELS, LoadedModel, quirks_for
 from .models.sharing import LOADING
 from .quiet import quiet
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 _POSITION_LIMIT_ATTRS = ("max_position_embeddings", "n_positions")
-_HEAD_NAMES = ("classifier", "score")  # what PEFT wraps as modules_to_save for SEQ_CLS / TOKEN_CLS
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterC
     head = sum(
         p.numel()
         for name, module in loaded.model.named_children()
-        if not loaded.task.generative and name in _HEAD_NAMES
+        if not loaded.task.generative and name in HEAD_MODULES
         for p in module.parameters()
     )
     base = sum(p.numel() for p in loaded.model.parameters())

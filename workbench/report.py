@@ -23,6 +23,8 @@ from .rundir import write_text
 
 __all__ = ["report_figure", "report_text", "save_report"]
 
+_MATRIX_UP_TO = 12  # labels; a terminal shows the matrix of at most this many, else the most confused pairs
+
 
 def report_text(result: EvalResult, *, split: str, name: str = "") -> str:
     """Loss and metrics (headline first), then the per-label report when there is one."""
@@ -36,7 +38,10 @@ def report_text(result: EvalResult, *, split: str, name: str = "") -> str:
         lines.append(f"  {'bleu tokenizer':<14} {result.report['bleu_tokenizer']}")
     if result.report.get("text"):
         lines += ["", result.report["text"].rstrip()]
-    if result.report.get("confusion"):
+    if result.report.get("confusion") and len(result.report["labels"]) > _MATRIX_UP_TO:
+        lines += ["", "most confused (true → predicted: rows)"]
+        lines += [f"  {t} → {p}: {n}" for t, p, n in result.report.get("confused", [])] or ["  none"]
+    elif result.report.get("confusion"):
         labels = result.report["labels"]
         width = max(6, *(len(n) for n in labels))
         lines += ["", "confusion matrix (rows: true, columns: predicted)",

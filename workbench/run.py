@@ -315,7 +315,7 @@ class Run:
         if self.test is not None:
             return self.test
         last = self._trainer.last_eval if self._trainer else None
-        if last is not None and not last.report:
+        if last is not None and not last.report and last.rows:  # no rows scored (eval_generate 0): no report
             last.report = self.data.data_kind.report(last.predictions, last.rows, self.data)
         return last
 

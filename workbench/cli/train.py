@@ -64,6 +64,11 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--metric", help=f"headline metric: {', '.join(METRIC_CHOICES)} (default: the data's)")
     parser.add_argument("--test-fraction", type=float, help="hold out this share of a file as a test split")
+    parser.add_argument(
+        "--validation",
+        metavar="FILE",
+        help="a data file to validate on (a dev set) instead of a share of the training data",
+    )
     parser.add_argument("--max-train-examples", type=int)
     parser.add_argument(
         "--max-train-records",
@@ -79,6 +84,7 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init", help='random, zero, or text:"words" (the base model\'s keys/values of the words)')
     parser.add_argument("--steps", type=int)
     parser.add_argument("--lr", type=float)
+    parser.add_argument("--head-lr", type=float, help="learning rate of an encoder's head (default: --lr)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--grad-accum", type=int)
     parser.add_argument("--warmup-steps", type=int)
@@ -107,10 +113,12 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 VALUE_FLAGS: dict[tuple[str, str], str] = {
     ("data", "sampling"): "--sampling", ("data", "subset"): "--subset", ("data", "kind"): "--kind",
     ("data", "metric"): "--metric", ("data", "test_fraction"): "--test-fraction",
+    ("data", "validation"): "--validation",
     ("data", "max_train_examples"): "--max-train-examples", ("data", "max_train_records"): "--max-train-records",
     ("data", "max_eval_examples"): "--max-eval-examples", ("data", "max_length"): "--max-length",
     ("prefix", "length"): "--prefix-length", ("prefix", "hidden_size"): "--hidden-size",
-    ("train", "steps"): "--steps", ("train", "lr"): "--lr", ("train", "batch_size"): "--batch-size",
+    ("train", "steps"): "--steps", ("train", "lr"): "--lr", ("train", "head_lr"): "--head-lr",
+    ("train", "batch_size"): "--batch-size",
     ("train", "grad_accum"): "--grad-accum", ("train", "warmup_steps"): "--warmup-steps",
     ("train", "eval_every"): "--eval-every", ("train", "eval_generate"): "--eval-generate",
     ("train", "max_new_tokens"): "--max-new-tokens", ("train", "seed"): "--seed", ("train", "device"): "--device",
@@ -254,8 +262,9 @@ def _train(args: argparse.Namespace) -> int:
     except WriteError as exc:
         return _rescued(run, out, exc)
     end = history.ends[-1]
-    if run.test is not None:
-        print(report_text(run.test, split="test", name=cfg.data.name))
+    final = run.final_evaluation()  # the test split's, else the last validation's: metrics and per-label report
+    if final is not None:
+        print(report_text(final, split="test" if run.test is not None else "validation", name=cfg.data.name))
     print(f"{end.reason} after {end.step} steps in {end.elapsed_s:.1f} s; run written to {path}")
     if run.tracked_where:
         print(f"tracked: {run.tracked_where}")

@@ -163,17 +163,25 @@ def encode_texts(
 def encode_words(
     words: list[list[str]], tags: list[list[int]], tok: PreTrainedTokenizerBase, max_length: int
 ) -> EncodedSplit:
-    """One tag per word, on the word's first sub-token, for a token head."""
+    """One tag per word, on the word's first sub-token, for a token head.
+
+    A feature also says which word each labelled token stands for (``words``) and how many words the row has
+    (``n_words``): a word may have no token at all (an emoji variation selector in WNUT-17 tokenizes to nothing;
+    truncation cuts words off), and predictions must still line up with every word (:meth:`ModelTask.predictions`).
+    """
     enc = tok(words, is_split_into_words=True, truncation=True, max_length=max_length)
     full_lengths = [len(ids) for ids in tok(words, is_split_into_words=True)["input_ids"]]
     feats = []
     for i, ids in enumerate(enc["input_ids"]):
-        labels, previous = [], None
+        labels, labelled, previous = [], [], None
         for word in enc.word_ids(i):
             # Label the first sub-token of each word; specials and continuations are ignored.
-            labels.append(IGNORE if word is None or word == previous else tags[i][word])
+            first = word is not None and word != previous
+            labels.append(tags[i][word] if first else IGNORE)
+            if first:
+                labelled.append(word)
             previous = word
-        feats.append({"input_ids": ids, "labels": labels})
+        feats.append({"input_ids": ids, "labels": labels, "words": labelled, "n_words": len(tags[i])})
     return EncodedSplit(feats, sum(n > max_length for n in full_lengths))
 
 

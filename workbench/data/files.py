@@ -1,8 +1,10 @@
 """Local data files and folders read into ``datasets`` splits, by their suffix.
 
 CSV, TSV, JSON and JSON Lines (each also compressed: ``.gz``, ``.bz2``, ``.xz``, ``.zst``), Parquet and
-Arrow files are read by ``datasets``' own loaders, and a folder written by ``Dataset.save_to_disk`` or
-``DatasetDict.save_to_disk`` by ``datasets.load_from_disk`` (a DatasetDict keeps its splits). What each
+Arrow files are read by ``datasets``' own loaders, a folder written by ``Dataset.save_to_disk`` or
+``DatasetDict.save_to_disk`` by ``datasets.load_from_disk`` (a DatasetDict keeps its splits), and a folder
+of split files (``train.jsonl``, ``dev.jsonl``, ``test.jsonl``, as shared tasks publish them) file by file,
+each file's stem naming its split. What each
 suffix means is the table :data:`FORMATS`. Text files are checked for UTF-8 first (a byte-order mark is
 fine); problems are one-line :class:`DataError` messages. Column names, kinds and splits are
 :mod:`.sources`' business; this module only reads.
@@ -95,7 +97,7 @@ def _parquet_rows(path: Path) -> int | None:
 
 def _read_saved(path: Path) -> dict[str, Any]:
     if not any((path / name).is_file() for name in _SAVED):
-        raise DataError(f"{str(path)!r} is a folder; give a data file, or a folder written by save_to_disk")
+        return _read_split_files(path)
     import datasets
 
     try:
@@ -103,6 +105,16 @@ def _read_saved(path: Path) -> dict[str, Any]:
     except Exception as exc:
         raise DataError(f"could not read the saved dataset in {path.name!r}: {first_line(exc)}") from None
     return dict(saved) if isinstance(saved, datasets.DatasetDict) else {"train": saved}
+
+
+def _read_split_files(path: Path) -> dict[str, Any]:
+    """A folder of data files named for their splits: ``{stem: rows}``; one line when it holds no train file."""
+    files = {f.name.split(".")[0].lower(): f for f in sorted(path.iterdir()) if f.is_file() and
+             _format_suffix(f) in FORMATS}  # fmt: skip
+    if "train" not in files:
+        raise DataError(f"{str(path)!r} is a folder without a train file; give a data file, a folder of split files "
+                        f"(train.jsonl, dev.jsonl, test.jsonl, …) or a folder written by save_to_disk")  # fmt: skip
+    return {split: read_local(file)["train"] for split, file in files.items()}
 
 
 def first_line(exc: BaseException) -> str:

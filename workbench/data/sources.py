@@ -61,13 +61,17 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
         members: dict[str, TaskData] = {}
         for i, name in enumerate([choice.name, *choice.mix]):
             # The first dataset keeps the choice's column mapping and kind; the others are read as they are.
-            member = dataclasses.replace(choice, name=name, mix=[], metric=None, columns=dict(choice.columns) if i == 0
-                                         else {}, kind=choice.kind if i == 0 else "auto")  # fmt: skip
+            first = i == 0
+            member = dataclasses.replace(choice, name=name, mix=[], metric=None, columns=dict(choice.columns) if first
+                                         else {}, kind=choice.kind if first else "auto",
+                                         validation=choice.validation if first else None)  # fmt: skip
             members[task_name(name, members)] = load_task_data(member, seed)
         mixed = mix_task_data(members, sampling=choice.sampling, mark=choice.mark_tasks)
         mixed.source = {"type": "mixture", "members": {name: m.source for name, m in members.items()}}
         return mixed
     raw, where, spec, source = _find(choice)
+    if choice.validation:
+        _given_validation(choice.validation, raw, where, source)
     raw, notes = _trimmed_headers(raw)
     if carried_columns:
         found = raw["train"].column_names
@@ -81,6 +85,18 @@ def load_task_data(choice: DataChoice, seed: int = 0, *, label_names: list[str] 
             data = _standardize(choice, raw, where, spec, mapping, seed, label_names, notes)
     data.source = source
     return data
+
+
+def _given_validation(name: str, raw: dict[str, Dataset], where: dict[str, str], source: dict[str, Any]) -> None:
+    """A file (or a held object) given as the validation split — a shared task's dev set — in place of any other."""
+    if is_held_name(name):
+        splits, _held = held_splits(name)
+        raw["validation"], where["validation"] = _named_splits(splits)["train"], f"the validation data {name!r}"
+    else:
+        path = Path(name).expanduser()
+        raw["validation"], where["validation"] = read_local(path)["train"], path.name
+        name = str(path.resolve())
+    source["validation"] = name
 
 
 def _trimmed_headers(raw: dict[str, Dataset]) -> tuple[dict[str, Dataset], list[str]]:
@@ -153,13 +169,15 @@ def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, s
     raw, mapping = _conversations(choice, raw, where, mapping, notes)
     kind = _kind(choice, spec, raw["train"], mapping, notes)
     columns = {role: mapping.get(role, role) for role in kind.roles}
-    found = raw["train"].column_names
-    missing = [f"{role} (column {col!r})" for role, col in columns.items() if col not in found]
-    if missing:
-        raise DataError(
-            f"dataset {choice.name!r} lacks {', '.join(missing)}; its columns are {', '.join(found)}."
-            " Map them with columns={'role': 'column'} (CLI: --column role=column)"
-        )
+    for split, ds in raw.items():  # a given dev file is checked like the training file
+        found = ds.column_names
+        missing = [f"{role} (column {col!r})" for role, col in columns.items() if col not in found]
+        if missing:
+            what = f"dataset {choice.name!r}" if split == "train" else where[split]
+            raise DataError(
+                f"{what} lacks {', '.join(missing)}; its columns are {', '.join(found)}."
+                " Map them with columns={'role': 'column'} (CLI: --column role=column)"
+            )
     selected = {split: _select(ds, columns) for split, ds in raw.items()}
     if "test" in selected and _unlabelled(selected["test"][kind.roles[-1]][:100]):
         del selected["test"]  # e.g. GLUE keeps its test labels private (-1)

