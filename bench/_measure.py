@@ -44,7 +44,8 @@ def model_dir(model_type: str, **config: object) -> str:
 
 
 # The real E2E records beside the project: what a real model is timed on (toy rows are a few words).
-E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset.csv"
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # the real data beside the project
+E2E = DATA / "e2e" / "devset.csv"
 
 
 def bench_config(model: str, steps: int) -> RunConfig:

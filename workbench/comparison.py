@@ -31,6 +31,7 @@ from peft import LoraConfig, PromptTuningConfig, get_peft_model
 from .config import PrefixSettings, RunConfig
 from .data import Collator, TaskData, encode_splits, load_task_data
 from .memory import MB, StepMemory, step_memory
+from .model_tasks import HEAD_MODULES
 from .models import LoadedModel, load_model
 from .models.sharing import LOADING, running
 from .prefix import attach_prefix
@@ -103,7 +104,9 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
             return get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
                                                                    num_virtual_tokens=method.length))  # fmt: skip
     if method.kind == "lora":
-        cfg = LoraConfig(task_type=task_type, r=method.rank, lora_alpha=2 * method.rank, target_modules="all-linear")
+        # Every linear layer but a head's: PEFT trains the head whole (modules_to_save) and refuses LoRA on it.
+        cfg = LoraConfig(task_type=task_type, r=method.rank, lora_alpha=2 * method.rank, target_modules="all-linear",
+                         exclude_modules=list(HEAD_MODULES))  # fmt: skip
         with LOADING, quiet():
             return get_peft_model(loaded.model, cfg)
     if method.kind == "full":
