@@ -1,15 +1,16 @@
 """What a dataset asks for — text, classification, regression, tagging, chat or language modelling — as data.
 
 A :class:`DataKind` owns everything that differs between kinds of data, whatever model
-learns them: its standard columns, how a generative model learns a row (a source and
-its target, a conversation's replies, or every token of a text), how raw labels of any type (strings, ints, bools,
-``ClassLabel``, numbers) become training labels — refusing missing or mixed ones with
-one line that names the column and the first bad row —, how a row reads as (input,
-output) for a generative model (the input of a chat row is the conversation before its
-last reply), how generated text is read back as a prediction,
-and how predictions are scored (:mod:`workbench.metrics`, headline first). Which model
-learns a kind, and how (a head or generated text), is :mod:`workbench.model_tasks`'
-concern; finding and splitting files is :mod:`workbench.data.sources`'.
+learns them: its standard columns; how a generative model learns a row (its layout: a
+source and its target, a conversation's replies, or every token of a text); how raw
+labels of any type (strings, ints, bools, ``ClassLabel``, numbers) become training labels
+— refusing missing or mixed ones with one line that names the column and the first bad
+row —; how a row reads as (input, output) for a generative model (a chat row's input is
+the conversation before its last reply); how generated text is read back as a prediction
+(or a class is ranked instead); and how predictions are scored (:mod:`workbench.metrics`,
+headline first). Which model learns a kind, and how (a head or generated text), is
+:mod:`workbench.model_tasks`' concern; finding and splitting files is
+:mod:`workbench.data.sources`'.
 """
 
 from __future__ import annotations
