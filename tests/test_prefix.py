@@ -55,7 +55,11 @@ def test_text_init_refuses_projection_and_non_decoders():
 def test_preflight_names_the_known_failure_modes():
     mistral = _lm("tiny-mistral")
     msgs = [str(f) for f in preflight(mistral, PrefixSettings(length=10), max_length=128)]
-    assert any(m.startswith("warning") and "sliding-window" in m for m in msgs)
+    assert any(m.startswith("warning") and "sliding-window" in m and "global" not in m for m in msgs)
+    gemma3 = _lm("tiny-gemma3")  # one sliding-window layer and one global layer
+    msgs = [str(f) for f in preflight(gemma3, PrefixSettings(length=10), max_length=128)]
+    assert any("cannot see the prefix in the sliding-window layers (1 of 2; the global ones still see it)" in m
+               for m in msgs)  # fmt: skip
 
     gpt2 = _lm()
     errors = [f for f in preflight(gpt2, PrefixSettings(length=500), max_length=128) if f.level == "error"]

@@ -160,11 +160,16 @@ def preflight(
     window = getattr(config, quirks.sliding_window_attr, None) if quirks.sliding_window_attr else None
     window_on = quirks.sliding_window_switch is None or getattr(config, quirks.sliding_window_switch, False)
     if window and window_on and settings.length + max_length > window:
+        # Gemma 2/3 alternate: their global layers (every other; every sixth in Gemma 3) see the whole prefix.
+        kinds = list(getattr(config, "layer_types", None) or [])
+        where = "" if "full_attention" not in kinds else (
+            f" in the sliding-window layers ({kinds.count('sliding_attention')} of {len(kinds)}; the global ones "
+            "still see it)")  # fmt: skip
         findings.append(
             Finding(
                 "warning",
                 f"{loaded.name} uses sliding-window attention ({window} positions): tokens after position "
-                f"{window - settings.length} of the input cannot see the prefix",
+                f"{window - settings.length} of the input cannot see the prefix{where}",
             )
         )
     if quirks.decoder_only_prefix or loaded.architecture == "seq2seq":
