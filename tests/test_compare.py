@@ -61,3 +61,14 @@ def test_cli_compare_writes_json_and_chart(tmp_path, capsys):
     assert [r["method"]["label"] for r in rows] == ["prefix 1"]
     assert (out / "compare.html").is_file() and "prefix 1" in capsys.readouterr().out
     assert main(["compare", "--only", "nothing-like-this"]) == 2
+
+
+def test_every_kind_tags_words_with_a_token_head(make_config):
+    # PEFT's prompt tuning puts its virtual tokens before a token classifier's logits but not its labels: compare
+    # lines them up, so NER can be compared across all four kinds.
+    cfg = make_config("tiny-bert", "toy-ner", train={"steps": 4})
+    results = compare(cfg, [Method("prefix", length=3), Method("prompt", kind="prompt", length=3),
+                            Method("lora", kind="lora", rank=2), Method("full", kind="full")])  # fmt: skip
+    assert [r.metric for r in results] == ["f1"] * 4 and all(0.0 <= r.value <= 1.0 for r in results)
+    tags = 7  # toy-ner: O and B-/I- of three types
+    assert results[1].trainable == 3 * 64 + 64 * tags + tags  # the prompt and the token head

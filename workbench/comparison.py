@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from .config import PrefixSettings, RunConfig
-from .data import Collator, TaskData, encode_splits, load_task_data
+from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
 from .memory import MB, StepMemory, step_memory
 from .model_tasks import HEAD_MODULES
 from .models import LoadedModel, load_model
@@ -101,8 +102,9 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
         return attach_prefix(loaded, settings, seed=seed)
     if method.kind == "prompt":
         with LOADING, quiet():
-            return get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
-                                                                   num_virtual_tokens=method.length))  # fmt: skip
+            model = get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
+                                                                    num_virtual_tokens=method.length))  # fmt: skip
+        return _PromptTagger(model, method.length) if loaded.task.head == "tags" else model
     if method.kind == "lora":
         # Every linear layer but a head's: PEFT trains the head whole (modules_to_save) and refuses LoRA on it.
         cfg = LoraConfig(task_type=task_type, r=method.rank, lora_alpha=2 * method.rank, target_modules="all-linear",
@@ -113,6 +115,26 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
         loaded.model.requires_grad_(True)
         return loaded.model
     raise ValueError(f"unknown method kind {method.kind!r}; use prefix, prompt, lora or full")
+
+
+class _PromptTagger(torch.nn.Module):
+    """Prompt tuning for a token head: PEFT puts its virtual tokens before the input, so a token classifier's
+    logits gain them but its labels do not (the loss's sizes disagree). This pads the labels with ignored
+    positions for them and drops their logits, so the loss and the predictions line up with the words."""
+
+    def __init__(self, model: Any, virtual: int) -> None:
+        super().__init__()
+        self.model, self.virtual = model, virtual
+
+    def forward(self, input_ids: Any = None, attention_mask: Any = None, labels: Any = None, **kwargs: Any) -> Any:
+        if labels is not None:
+            labels = torch.cat([labels.new_full((labels.shape[0], self.virtual), IGNORE), labels], dim=1)
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, labels=labels, **kwargs)
+        out.logits = out.logits[:, self.virtual :]
+        return out
+
+    def save_pretrained(self, path: str, **kwargs: Any) -> None:
+        self.model.save_pretrained(path, **kwargs)
 
 
 def _stored_bytes(model: Any) -> int:
