@@ -36,7 +36,7 @@ def test_ner_on_wnut17_learns_and_tags_every_word_even_one_with_no_token(minilm,
     validation = pd.DataFrame(dev[:60] + lone)
     run = Run.create(_config(minilm, str(wnut17 / "train.jsonl"), validation=validation, max_train_examples=600,
                              max_eval_examples=len(validation)))  # fmt: skip
-    dropped = [f for f in run.splits[1].features[-len(lone):] if len(f["words"]) < f["n_words"]]
+    dropped = [f for f in run.splits[1].features[-len(lone) :] if len(f["words"]) < f["n_words"]]
     assert dropped  # those words really have no token to predict from
     run.train()
     first, last = run.history.evals
