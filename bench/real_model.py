@@ -28,7 +28,7 @@ import time
 import warnings
 from pathlib import Path
 
-from _measure import E2E
+from _measure import E2E, markdown_table
 
 from workbench import RunConfig
 from workbench.comparison import Method, Result, compare
@@ -94,11 +94,9 @@ def row(part: str, seed: int, r: Result) -> dict[str, object]:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    head = "| method | records (rows) | trainable | s/step | memory MB | BLEU | ROUGE-L | chrF |"
-    lines = [head, "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {r['records']} ({r['rows']}) | {r['trainable']:,} | {r['step_s']} | {r['memory_mb']} "
-              f"| {r['bleu']} | {r['rougeL']} | {r['chrf']} |" for r in rows]  # fmt: skip
-    return "\n".join(lines)
+    return markdown_table(["method", "records (rows)", "trainable", "s/step", "memory MB", "BLEU", "ROUGE-L", "chrF"],
+                          [(r["method"], f"{r['records']} ({r['rows']})", f"{r['trainable']:,}", r["step_s"],
+                            r["memory_mb"], r["bleu"], r["rougeL"], r["chrf"]) for r in rows])  # fmt: skip
 
 
 def main() -> None:

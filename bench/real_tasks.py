@@ -26,7 +26,7 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-from _measure import DATA
+from _measure import DATA, markdown_table
 
 from workbench import RunConfig
 from workbench.comparison import Method, Result, compare
@@ -77,11 +77,9 @@ def row(task: str, steps: int, r: Result) -> dict[str, object]:
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
-    head = "| method | steps | rows | trainable | s/step | memory MB | score |"
-    lines = [head, "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['method']} | {r['steps']} | {r['rows']} | {r['trainable']:,} | {r['step_s']} | {r['memory_mb']} "
-              f"| {r['metric']} {r['value']} |" for r in rows]  # fmt: skip
-    return "\n".join(lines)
+    return markdown_table(["method", "steps", "rows", "trainable", "s/step", "memory MB", "score"],
+                          [(r["method"], r["steps"], r["rows"], f"{r['trainable']:,}", r["step_s"], r["memory_mb"],
+                            f"{r['metric']} {r['value']}") for r in rows])  # fmt: skip
 
 
 def main() -> None:
