@@ -107,8 +107,9 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
         return _PromptTagger(model, method.length) if loaded.task.head == "tags" else model
     if method.kind == "lora":
         # Every linear layer but a head's: PEFT trains the head whole (modules_to_save) and refuses LoRA on it.
+        heads = [name for name in HEAD_MODULES if hasattr(loaded.model, name)] or None  # None: PEFT warns of nothing
         cfg = LoraConfig(task_type=task_type, r=method.rank, lora_alpha=2 * method.rank, target_modules="all-linear",
-                         exclude_modules=list(HEAD_MODULES))  # fmt: skip
+                         exclude_modules=heads)  # fmt: skip
         with LOADING, quiet():
             return get_peft_model(loaded.model, cfg)
     if method.kind == "full":
