@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import DataError
 from .conversations import Conversation
+from .files import first_line
 
 __all__ = ["END_OF_TURN", "PLAIN_TEMPLATE", "ChatFormat", "chat_format"]
 
@@ -56,7 +57,7 @@ class ChatFormat:
             return tokenizer.apply_chat_template(messages, chat_template=self.template, tokenize=False,
                                                  add_generation_prompt=generation_prompt)  # fmt: skip
         except Exception as exc:  # a template that refuses a role or an order raises its own exception type
-            raise DataError(f"{self.name} refused a conversation ({_first_line(exc)}); roles: "
+            raise DataError(f"{self.name} refused a conversation ({first_line(exc)}); roles: "
                             f"{', '.join(t['role'] for t in messages)}") from None  # fmt: skip
 
     def segments(self, tokenizer: Any, messages: Conversation) -> list[tuple[str, bool]]:
@@ -96,8 +97,3 @@ def chat_format(tokenizer: Any) -> ChatFormat:
     if isinstance(own, dict):  # tokenizers that keep several named templates use "default" for chat
         own = own.get("default")
     return ChatFormat(own, True) if own else ChatFormat(PLAIN_TEMPLATE, False)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
