@@ -210,7 +210,9 @@ def _step_memory(trainer: Trainer) -> StepMemory:
     batch = {k: v.to(device) for k, v in Collator(trainer.tokenizer.pad_token_id)(rows).items()}
     optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)  # accelerate's wrapper holds it
     with running(trainer.unwrapped, training=True):
-        return step_memory(trainer.unwrapped, optimizer, batch, autocast=trainer.accelerator.autocast)
+        return step_memory(
+            trainer.unwrapped, optimizer, batch, autocast=trainer.accelerator.autocast, task=trainer.task
+        )
 
 
 def format_table(results: Sequence[Result]) -> str:

@@ -24,6 +24,7 @@ from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
 from .data.conversations import show_source
 from .generate import generate_texts
+from .loss import batch_loss
 from .model_tasks import ModelTask, model_task
 from .models.sharing import running
 from .ranking import rank_labels
@@ -69,7 +70,8 @@ def evaluate(
     report: bool = False,
     rank: bool = True,
 ) -> EvalResult | None:
-    """Loss over all of ``encoded`` (``split`` of ``data``); metrics from logits or greedy generations.
+    """Loss over all of ``encoded`` (``split`` of ``data``, in batches of alike length); metrics from logits or
+    greedy generations.
 
     None if ``stop`` turned true on the way. ``report`` adds the kind's per-label detail. ``rank``: a generative
     model's class is the likeliest label (:mod:`workbench.ranking`), not the one read in generated text.
@@ -79,19 +81,26 @@ def evaluate(
     device = next(model.parameters()).device
     collate = Collator(tokenizer.pad_token_id)
     total, count = 0.0, 0
-    preds: list[Any] = []
+    preds: list[Any] = [None] * len(encoded) if not task.generative else []
+    # Shortest rows first: a batch of alike lengths carries little padding; predictions go back to their rows.
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded.features[i]["input_ids"]))
     with running(model, training=False):
-        for start in range(0, len(encoded), batch_size):
+        for start in range(0, len(order), batch_size):
             if stopped():
                 return None
-            feats = encoded.features[start : start + batch_size]
+            rows = order[start : start + batch_size]
+            feats = [encoded.features[i] for i in rows]
             batch = {k: v.to(device) for k, v in collate(feats).items()}
             with autocast() if autocast else torch.autocast(device.type, enabled=False):
-                out = model(**batch)
-            total += float(out.loss) * len(feats)
+                if task.generative:  # the loss alone (a decoder's logits where a token is learned)
+                    loss = batch_loss(model, batch, task)
+                else:
+                    out = model(**batch)
+                    loss = out.loss
+                    for i, pred in zip(rows, task.predictions(out.logits, batch["labels"], data, feats)):
+                        preds[i] = pred
+            total += float(loss) * len(feats)
             count += len(feats)
-            if not task.generative:
-                preds += task.predictions(out.logits, batch["labels"], data, feats)
         result = _score(model, tokenizer, task, data, data.split(split), preds, separator, n_generate,
                         max_new_tokens, stop, report, rank)  # fmt: skip
         if result is None or stopped():

@@ -1,7 +1,7 @@
 """What a training run emits while it runs and keeps afterwards.
 
 The loop sends three kinds of events to its callbacks — :class:`StepEvent` (loss,
-learning rate, tokens/s, time, memory), :class:`EvalEvent` (validation loss, task
+learning rate, tokens/s, time, memory, whether it was starved of CPU), :class:`EvalEvent` (validation loss, task
 metrics, samples) and :class:`EndEvent` (why it ended) — and appends them to a
 :class:`History`, which round-trips through JSON into ``run.json``. Front ends
 (CLI progress bars, notebook charts) consume these; this module runs nothing.
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from .errors import ConfigError
 from .jsonio import from_json, to_json
 from .metrics import is_better
+from .threads import STARVED
 
 __all__ = ["ENDINGS", "Callback", "EndEvent", "Ending", "EvalEvent", "Event", "History", "StepEvent", "check_total"]
 
@@ -32,7 +33,17 @@ class StepEvent:
     elapsed_s: float
     memory_mb: float | None = None
     total_steps: int = 0
+    # The share of the time the process's threads waited for a CPU since the last logged step (summed over
+    # threads; workbench.threads.CpuWait); None where the system does not tell.
+    cpu_wait: float | None = None
+    # Intra-op threads in use when fewer than at the start: another process was busy (workbench.threads).
+    threads: int | None = None
     kind: Literal["step"] = "step"
+
+    @property
+    def starved(self) -> bool:
+        """Whether the threads waited for a CPU much of the time: another process is busy (threads.STARVED)."""
+        return self.cpu_wait is not None and self.cpu_wait >= STARVED
 
 
 @dataclass

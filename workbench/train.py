@@ -29,11 +29,14 @@ from transformers import get_scheduler
 
 from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
+from .data.batching import epoch_batches, row_length
 from .errors import TrainingError
 from .evaluate import EvalResult, evaluate_with
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent, check_total
+from .loss import batch_loss
 from .model_tasks import ModelTask, is_head_parameter, model_task
 from .models.sharing import base_lock
+from .threads import CpuWait, ThreadGovernor
 from .training_thread import stop_on_signals
 
 __all__ = ["Trainer", "pick_precision"]
@@ -108,22 +111,26 @@ class Trainer:
         stopping = lambda: stop_flag.is_set() or self._stop.is_set()  # noqa: E731
         s = self.settings
         start = time.perf_counter()
-        clock = {"t": start, "tokens": 0, "loss": torch.zeros((), device=self.accelerator.device), "n": 0}
+        # The CPU's threads follow what other processes leave free (not on an accelerator, whose host waits).
+        governor = ThreadGovernor(enabled=self.accelerator.device.type == "cpu")
+        clock = {"t": start, "tokens": 0, "loss": torch.zeros((), device=self.accelerator.device), "n": 0,
+                 "waited": CpuWait(), "governor": governor}  # fmt: skip
         good = [p.detach().clone() for p in self.params]  # last prefix known to give a finite loss
         batches = self._batches()
         reason: str = "completed"
         message = ""
         self._set_mode(training=True)
-        with stop_on_signals(stop_flag), _out_of_memory_as_end(self, callbacks, start):
+        with stop_on_signals(stop_flag), _out_of_memory_as_end(self, callbacks, start), governor:
             while self.step < s.steps:
                 if stopping():
                     reason, message = "stopped", f"stopped at step {self.step}"
                     break
+                governor.adjust()
                 for _ in range(s.grad_accum):
                     batch, tokens = next(batches)
                     # The base may be shared with runs that generate from other threads (the panel).
                     with self._lock, self.accelerator.accumulate(self.model):
-                        loss = self.model(**batch).loss
+                        loss = batch_loss(self.model, batch, self.task)
                         self.accelerator.backward(loss)
                         if self.accelerator.sync_gradients and s.max_grad_norm > 0:
                             self.accelerator.clip_grad_norm_(self.params, s.max_grad_norm)
@@ -238,12 +245,13 @@ class Trainer:
         device, pin = self.accelerator.device, self.accelerator.device.type == "cuda"
         micro = self.step * self.settings.grad_accum  # resume where the run left off
         per_epoch = max(len(feats) // bs, 1)
+        lengths = [row_length(f) for f in feats]
         while True:
             epoch, offset = divmod(micro, per_epoch)
-            gen = torch.Generator().manual_seed(self.settings.seed * 1_000_003 + epoch)
-            order = torch.randperm(len(feats), generator=gen).tolist()
+            batches = epoch_batches(lengths, bs, seed=self.settings.seed, epoch=epoch,
+                                    by_length=self.settings.group_by_length)  # fmt: skip
             for b in range(offset, per_epoch):
-                rows = [feats[i] for i in order[b * bs : (b + 1) * bs]][rank::world]
+                rows = [feats[i] for i in batches[b]][rank::world]
                 batch = self._collate(rows)
                 tokens = int(batch["attention_mask"].sum())
                 if pin:
@@ -283,6 +291,8 @@ class Trainer:
             elapsed_s=self._elapsed_before + now - start,
             memory_mb=torch.cuda.max_memory_allocated() / 2**20 if cuda else None,
             total_steps=self.settings.steps,
+            cpu_wait=clock["waited"].read(),
+            threads=clock["governor"].reduced(),
         )
         clock.update(t=now, tokens=0, n=0, loss=torch.zeros((), device=self.accelerator.device))
         return event

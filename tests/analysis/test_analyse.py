@@ -103,3 +103,14 @@ def test_a_run_cannot_train_while_it_is_analysed_nor_be_analysed_while_it_trains
 
     run.train([analyse_now])
     assert seen == [1] and run.history.last_step == 4
+
+
+def test_progress_says_how_long_is_left_from_the_pace_so_far(make_config):
+    from workbench.analysis.combined import _time_left
+
+    assert _time_left(10.0, 1.0, 10.0) == " · about 1 min 30 s left"
+    assert _time_left(10.0, 5.0, 8.0) == " · about 6 s left"
+    assert _time_left(0.5, 1.0, 10.0) == "" and _time_left(10.0, 0.0, 10.0) == ""  # no pace yet
+    said = []
+    analyse(Run.create(make_config("tiny-gpt2")), rows=8, metric_rows=0, progress=said.append)
+    assert said[0] == "slot ablation …" and any(text.startswith("layer 1 (2 of 2)") for text in said)

@@ -2,11 +2,12 @@
 
 :mod:`.ablation` hides slots or layers from attention and scores the run; :mod:`.readout`
 ranks vocabulary tokens by how close their keys are to each slot's; :mod:`.masking` is
-the mechanism (masking, never editing weights); :mod:`.combined` runs all three and
+the mechanism (masking, never editing weights); :mod:`.replay` lets a variant skip the
+layers it shares with the full prefix or no prefix; :mod:`.combined` runs all three and
 writes them. Figures are in :mod:`workbench.plots`.
 """
 
-from .ablation import KEEP_SHARE, LayerAblation, Score, SlotAblation, ablate_layers, ablate_slots
+from .ablation import KEEP_SHARE, LayerAblation, Score, Scorer, SlotAblation, ablate_layers, ablate_slots
 from .combined import Analysis, analyse, save_analysis
 from .readout import Readout, slot_readout
 
@@ -16,6 +17,7 @@ __all__ = [
     "LayerAblation",
     "Readout",
     "Score",
+    "Scorer",
     "SlotAblation",
     "ablate_layers",
     "ablate_slots",

@@ -6,10 +6,12 @@ hidden), then keeps only the k most important slots for k = 1, 2, … to find th
 *effective length*: the fewest slots that keep ≥ 95% of the prefix's loss gain over no
 prefix — measured, not summed from single ablations. :func:`ablate_layers` does the same
 per layer: the prefix hidden at one layer only, and kept at one layer only. Scores are
-the validation loss (on ``rows`` rows) and the run's headline metric (on ``metric_rows``
-rows, generated for text models). Hiding is masking (:mod:`.masking`): no weight is
-edited, the run's prefix stays bit-identical. Plain data out; figures are in
-:mod:`workbench.plots`.
+the validation loss (on ``rows`` rows), and the run's headline metric: with the loss for
+heads; generated (on ``metric_rows`` records) for text models only where the findings
+name a variant — the full prefix, no prefix, the effective slots, the layers that matter.
+Hiding is masking (:mod:`.masking`): no weight is edited, the run's prefix stays
+bit-identical; the layers a variant shares with the full prefix or no prefix are replayed,
+not rerun (:mod:`.replay`). Plain data out; figures are in :mod:`workbench.plots`.
 """
 
 from __future__ import annotations
@@ -17,15 +19,18 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from ..data import encode_split
+from ..data import Collator, EncodedSplit, encode_split
 from ..evaluate import evaluate
 from ..metrics import metric_info
+from ..models.sharing import base_of
 from .masking import prefix_shape, prefix_visibility
+from .replay import LayerReplay
 
 if TYPE_CHECKING:
     from ..run import Run
@@ -60,9 +65,10 @@ class SlotAblation:
     none: Score
     without: list[Score]
     order: list[int]  # slots, the one whose hiding costs most first
-    kept: list[float]  # loss with only order[:k] visible, k = 1..P
+    kept: list[float]  # loss with only order[:k] visible, k = 1, 2, … up to the effective length (the rest unasked)
     rows: int = 0
     effective: list[int] = field(default_factory=list)
+    effective_score: Score | None = None  # the effective slots alone, with the metric
 
     @property
     def gain(self) -> float:
@@ -88,7 +94,10 @@ class SlotAblation:
         share = self.kept_share(k)
         if k == n:
             return f"all {n} slots are needed to keep {KEEP_SHARE:.0%} of the gain; try a longer prefix"
-        return f"slots {slots} keep {share:.0%} of the gain on their own; try prefix length {k} (of {n})"
+        alone = self.effective_score.metric if self.effective_score else None
+        measured = (f" ({self.metric} {alone:.3g} with them, {self.full.metric:.3g} with all)"
+                    if alone is not None and self.full.metric is not None else "")  # fmt: skip
+        return f"slots {slots} keep {share:.0%} of the gain on their own{measured}; try prefix length {k} (of {n})"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gain": self.gain, "suggestion": self.suggestion()}
@@ -139,11 +148,17 @@ class LayerAblation:
 class Scorer:
     """Scores a run on its first ``rows`` validation rows with only the ``visible`` [layers, P] slots attended to.
 
-    Each mask is scored once: the slot and the layer ablation share one Scorer (:func:`workbench.analysis.analyse`)
-    and so the full prefix and no prefix, which both need. A loss-only request is served by a scored metric too.
+    Each mask's loss is computed once and its metric at most once: the slot and the layer ablation share one
+    Scorer (:func:`workbench.analysis.analyse`), and so the full prefix and no prefix, which both need. Heads'
+    metrics (and perplexity) come with the loss; a generated metric costs generation, asked for by name
+    (``with_metric``). With ``replay`` (the default), the full prefix's and no prefix's layer outputs are
+    recorded when those are scored, and a later mask that agrees with one of them on its lowest layers replays
+    those layers instead of running them (:mod:`.replay`): same scores, to the last digit, in less time.
+    ``layer_runs`` counts the prefix layers run (a pass over all rows counts the layers it ran); ``work`` is
+    the cost of the passes so far in :meth:`cost`'s units, for progress.
     """
 
-    def __init__(self, run: Run, rows: int, metric_rows: int) -> None:
+    def __init__(self, run: Run, rows: int, metric_rows: int, *, replay: bool = True) -> None:
         if rows < 1:
             raise ValueError(f"rows must be at least 1, got {rows}")
         if run.metric:
@@ -151,13 +166,28 @@ class Scorer:
         self.run, self.rows, self.metric_rows = run, rows, metric_rows
         self.shape = prefix_shape(run.live_model)
         config = run.config
-        # The first ``rows`` validation rows, for the loss and (heads) the metric alike.
+        # The first ``rows`` validation rows; generation takes the first ``metric_rows`` records of them.
         self.data = dataclasses.replace(
             run.data, validation=run.data.validation.select(range(min(rows, len(run.data.validation))))
         )
-        self.encoded = encode_split(self.data, "validation", run.tokenizer, run.task,
-                                    max_length=config.data.max_length, separator=config.data.separator)  # fmt: skip
-        self._scores: dict[tuple[bytes, bool], Score] = {}
+        self._encoded = encode_split(self.data, "validation", run.tokenizer, run.task,
+                                     max_length=config.data.max_length, separator=config.data.separator)  # fmt: skip
+        self._batch_size = config.train.batch_size * 2
+        self._losses: dict[bytes, tuple[float, float | None]] = {}
+        self._metrics: dict[bytes, float | None] = {}
+        self._replay = LayerReplay.find(run.live_model, Collator(run.tokenizer.pad_token_id)(
+            self._encoded.features[:1])) if replay else None  # fmt: skip
+        self.layer_runs, self.work = 0, 0.0
+        base = base_of(run.live_model)
+        head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
+        self._head_size = sum(p.numel() for p in head.parameters()) if head is not None else 0
+        self._layer_size = (sum(p.numel() for p in base.parameters()) - self._head_size) / self.shape[0]
+
+    def cost(self, skipped: int = 0) -> float:
+        """What one pass over the rows costs, in parameters run (the layers from ``skipped`` up and the output
+        layer): the unit of ``work``. ``skipped`` counts only where layers are replayed."""
+        skipped = skipped if self._replay is not None else 0
+        return (self.shape[0] - skipped) * self._layer_size + self._head_size
 
     def visible(self, slots: Any) -> torch.Tensor:
         """The mask with ``slots`` visible at every layer."""
@@ -165,30 +195,53 @@ class Scorer:
         visible[:, list(slots)] = True
         return visible
 
-    def __call__(self, visible: torch.Tensor, with_metric: bool) -> Score:
+    def __call__(self, visible: torch.Tensor, with_metric: bool = False) -> Score:
         key = visible.numpy().tobytes()
-        found = self._scores.get((key, True)) or self._scores.get((key, with_metric))
-        if found is None:
-            found = self._scores[(key, with_metric)] = self._score(visible, with_metric)
-        return found
+        if key not in self._losses:
+            self._losses[key] = self._loss(visible)
+        loss, metric = self._losses[key]
+        if metric is None and with_metric and self.metric_rows and self.run.metric:
+            if key not in self._metrics:
+                self._metrics[key] = self._generated(visible)
+            metric = self._metrics[key]
+        return Score(loss, metric)
 
-    def _score(self, visible: torch.Tensor, with_metric: bool) -> Score:
+    def _loss(self, visible: torch.Tensor) -> tuple[float, float | None]:
+        """The loss over every row, and the headline metric where it comes with the loss (heads, perplexity)."""
+        run, layers = self.run, self.shape[0]
+        name, start = _reference(visible)
+        skipped = 0
+        with ExitStack() as stack:
+            stack.enter_context(prefix_visibility(run.live_model, visible))
+            if self._replay is not None and start == layers and name not in self._replay.recorded:
+                if self._replay.affordable(_padded_tokens(self._encoded, self._batch_size)):
+                    stack.enter_context(self._replay.record(name))
+            elif self._replay is not None and 0 < start < layers and name in self._replay.recorded:
+                stack.enter_context(self._replay.replay(name, start))
+                skipped = start
+            result = evaluate(run.live_model, run.tokenizer, run.task, self.data, self._encoded,
+                              batch_size=self._batch_size, n_generate=0)  # fmt: skip
+        assert result is not None  # no stop callable
+        self.layer_runs += layers - skipped
+        self.work += self.cost(skipped)
+        return result.loss, _number(result.metrics.get(run.metric))
+
+    def _generated(self, visible: torch.Tensor) -> float | None:
+        """The headline metric of ``metric_rows`` generated records (or labels ranked) under ``visible``."""
         run, config = self.run, self.run.config
         with prefix_visibility(run.live_model, visible):
-            result = evaluate(run.live_model, run.tokenizer, run.task, self.data, self.encoded,
-                              batch_size=config.train.batch_size * 2, separator=config.data.separator,
-                              n_generate=self.metric_rows if with_metric else 0,
-                              max_new_tokens=config.train.max_new_tokens)  # fmt: skip
-        assert result is not None  # no stop callable
-        value = result.metrics.get(run.metric) if with_metric else None
-        number = float(value) if value is not None and math.isfinite(value) else None
-        return Score(result.loss, number)
+            result = evaluate(run.live_model, run.tokenizer, run.task, self.data, EncodedSplit([], 0),
+                              batch_size=self._batch_size, separator=config.data.separator,
+                              n_generate=self.metric_rows, max_new_tokens=config.train.max_new_tokens)  # fmt: skip
+        assert result is not None
+        return _number(result.metrics.get(run.metric))
 
 
 def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: Callable[[str], None] | None = None,
                  scorer: Scorer | None = None) -> SlotAblation:  # fmt: skip
     """Hide each prefix slot at every layer; find the fewest slots that keep ≥ 95% of the gain.
 
+    The metric is generated for the full prefix, no prefix and the effective slots (``effective_score``).
     ``scorer``: the run's :class:`Scorer` to share with :func:`ablate_layers` (it then sets the rows).
     """
     score = scorer or Scorer(run, rows, metric_rows)
@@ -198,19 +251,27 @@ def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: C
     without = []
     for slot in range(n):
         tell(f"slot P{slot} hidden ({slot + 1} of {n})")
-        without.append(score(score.visible([s for s in range(n) if s != slot]), True))
+        without.append(score(score.visible([s for s in range(n) if s != slot])))
     order = sorted(range(n), key=lambda s: without[s].loss, reverse=True)
-    kept = [score(score.visible(order[:k]), False).loss for k in range(1, n)] + [full.loss]
-    result = SlotAblation(score.run.metric, full, none, without, order, kept, rows=score.rows)
-    k = next((k for k in range(1, n + 1) if result.kept_share(k) >= KEEP_SHARE), n)
-    result.effective = sorted(order[:k]) if result.helps else []
+    result = SlotAblation(score.run.metric, full, none, without, order, [], rows=score.rows)
+    if not result.helps:  # no gain to keep: the effective slots are not asked
+        return result
+    for k in range(1, n + 1):  # the costliest k slots together, until they keep enough of the gain
+        if k < n:
+            tell(f"the {k} costliest slots kept (at most {n - 1})")
+        result.kept.append(score(score.visible(order[:k])).loss)
+        if result.kept_share(k) >= KEEP_SHARE:
+            break
+    result.effective = sorted(order[:k])
+    result.effective_score = score(score.visible(order[:k]), True)
     return result
 
 
 def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: Callable[[str], None] | None = None,
                   scorer: Scorer | None = None) -> LayerAblation:  # fmt: skip
     """Hide the prefix at one layer at a time, and keep it at one layer at a time (``scorer``: as in
-    :func:`ablate_slots`)."""
+    :func:`ablate_slots`). The metric is generated for the full prefix, no prefix and the layers that matter
+    with their prefix hidden."""
     score = scorer or Scorer(run, rows, metric_rows)
     tell = progress or (lambda _: None)
     layers = score.shape[0]
@@ -221,9 +282,35 @@ def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: 
         tell(f"layer {layer} ({layer + 1} of {layers})")
         one = torch.zeros(score.shape, dtype=torch.bool)
         one[layer] = True
-        without.append(score(~one, True))
-        only.append(score(one, True))
-    return LayerAblation(score.run.metric, full, none, without, only, rows=score.rows)
+        without.append(score(~one))
+        only.append(score(one))
+    result = LayerAblation(score.run.metric, full, none, without, only, rows=score.rows)
+    for layer in result.layers_that_matter():
+        one = torch.zeros(score.shape, dtype=torch.bool)
+        one[layer] = True
+        result.without[layer] = score(~one, True)
+    return result
+
+
+def _reference(visible: torch.Tensor) -> tuple[str, int]:
+    """Which reference pass ("full": every slot visible, "none": no slot) ``visible`` agrees with on the most
+    of its lowest layers, and on how many."""
+
+    def agreeing(value: bool) -> int:
+        return int((visible == value).all(dim=1).int().cumprod(0).sum())
+
+    full, none = agreeing(True), agreeing(False)
+    return ("full", full) if full >= none else ("none", none)
+
+
+def _padded_tokens(encoded: EncodedSplit, batch_size: int) -> int:
+    lengths = sorted(len(f["input_ids"]) for f in encoded.features)  # evaluate() batches rows by length
+    return sum(max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
+               for i in range(0, len(lengths), batch_size))  # fmt: skip
+
+
+def _number(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _measurable(gain: float, loss: float) -> bool:

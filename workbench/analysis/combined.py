@@ -74,14 +74,23 @@ def _analyse(run: Run, rows: int, metric_rows: int, top: int, vocab: int, tell: 
         return result
 
     score = Scorer(run, rows, metric_rows)  # one for both: the full prefix and no prefix are scored once
-    slots = timed("slot ablation", lambda: ablate_slots(run, progress=tell, scorer=score))
-    layers = timed("layer ablation", lambda: ablate_layers(run, progress=tell, scorer=score))
+    layers, slots = score.shape
+    # The passes planned: the slot ablation's at most (2 + 2P), the layer ablation's 2 per layer, each skipping
+    # the layers below its own (replayed); generation is left out of the estimate.
+    planned = score.cost() * (2 + 2 * slots) + sum(2 * score.cost(layer) for layer in range(layers))
+    start = time.perf_counter()
+
+    def told(text: str) -> None:
+        tell(f"{text}{_time_left(time.perf_counter() - start, score.work, planned)}")
+
+    slots_ = timed("slot ablation", lambda: ablate_slots(run, progress=told, scorer=score))
+    layers_ = timed("layer ablation", lambda: ablate_layers(run, progress=told, scorer=score))
     readout = timed("readout", lambda: slot_readout(run.live_model, run.tokenizer, task=run.task, top=top,
                                                     vocab=vocab, seed=run.config.train.seed))  # fmt: skip
     after = _trainable_state(run.live_model)
     if any(not torch.equal(before[name], after[name]) for name in before):
         raise RuntimeError("the analysis changed the run's prefix; please report this as a bug")
-    return Analysis(slots, layers, readout, seconds, step=run.history.last_step)
+    return Analysis(slots_, layers_, readout, seconds, step=run.history.last_step)
 
 
 def save_analysis(analysis: Analysis, folder: str | Path) -> list[Path]:
@@ -98,6 +107,14 @@ def save_analysis(analysis: Analysis, folder: str | Path) -> list[Path]:
     for name, figure in figures.items():
         written.append(write_text(folder / f"{name}.html", figure.to_html(include_plotlyjs="cdn")))
     return written
+
+
+def _time_left(elapsed: float, done: float, planned: float) -> str:
+    """ " · about 1 min 20 s left", from the pace so far (nothing before the first pass or past the plan)."""
+    if done <= 0 or done >= planned or elapsed < 1:
+        return ""
+    left = round(elapsed * (planned - done) / done)
+    return f" · about {left // 60} min {left % 60} s left" if left >= 60 else f" · about {left} s left"
 
 
 def _trainable_state(model: Any) -> dict[str, torch.Tensor]:

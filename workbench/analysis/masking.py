@@ -32,7 +32,7 @@ import torch
 from ..errors import CompatibilityError
 from ..models.sharing import attention_implementation, base_of
 
-__all__ = ["prefix_keys", "prefix_shape", "prefix_visibility", "token_keys"]
+__all__ = ["prefix_attention", "prefix_keys", "prefix_shape", "prefix_visibility", "token_keys"]
 
 _NAME = "workbench_prefix_ablation"
 _USERS, _USERS_LOCK = [0], threading.Lock()  # analyses holding the registration (see _registered)
@@ -173,6 +173,17 @@ def prefix_visibility(model: Any, visible: torch.Tensor) -> Iterator[None]:
     if not state.seen:
         raise CompatibilityError(f"no attention call of {type(base_of(model)).__name__} saw the prefix through "
                                  "transformers' attention functions, so its slots cannot be masked")  # fmt: skip
+
+
+@torch.no_grad()
+def prefix_attention(model: Any, batch: dict[str, torch.Tensor]) -> dict[int, Any]:
+    """Layer -> the attention module that attends to that layer's prefix, found by one forward of ``batch``'s
+    first row (for an encoder-decoder: the decoder's self-attention)."""
+    state = _Masking(torch.ones(prefix_shape(model), dtype=torch.bool))
+    with _installed(model, state):
+        model(**{name: tensor[:1] for name, tensor in batch.items()})
+    by_id = {id(module): module for module in base_of(model).modules()}
+    return {layer: by_id[key] for key, layer in state.seen.items()}
 
 
 @torch.no_grad()

@@ -87,6 +87,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--head-lr", type=float, help="learning rate of an encoder's head (default: --lr)")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--grad-accum", type=int)
+    parser.add_argument("--group-by-length", action=argparse.BooleanOptionalAction, default=None,
+                        help="batch training rows of alike length together (default; less padding)")  # fmt: skip
     parser.add_argument("--warmup-steps", type=int)
     parser.add_argument(
         "--eval-every",
@@ -128,7 +130,7 @@ VALUE_FLAGS: dict[tuple[str, str], str] = {
 # Set by flags of their own kind (below); every other setting has no flag and travels with --config.
 _SPECIAL = {("model", "name"), ("model", "trust_remote_code"), ("data", "name"), ("data", "mix"),
             ("data", "columns"), ("data", "mark_tasks"), ("prefix", "projection"), ("prefix", "init"),
-            ("prefix", "init_text"), ("train", "report_to")}  # fmt: skip
+            ("prefix", "init_text"), ("train", "report_to"), ("train", "group_by_length")}  # fmt: skip
 
 
 def _dest(flag: str) -> str:
@@ -149,6 +151,8 @@ def cli_args(config: RunConfig) -> tuple[list[str], list[str]]:
         args += ["--init", f"text:{c.prefix.init_text}" if c.prefix.init == "text" else c.prefix.init]
     if c.prefix.projection != default.prefix.projection:
         args.append("--projection" if c.prefix.projection else "--no-projection")
+    if c.train.group_by_length != default.train.group_by_length:
+        args.append("--group-by-length" if c.train.group_by_length else "--no-group-by-length")
     args += ["--mark-tasks"] * c.data.mark_tasks + ["--trust-remote-code"] * c.model.trust_remote_code
     if c.train.report_to:
         args += ["--report-to", ",".join(c.train.report_to)]
@@ -177,6 +181,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ("data", "mix"): args.dataset[1:] if args.dataset else None,
         ("data", "mark_tasks"): args.mark_tasks,
         ("prefix", "projection"): args.projection,
+        ("train", "group_by_length"): args.group_by_length,
         ("train", "report_to"): [n for n in args.report_to.split(",") if n.strip()] if args.report_to else None,
         **{field: getattr(args, _dest(flag)) for field, flag in VALUE_FLAGS.items()},
     }
@@ -235,7 +240,9 @@ def _train(args: argparse.Namespace) -> int:
     def show(event: Event) -> None:
         if isinstance(event, StepEvent):
             bar.update(event.step - bar.n)
-            bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:,.0f}", refresh=False)
+            busy = "starved" if event.starved else f"{event.threads} thread(s)" if event.threads else ""
+            starved = {"cpu": f"{busy} (another process is busy)"} if busy else {}
+            bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:,.0f}", **starved, refresh=False)
         elif isinstance(event, EvalEvent):
             metric = event.metrics.get(headline)
             extra = f", {headline} {metric:.3f}" if metric is not None else ""

@@ -78,6 +78,10 @@ class ProgressView:
                  f"elapsed {_clock(event.elapsed_s)}", f"ETA {_clock(eta)}"]  # fmt: skip
         if event.memory_mb:
             parts.append(f"GPU memory {event.memory_mb / 1024:.2f} GB")
+        if event.starved:
+            parts.append("starved of CPU: another process is busy")
+        elif event.threads:
+            parts.append(f"another process is busy: training on {event.threads} thread(s)")
         self.line.value = f"<code>{html.escape(' · '.join(parts))}</code>"
 
     def say(self, message: str, level: str = "info") -> None:
