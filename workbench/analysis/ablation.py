@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..data import Collator, EncodedSplit, encode_split
+from ..data.batching import padded_tokens
 from ..evaluate import evaluate
 from ..metrics import metric_info
 from ..models.sharing import base_of
@@ -154,8 +155,7 @@ class Scorer:
     (``with_metric``). With ``replay`` (the default), the full prefix's and no prefix's layer outputs are
     recorded when those are scored, and a later mask that agrees with one of them on its lowest layers replays
     those layers instead of running them (:mod:`.replay`): same scores, to the last digit, in less time.
-    ``layer_runs`` counts the prefix layers run (a pass over all rows counts the layers it ran); ``work`` is
-    the cost of the passes so far in :meth:`cost`'s units, for progress.
+    ``work`` is the cost of the passes so far in :meth:`cost`'s units (layers run), for progress.
     """
 
     def __init__(self, run: Run, rows: int, metric_rows: int, *, replay: bool = True) -> None:
@@ -177,7 +177,7 @@ class Scorer:
         self._metrics: dict[bytes, float | None] = {}
         self._replay = LayerReplay.find(run.live_model, Collator(run.tokenizer.pad_token_id)(
             self._encoded.features[:1])) if replay else None  # fmt: skip
-        self.layer_runs, self.work = 0, 0.0
+        self.work = 0.0
         base = base_of(run.live_model)
         head = base.get_output_embeddings() if hasattr(base, "get_output_embeddings") else None
         self._head_size = sum(p.numel() for p in head.parameters()) if head is not None else 0
@@ -222,7 +222,6 @@ class Scorer:
             result = evaluate(run.live_model, run.tokenizer, run.task, self.data, self._encoded,
                               batch_size=self._batch_size, n_generate=0)  # fmt: skip
         assert result is not None  # no stop callable
-        self.layer_runs += layers - skipped
         self.work += self.cost(skipped)
         return result.loss, _number(result.metrics.get(run.metric))
 
@@ -305,8 +304,8 @@ def _reference(visible: torch.Tensor) -> tuple[str, int]:
 
 def _padded_tokens(encoded: EncodedSplit, batch_size: int) -> int:
     lengths = sorted(len(f["input_ids"]) for f in encoded.features)  # evaluate() batches rows by length
-    return sum(max(lengths[i : i + batch_size]) * len(lengths[i : i + batch_size])
-               for i in range(0, len(lengths), batch_size))  # fmt: skip
+    batches = [range(i, min(i + batch_size, len(lengths))) for i in range(0, len(lengths), batch_size)]
+    return padded_tokens(lengths, batches)
 
 
 def _number(value: float | None) -> float | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["GROUP_BATCHES", "epoch_batches", "padding_share", "row_length"]
+__all__ = ["GROUP_BATCHES", "epoch_batches", "padded_tokens", "padding_share", "row_length"]
 
 GROUP_BATCHES = 16  # batches per length group: large enough to find alike lengths, small enough to stay random
 
@@ -47,8 +47,13 @@ def row_length(feature: dict[str, Any]) -> int:
     return len(feature["input_ids"]) + (len(labels) if isinstance(labels, list) else 0)
 
 
+def padded_tokens(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> int:
+    """The tokens ``batches`` (row indices) hold once each is padded to its longest row."""
+    return sum(max(lengths[i] for i in batch) * len(batch) for batch in batches)
+
+
 def padding_share(lengths: Sequence[int], batches: Sequence[Sequence[int]]) -> float:
     """The share of the padded tokens of ``batches`` that are padding."""
-    padded = sum(max(lengths[i] for i in batch) * len(batch) for batch in batches)
+    padded = padded_tokens(lengths, batches)
     real = sum(lengths[i] for batch in batches for i in batch)
     return 1 - real / padded if padded else 0.0
