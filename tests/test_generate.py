@@ -70,3 +70,23 @@ def test_a_stop_ends_generation_within_a_token_and_skips_later_batches(make_conf
     assert len(outputs) == 2  # the second batch never started
     assert all(len(run.tokenizer.tokenize(o)) <= 3 for o in outputs)
     assert all(len(run.tokenizer.tokenize(f)) > 3 for f in full)
+
+
+def test_a_one_line_reply_ends_at_the_newline_after_its_text_not_at_one_before_it():
+    # A briefly trained prefix on SmolLM2 opened its reply with "\n": ending there left every reply empty.
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from workbench.generate import _EndAtNewline
+
+    tok = Tokenizer(models.BPE(vocab={"The": 0, "ĠEagle": 1, "Ċ": 2, "ĊĊ": 3, "<|end|>": 4}, merges=[]))
+    tok.pre_tokenizer, tok.decoder = pre_tokenizers.ByteLevel(add_prefix_space=False), decoders.ByteLevel()
+    end = _EndAtNewline(PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|end|>"))
+    # Two rows, one token at a time: row 0 writes "\n\n", "The", "Eagle", "\n"; row 1 writes "The", "\n".
+    steps = [[3, 0], [0, 2], [1, 1], [2, 2]]
+    ids, ended = torch.tensor([[4], [4]]), []
+    for step in steps:
+        ids = torch.cat([ids, torch.tensor(step).view(2, 1)], dim=1)
+        ended.append(end(ids, None).tolist())
+    assert ended == [[False, False], [False, True], [False, False], [True, True]]

@@ -94,14 +94,22 @@ def stop_tokens(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str | Conv
 
 
 class _EndAtNewline(StoppingCriteria):
-    """Ends a row once its newest token holds a newline (the decoded output is cut there)."""
+    """Ends a row at the first newline that follows some text (the decoded output is cut there).
+
+    Newlines before any text are not the end of the line but its start: a briefly trained prefix
+    often opens with one, and ending there would turn every reply into an empty one.
+    """
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
         self.tokenizer = tokenizer
+        self.written: list[bool] | None = None  # per row: has any non-whitespace text come yet?
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         newest = self.tokenizer.batch_decode(input_ids[:, -1:])
-        return torch.tensor(["\n" in text for text in newest], dtype=torch.bool, device=input_ids.device)
+        written = self.written or [False] * len(newest)
+        ends = [("\n" in text) and (seen or bool(text.split("\n")[0].strip())) for text, seen in zip(newest, written)]
+        self.written = [seen or bool(text.strip()) for text, seen in zip(newest, written)]
+        return torch.tensor(ends, dtype=torch.bool, device=input_ids.device)
 
 
 class _StopWhen(StoppingCriteria):
