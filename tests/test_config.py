@@ -96,7 +96,7 @@ def test_short_names_show_a_local_path_by_its_last_part_and_leave_names_and_hub_
 def test_evaluation_cadence_fits_short_runs_as_the_warmup_does():
     from workbench.config import TrainSettings
 
-    assert [TrainSettings(steps=n).eval_interval() for n in (1, 3, 12, 99, 100, 5000)] == [1, 1, 6, 49, 50, 50]
+    assert [TrainSettings(steps=n).eval_interval() for n in (1, 3, 12, 15, 99, 100, 5000)] == [1, 2, 6, 8, 50, 50, 50]
     assert TrainSettings(steps=12).first_eval() == 6 and TrainSettings(steps=12).first_eval(after=7) == 12
     assert TrainSettings(steps=12, eval_every=0).first_eval() == 12  # only the final evaluation
     assert TrainSettings(steps=10, eval_every=50).first_eval() == 10  # an interval past the end: the end

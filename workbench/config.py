@@ -173,7 +173,7 @@ class TrainSettings:
         """Steps between evaluations: the explicit one (0: only the final one), or the default fitted to the run."""
         if self.eval_every is not None:
             return self.eval_every
-        return 50 if self.steps >= 100 else max(1, self.steps // 2)
+        return 50 if self.steps >= 100 else max(1, -(-self.steps // 2))  # half way (rounded up) and the end
 
     def first_eval(self, after: int = 0) -> int:
         """The step of the first evaluation after step ``after``: the next on the interval, or the run's last step."""
