@@ -6,7 +6,7 @@ import pytest
 
 from workbench import Run
 from workbench.cli import main
-from workbench.errors import CompatibilityError
+from workbench.errors import CompatibilityError, ConfigError
 from workbench.prefix_bank import serve
 
 PROMPTS = [
@@ -50,7 +50,7 @@ def test_mixed_batch_equals_each_prefix_on_its_own(runs):
 
 def test_bank_refuses_other_bases_and_unknown_names(runs, tmp_path, make_config):
     bank = serve(runs[:1])
-    with pytest.raises(KeyError, match="no prefix named 'nope'"):
+    with pytest.raises(ConfigError, match="no prefix named 'nope'"):
         bank.generate(["x"], ["nope"])
     other = Run.create(make_config("tiny-opt", train={"steps": 3}))
     other.train()

@@ -134,7 +134,7 @@ def test_gradient_accumulation_steps_once_on_the_mean_of_the_micro_batch_gradien
     trainer = run.trainer
     start = [p.detach().clone() for p in trainer.params]
     micro = [batch for batch, _ in itertools.islice(trainer._batches(), 3)]
-    torch.manual_seed(5)  # the same dropout draws for the trainer and for the hand-made step
+    draws = trainer.random.state  # the same dropout draws for the trainer and for the hand-made step
     run.train()
     trained = [p.detach().clone() for p in trainer.params]
 
@@ -143,9 +143,10 @@ def test_gradient_accumulation_steps_once_on_the_mean_of_the_micro_batch_gradien
             p.copy_(s)
     model = trainer.unwrapped
     model.train()
-    torch.manual_seed(5)
-    for batch in micro:
-        (batch_loss(model, batch, run.task) / 3).backward()  # the loss the trainer takes
+    trainer.random.state = draws
+    with trainer.random:
+        for batch in micro:
+            (batch_loss(model, batch, run.task) / 3).backward()  # the loss the trainer takes
     reference = torch.optim.AdamW(trainer.params, lr=run.config.train.lr, weight_decay=run.config.train.weight_decay)
     reference.step()
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(trained, trainer.params))

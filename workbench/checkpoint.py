@@ -19,7 +19,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import ExportError
+from .errors import ExportError, one_line
 
 __all__ = ["CHECKPOINT_DIR", "read_checkpoint", "write_checkpoint"]
 
@@ -47,5 +47,5 @@ def read_checkpoint(directory: Path) -> dict[str, Any]:
         state = torch.load(rest, map_location="cpu", weights_only=True)
     except (SafetensorError, OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
         raise ExportError(f"checkpoint in {str(directory)!r} is unreadable (truncated or corrupted?): "
-                          f"{str(exc).splitlines()[0][:120]}") from None  # fmt: skip
+                          f"{one_line(exc)}") from None  # fmt: skip
     return {"trainable": trainable, **state}

@@ -31,11 +31,13 @@ from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from .config import PrefixSettings, RunConfig
 from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
+from .errors import ConfigError
 from .memory import MB, StepMemory, step_memory
 from .model_tasks import HEAD_MODULES
 from .models import LoadedModel, load_model
 from .models.sharing import LOADING, running
 from .prefix import attach_prefix
+from .process_state import seeded
 from .quiet import quiet
 from .train import Trainer
 from .training_thread import on_training_thread
@@ -115,7 +117,7 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
     if method.kind == "full":
         loaded.model.requires_grad_(True)
         return loaded.model
-    raise ValueError(f"unknown method kind {method.kind!r}; use prefix, prompt, lora or full")
+    raise ConfigError(f"unknown method kind {method.kind!r}; use prefix, prompt, lora or full")
 
 
 class _PromptTagger(torch.nn.Module):
@@ -163,7 +165,8 @@ def compare(
         if method.examples is not None:
             data.train = data.train.select(range(min(method.examples, len(data.train))))
         loaded = load_model(config.model, data.kind, label_names=data.label_names)
-        model = _adapt(loaded, method, config.train.seed)
+        with seeded(config.train.seed):  # LoRA's and prompt tuning's fresh weights too, not the user's stream
+            model = _adapt(loaded, method, config.train.seed)
         settings = copy.deepcopy(config.train)
         settings.lr = method.lr or _LR[method.kind]
         settings.eval_every = 0  # one evaluation, at the end

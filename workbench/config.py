@@ -17,7 +17,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import ConfigError
+from .errors import ConfigError, one_line
 from .metrics import METRICS
 
 __all__ = [
@@ -228,17 +228,29 @@ class RunConfig:
 
     @classmethod
     def from_json(cls, text: str) -> RunConfig:
+        """Settings from JSON text: the object :meth:`to_dict` writes, or a run.json that holds it under "config"."""
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"settings are not valid JSON: {exc}") from None
+            raise ConfigError(f"settings are not valid JSON: {one_line(exc)}") from None
+        if isinstance(data, dict) and isinstance(data.get("config"), dict):
+            data = data["config"]
         if not isinstance(data, dict):
             raise ConfigError("settings JSON must be an object with model/data/prefix/train sections")
         return cls.from_dict(data)
 
     @classmethod
     def load(cls, path: str | Path) -> RunConfig:
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """Settings from a file :meth:`from_json` reads; a one-line :class:`ConfigError` naming it if it cannot."""
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config file {str(path)!r} does not exist")
+        try:
+            return cls.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {str(path)!r} is unreadable: {one_line(exc)}") from None
+        except ConfigError as exc:
+            raise ConfigError(f"config file {str(path)!r}: {exc}") from None
 
 
 def parse_columns(items: Iterable[str], *, where: str = "--column") -> dict[str, str]:

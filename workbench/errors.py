@@ -10,6 +10,7 @@ their traceback.
 from __future__ import annotations
 
 __all__ = [
+    "BusyError",
     "CompatibilityError",
     "ConfigError",
     "DataError",
@@ -18,6 +19,7 @@ __all__ = [
     "TrainingError",
     "WorkbenchError",
     "WriteError",
+    "one_line",
 ]
 
 
@@ -58,3 +60,15 @@ class WriteError(ExportError):
     def __init__(self, message: str, rescued: str | None = None) -> None:
         super().__init__(message)
         self.rescued = rescued
+
+
+class BusyError(WorkbenchError, RuntimeError):
+    """The run is training or being analysed in another thread; wait for it or stop it first."""
+
+
+def one_line(problem: BaseException | str, limit: int = 200) -> str:
+    """The first non-empty line of an exception's message (or of a text), at most ``limit`` characters; an
+    exception with no message gives its type's name. What a one-line error quotes of its cause."""
+    text = str(problem).strip()
+    line = text.splitlines()[0].strip() if text else type(problem).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -26,6 +26,7 @@ from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCrit
 
 from .data.chat_template import chat_format
 from .data.conversations import Conversation
+from .errors import CompatibilityError
 from .model_tasks import ModelTask, model_task
 from .models.sharing import running
 
@@ -55,7 +56,10 @@ def generate_texts(
     """
     task = model_task(task)
     if not task.generative:
-        raise ValueError(f"generation needs a causal-lm or seq2seq model, not {task}")
+        raise CompatibilityError(
+            f"a {task} model writes no text to generate; generate from a decoder or seq2seq "
+            "run (a classifier's or tagger's run: prefix-workbench evaluate --run DIR)"
+        )
     # PeftModel.disable_adapter() runs the same weights without the prefix.
     context = model.disable_adapter() if not use_prefix and hasattr(model, "disable_adapter") else nullcontext()
     device = next(model.parameters()).device

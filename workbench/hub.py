@@ -13,10 +13,12 @@ import os
 import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from urllib.parse import urlparse
 
 from huggingface_hub import constants
+
+from .process_state import held_attribute
 
 __all__ = ["hub_reachable", "hub_timeouts", "offline_datasets", "offline_reason"]
 
@@ -59,15 +61,11 @@ def hub_timeouts() -> Iterator[None]:
     huggingface_hub reads its timeouts at call time from ``constants``; a value the user set through
     ``HF_HUB_ETAG_TIMEOUT`` / ``HF_HUB_DOWNLOAD_TIMEOUT`` is kept. Nothing outside the block changes.
     """
-    names = [n for n in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT") if n not in os.environ]
-    saved = {name: getattr(constants, name) for name in names}
-    for name in names:
-        setattr(constants, name, _HUB_TIMEOUT_S)
-    try:
+    with ExitStack() as stack:
+        for name in ("HF_HUB_ETAG_TIMEOUT", "HF_HUB_DOWNLOAD_TIMEOUT"):
+            if name not in os.environ:
+                stack.enter_context(held_attribute(constants, name, _HUB_TIMEOUT_S))
         yield
-    finally:
-        for name, value in saved.items():
-            setattr(constants, name, value)
 
 
 @contextmanager
@@ -75,9 +73,5 @@ def offline_datasets() -> Iterator[None]:
     """Run ``datasets.load_dataset`` against the local cache only (it reads this flag at call time)."""
     import datasets.config
 
-    previous = datasets.config.HF_HUB_OFFLINE
-    datasets.config.HF_HUB_OFFLINE = True
-    try:
+    with held_attribute(datasets.config, "HF_HUB_OFFLINE", True):
         yield
-    finally:
-        datasets.config.HF_HUB_OFFLINE = previous

@@ -11,6 +11,7 @@ training starts. The PEFT model itself is used as it is; nothing here trains.
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from .errors import CompatibilityError
 from .model_tasks import HEAD_MODULES
 from .models import BUILTIN_MODELS, LoadedModel, quirks_for
 from .models.sharing import LOADING
+from .process_state import seeded
 from .quiet import quiet
 
 __all__ = [
@@ -81,9 +83,8 @@ def attach_prefix(loaded: LoadedModel, settings: PrefixSettings, *, seed: int | 
     errors = [f for f in _settings_findings(loaded, settings) if f.level == "error"]
     if errors:
         raise CompatibilityError(errors[0].message)
-    if seed is not None:
-        torch.manual_seed(seed)
-    with LOADING, quiet():  # new modules: not while another thread builds a model (see models.sharing)
+    # new modules: not while another thread builds a model (see models.sharing); drawn from the seed when given
+    with LOADING, quiet(), seeded(seed) if seed is not None else nullcontext():
         model = get_peft_model(loaded.model, prefix_config(loaded, settings))
     if settings.init == "text":
         _init_from_text(model, loaded, settings)

@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 from transformers import DynamicCache
 
 from .data.conversations import Conversation
-from .errors import CompatibilityError, ExportError
+from .errors import CompatibilityError, ConfigError, ExportError
 from .generate import stop_tokens
 from .model_tasks import MODEL_TASKS
 from .run import Run
@@ -70,10 +70,10 @@ class PrefixBank:
         """Greedy outputs; row i continues ``prompts[i]`` under the prefix named ``prefixes[i]``. Prompts for chat
         runs' prefixes are lists of messages (written with the base's chat template, as in training)."""
         if len(prompts) != len(prefixes):
-            raise ValueError(f"{len(prompts)} prompts but {len(prefixes)} prefix names")
+            raise ConfigError(f"{len(prompts)} prompts but {len(prefixes)} prefix names")
         unknown = sorted(set(prefixes) - set(self.prefixes))
         if unknown:
-            raise KeyError(f"no prefix named {unknown[0]!r}; known: {', '.join(self.prefixes)}")
+            raise ConfigError(f"no prefix named {unknown[0]!r}; known: {', '.join(self.prefixes)}")
         rows = [self.prefixes[name] for name in prefixes]
         longest = max(p.length for p in rows)
         cache, prefix_mask = self._cache(rows, longest)

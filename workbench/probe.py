@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import ConfigError
 from .model_tasks import ModelTask, model_task
 from .models.sharing import attention_implementation, running
 from .tokens import token_labels
@@ -80,7 +81,7 @@ def prefix_attention(
 ) -> ProbeResult:
     """Probe ``model`` on (source, target) ``examples`` rendered as in training."""
     if not examples:
-        raise ValueError("prefix_attention needs at least one (source, target) example")
+        raise ConfigError("prefix_attention needs at least one (source, target) example")
     task = model_task(task)
     n_prefix = model.active_peft_config.num_virtual_tokens
     device = next(model.parameters()).device

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+
+from .process_state import held
 
 __all__ = ["BENIGN", "quiet"]
 
@@ -35,34 +36,18 @@ _BARS: dict[str, tuple[str, str, str]] = {
     "datasets": ("is_progress_bar_enabled", "disable_progress_bars", "enable_progress_bars"),
 }
 
-_lock = threading.Lock()
-_depth = 0
-_turned_off: list[tuple[object, str]] = []  # (module, its "on" function's name) to call when the last block ends
-
 
 @contextmanager
 def quiet() -> Iterator[None]:
     """No progress bars and no :data:`BENIGN` warnings inside the block (re-entrant, thread-safe: the bars come
     back when the last block open in any thread ends)."""
-    global _depth
-    with _lock:
-        if _depth == 0:
-            for name, (is_on, off, on) in _BARS.items():
-                if name.split(".")[0] in sys.modules:
-                    module = importlib.import_module(name)
-                    if getattr(module, is_on)():
-                        getattr(module, off)()
-                        _turned_off.append((module, on))
-        _depth += 1
-    try:
+    with ExitStack() as stack:
+        for name, (is_on, off, on) in _BARS.items():
+            if name.split(".")[0] in sys.modules:
+                module = importlib.import_module(name)
+                switch = lambda enabled, m=module, off=off, on=on: getattr(m, on if enabled else off)()  # noqa: E731
+                stack.enter_context(held(("progress bars", name), getattr(module, is_on), switch, lambda _: False))
         with warnings.catch_warnings():
             for category, message in BENIGN:
                 warnings.filterwarnings("ignore", message=message, category=category)
             yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                while _turned_off:
-                    module, on = _turned_off.pop()
-                    getattr(module, on)()

@@ -21,13 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from .config import DataChoice, RunConfig, short_name
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
 from .data.conversations import Conversation
 from .data_kinds import DATA_KINDS
-from .errors import CompatibilityError, ConfigError, ExportError, WriteError
+from .errors import BusyError, CompatibilityError, ConfigError, ExportError, WriteError, one_line
 from .evaluate import EvalResult, evaluate_with
 from .generate import generate_texts
 from .history import Callback, History, StepEvent, check_total
@@ -95,12 +93,13 @@ class Run:
         shared (:attr:`LoadedModel.shareable`: a classifier's) is left alone and the run loads its own.
         ``data``: ``config.data`` already loaded with this seed (a sweep's trials share it; read only).
         """
-        config = (config or RunConfig()).validate()
-        torch.manual_seed(config.train.seed)
+        # The run's own copy: editing it changes no other run. (Validating first names an in-memory object —
+        # cfg.data.name = df — in the caller's config, so the copy holds the name, not a copy of the frame.)
+        config = copy.deepcopy((config or RunConfig()).validate())
         data = data or load_task_data(config.data, seed=config.train.seed)
         wanted = (config.model.name, resolve_task(base.architecture, data.kind)) if base else None
         if base is not None and (base.name, base.task) != wanted:
-            raise ValueError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
+            raise ConfigError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
                              f"for a {data.kind} dataset")  # fmt: skip
         if base is not None and not base.shareable:
             base = None
@@ -146,7 +145,7 @@ class Run:
         try:
             run.trainer.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError) as exc:  # another run's checkpoint, or a damaged one
-            raise ExportError(f"the checkpoint in {str(path)!r} does not fit this run's prefix ({_first(exc)}); "
+            raise ExportError(f"the checkpoint in {str(path)!r} does not fit this run's prefix ({one_line(exc)}); "
                               "it belongs to another run or is damaged") from None  # fmt: skip
         return run
 
@@ -229,7 +228,7 @@ class Run:
         call is also logged as one run to TensorBoard and/or MLflow (:mod:`workbench.tracking`).
         """
         if not self._lock.acquire(blocking=False):
-            raise RuntimeError("this run is already training (or being analysed); wait for it or stop it first")
+            raise BusyError("this run is already training (or being analysed); wait for it or stop it first")
         stop = stop or threading.Event()  # Ctrl-C / SIGTERM while a cell or the CLI waits: stop at a step boundary
         try:
             return on_training_thread(lambda: self._train(list(callbacks), steps, stop, checkpoint_to), stop)
@@ -258,7 +257,7 @@ class Run:
         """Hold the run for ``doing`` (e.g. an analysis that reads its prefix many times): refused while it
         trains, and training it meanwhile is refused."""
         if not self._lock.acquire(blocking=False):
-            raise RuntimeError(f"this run is training; stop it (or wait for it) before {doing}")
+            raise BusyError(f"this run is training; stop it (or wait for it) before {doing}")
         try:
             yield
         finally:
@@ -283,7 +282,7 @@ class Run:
         prefix, history and settings (generate, probe, evaluate and export still work). Training again builds
         a new trainer, with a fresh optimizer. The notebook panel does this to the runs it no longer trains."""
         if self.is_training:
-            raise RuntimeError("this run is training; stop it before releasing it")
+            raise BusyError("this run is training; stop it before releasing it")
         if self._trainer is not None:
             self.model = self._trainer.unwrapped
         self._trainer, self._splits = None, None
@@ -435,12 +434,7 @@ def _saved_config(info: dict[str, Any], path: str | Path) -> RunConfig:
     try:
         return RunConfig.from_dict(info["config"]).validate()
     except (ConfigError, TypeError) as exc:
-        raise ExportError(f"the settings in run.json of {str(path)!r} do not load: {_first(exc)}") from None
-
-
-def _first(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:160]
+        raise ExportError(f"the settings in run.json of {str(path)!r} do not load: {one_line(exc)}") from None
 
 
 def _stats(value: Any) -> tuple[float, float] | None:

@@ -37,7 +37,7 @@ from peft import PeftModel
 from safetensors import SafetensorError, safe_open
 
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
-from .errors import ExportError, WriteError
+from .errors import ExportError, WriteError, one_line
 from .jsonio import dumps
 from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
@@ -135,8 +135,8 @@ def _as_write_error(path: Path) -> Iterator[None]:
 
 
 def _cause(text: str) -> str:
-    text = text.strip().splitlines()[0] if text.strip() else "the write failed"
-    return "no space left on device" if "os error 28" in text or "No space left" in text else text[:160]
+    text = one_line(text) if text.strip() else "the write failed"
+    return "no space left on device" if "os error 28" in text or "No space left" in text else text
 
 
 def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: dict[str, Any] | None) -> None:
@@ -181,11 +181,11 @@ def read_run_info(path: str | Path) -> dict[str, Any]:
                 fh.get_tensor(key)
     except (SafetensorError, OSError, ValueError) as exc:
         raise ExportError(f"adapter weights in {str(path)!r} are unreadable (truncated or corrupted?): "
-                          f"{str(exc).splitlines()[0][:120]}") from None  # fmt: skip
+                          f"{one_line(exc)}") from None  # fmt: skip
     try:
         info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {exc}") from None
+        raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {one_line(exc)}") from None
     if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
         found = info.get("format") if isinstance(info, dict) else type(info).__name__
         raise ExportError(f"{RUN_FILE} in {str(path)!r} has format {found!r}; this workbench reads {RUN_FORMAT!r} "
@@ -213,8 +213,7 @@ def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | N
             model = PeftModel.from_pretrained(base, str(adapter))
     except (RuntimeError, ValueError, KeyError) as exc:
         raise ExportError(
-            f"the adapter in {str(path)!r} does not fit {name!r} (layers, heads or head size "
-            f"differ): {str(exc).splitlines()[0][:160]}"
+            f"the adapter in {str(path)!r} does not fit {name!r} (layers, heads or head size differ): {one_line(exc)}"
         ) from None
     return model.eval()
 

@@ -25,13 +25,14 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, one_line
 from .history import Callback, EndEvent, EvalEvent, Event, StepEvent
+from .process_state import held_logger_level
 
 if TYPE_CHECKING:
     from .run import Run
@@ -216,8 +217,8 @@ class Tracking:
                 act(writer)
             except Exception as exc:  # the training matters more than its charts
                 del self._writers[name]
-                self.problems.append(f"{name}: {_first_line(exc)}")
-                warnings.warn(f"{name} tracking stopped: {_first_line(exc)}", RuntimeWarning, stacklevel=3)
+                self.problems.append(f"{name}: {one_line(exc)}")
+                warnings.warn(f"{name} tracking stopped: {one_line(exc)}", RuntimeWarning, stacklevel=3)
 
 
 def start_tracking(names: Iterable[str] | str, *, directory: str | Path | None = None, run_name: str,
@@ -237,7 +238,7 @@ def start_tracking(names: Iterable[str] | str, *, directory: str | Path | None =
         Tracking(writers).finish()  # end what did start, so no run is left "running" in the store
         if isinstance(exc, ConfigError):
             raise
-        raise ConfigError(f"could not start {name} tracking: {_first_line(exc)}") from None
+        raise ConfigError(f"could not start {name} tracking: {one_line(exc)}") from None
     return Tracking(writers)
 
 
@@ -316,20 +317,10 @@ def _claim(path: Path) -> Path:
             candidate = path.with_name(f"{path.name}-{n}")
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]
-
-
 @contextmanager
 def _quiet_logs(*names: str) -> Iterator[None]:
     """Warnings and errors only from these loggers for the duration (their INFO chatter is not the user's)."""
-    loggers = [logging.getLogger(n) for n in names]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(max(lg.getEffectiveLevel(), logging.WARNING))
-    try:
+    with ExitStack() as stack:
+        for name in names:
+            stack.enter_context(held_logger_level(name, logging.WARNING))
         yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)

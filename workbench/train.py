@@ -36,6 +36,7 @@ from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent, c
 from .loss import batch_loss
 from .model_tasks import ModelTask, is_head_parameter, model_task
 from .models.sharing import base_lock
+from .process_state import RandomStream
 from .threads import CpuWait, ThreadGovernor
 from .training_thread import stop_on_signals
 
@@ -84,6 +85,8 @@ class Trainer:
                                            weight_decay=settings.weight_decay)  # fmt: skip
         self.model, self.optimizer = self.accelerator.prepare(model, self.optimizer)
         self._lock = base_lock(model)
+        # Dropout draws from the run's own seeded stream: the user's global generator is neither used nor moved.
+        self.random = RandomStream(settings.seed, self.accelerator.device)
         self.scheduler = self._schedule()
         self._collate = Collator(tokenizer.pad_token_id)
         self._read_every_s = self._read_interval()
@@ -129,7 +132,7 @@ class Trainer:
                 for _ in range(s.grad_accum):
                     batch, tokens = next(batches)
                     # The base may be shared with runs that generate from other threads (the panel).
-                    with self._lock, self.accelerator.accumulate(self.model):
+                    with self._lock, self.random, self.accelerator.accumulate(self.model):
                         loss = batch_loss(self.model, batch, self.task)
                         self.accelerator.backward(loss)
                         if self.accelerator.sync_gradients and s.max_grad_norm > 0:
@@ -206,9 +209,9 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "step": self.step,
-            # dropout draws; the batch order follows from (seed, step) alone
-            "rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            # the dropout stream; the batch order follows from (seed, step) alone
+            "rng": self.random.state[0],
+            "cuda_rng": self.random.state[1],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -231,10 +234,10 @@ class Trainer:
         self.step = int(state["step"])
         # The schedule follows from (settings, step): a resumed run with a new total re-plans like a continued one.
         self.scheduler = self._schedule()
-        if "rng" in state:
-            torch.set_rng_state(state["rng"])
-        if state.get("cuda_rng") and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        cuda = state.get("cuda_rng")
+        if "rng" in state:  # a CUDA state continues on CUDA only (a run resumed on another device starts anew)
+            keep = isinstance(cuda, torch.Tensor) and self.random.device.type == "cuda"
+            self.random.state = (state["rng"], cuda if keep else self.random.state[1])
 
     # -- internals --------------------------------------------------------------------------
 

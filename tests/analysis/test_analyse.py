@@ -62,7 +62,7 @@ def test_bad_cli_input_is_one_line_and_writes_nothing(tmp_path, capsys, argv, me
 
 def test_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert main(["analyse", "--run", str(tmp_path)]) == 2
-    assert "is not a run directory (no run.json)" in capsys.readouterr().err
+    assert "is not a complete run directory: run.json is missing" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 

@@ -27,6 +27,7 @@ import torch
 
 from ..data import Collator, EncodedSplit, encode_split
 from ..data.batching import padded_tokens
+from ..errors import ConfigError
 from ..evaluate import evaluate
 from ..metrics import metric_info
 from ..models.sharing import base_of
@@ -160,7 +161,7 @@ class Scorer:
 
     def __init__(self, run: Run, rows: int, metric_rows: int, *, replay: bool = True) -> None:
         if rows < 1:
-            raise ValueError(f"rows must be at least 1, got {rows}")
+            raise ConfigError(f"rows must be at least 1, got {rows}")
         if run.metric:
             metric_info(run.metric)  # an unknown metric name fails here, before any scoring
         self.run, self.rows, self.metric_rows = run, rows, metric_rows

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from peft import PeftType
 
+from ..errors import ConfigError
 from ..model_tasks import ModelTask, model_task
 from ..models.sharing import running
 from ..tokens import token_labels
@@ -59,7 +60,7 @@ def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int 
                  seed: int = 0) -> Readout:  # fmt: skip
     """The ``top`` nearest vocabulary tokens of each slot of ``model``'s prefix (or prompt), per layer and overall."""
     if top < 1 or vocab < 1:
-        raise ValueError(f"top and vocab must be at least 1, got top={top}, vocab={vocab}")
+        raise ConfigError(f"top and vocab must be at least 1, got top={top}, vocab={vocab}")
     size = min(len(tokenizer), model.get_input_embeddings().num_embeddings)  # a tokenizer may know more
     ids = _token_ids(tokenizer, size, vocab, seed)
     # As text (a leading space shown as ␣, not Ġ or ▁); a sample of the vocabulary, not a text: read one by one.

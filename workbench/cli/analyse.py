@@ -34,8 +34,9 @@ def _analyse(args: argparse.Namespace) -> int:
                                ("--top", args.top, 1), ("--vocab", args.vocab, 1)):  # fmt: skip
         if value < least:
             raise ConfigError(f"{flag} is {value}; give at least {least}")
-    if not (Path(args.run) / "run.json").is_file():
-        raise ConfigError(f"{args.run!r} is not a run directory (no run.json); give a folder written by `train`")
+    from ..rundir import read_run_info
+
+    read_run_info(args.run)  # a broken run directory is refused before the analysis loads
     from tqdm.auto import tqdm
 
     from ..analysis import analyse, save_analysis

@@ -9,10 +9,8 @@ directory ends with a rescue copy of the prefix and exit status 4.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
-import warnings
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -167,11 +165,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     """Settings from ``--config`` (if any) overridden by the flags given, validated; the trackers they report to
     must be installed."""
     if args.config:
-        path = Path(args.config)
-        if not path.is_file():
-            raise ConfigError(f"config file {args.config!r} does not exist")
-        data = json.loads(path.read_text(encoding="utf-8"))
-        cfg = RunConfig.from_dict(data.get("config", data))  # a run.json holds it under "config"
+        cfg = RunConfig.load(args.config)  # a settings file or a run's run.json
     else:
         cfg = RunConfig()
     flags = {
@@ -224,9 +218,7 @@ def _train(args: argparse.Namespace) -> int:
         out = Path(args.out or f"runs/{Path(cfg.model.name).name}-{Path(cfg.data.name).stem}-{stamp}")
         if out.exists() and not args.overwrite:
             raise ConfigError(f"run directory {str(out)!r} already exists; pass --overwrite or choose another --out")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            run = Run.create(cfg)
+        run = Run.create(cfg)
     for finding in run.findings:
         print(f"  {finding}", file=sys.stderr)
     counts = run.counts

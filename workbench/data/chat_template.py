@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from .conversations import Conversation
-from .files import first_line
 
 __all__ = ["END_OF_TURN", "PLAIN_TEMPLATE", "ChatFormat", "chat_format"]
 
@@ -57,7 +56,7 @@ class ChatFormat:
             return tokenizer.apply_chat_template(messages, chat_template=self.template, tokenize=False,
                                                  add_generation_prompt=generation_prompt)  # fmt: skip
         except Exception as exc:  # a template that refuses a role or an order raises its own exception type
-            raise DataError(f"{self.name} refused a conversation ({first_line(exc)}); roles: "
+            raise DataError(f"{self.name} refused a conversation ({one_line(exc)}); roles: "
                             f"{', '.join(t['role'] for t in messages)}") from None  # fmt: skip
 
     def segments(self, tokenizer: Any, messages: Conversation) -> list[tuple[str, bool]]:

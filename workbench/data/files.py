@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from ..quiet import quiet
 
 __all__ = ["FORMATS", "looks_like_file", "read_local"]
@@ -61,7 +61,7 @@ def read_local(path: Path) -> dict[str, Any]:
     except Exception as exc:  # datasets raises many types for malformed files
         if "corresponds to no data" in str(exc):
             raise DataError(f"{path.name!r} has no rows") from None
-        raise DataError(f"could not parse {path.name!r} as {suffix[1:]}: {first_line(exc)}") from None
+        raise DataError(f"could not parse {path.name!r} as {suffix[1:]}: {one_line(exc)}") from None
     if len(raw) == 0:
         raise DataError(f"{path.name!r} has no rows")
     return {"train": raw}
@@ -103,7 +103,7 @@ def _read_saved(path: Path) -> dict[str, Any]:
     try:
         saved = datasets.load_from_disk(str(path))
     except Exception as exc:
-        raise DataError(f"could not read the saved dataset in {path.name!r}: {first_line(exc)}") from None
+        raise DataError(f"could not read the saved dataset in {path.name!r}: {one_line(exc)}") from None
     return dict(saved) if isinstance(saved, datasets.DatasetDict) else {"train": saved}
 
 
@@ -115,9 +115,3 @@ def _read_split_files(path: Path) -> dict[str, Any]:
         raise DataError(f"{str(path)!r} is a folder without a train file; give a data file, a folder of split files "
                         f"(train.jsonl, dev.jsonl, test.jsonl, …) or a folder written by save_to_disk")  # fmt: skip
     return {split: read_local(file)["train"] for split, file in files.items()}
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception's first line (at most 200 characters): what a one-line DataError quotes."""
-    text = str(exc).strip()
-    return (text.splitlines()[0] if text else type(exc).__name__)[:200]

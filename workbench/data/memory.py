@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 
 __all__ = ["MAX_HELD", "MEMORY_PREFIX", "describe", "forget", "held_splits", "hold", "is_held_name"]
 
@@ -37,6 +38,7 @@ class _Held:
 
 
 _HELD: OrderedDict[str, _Held] = OrderedDict()
+_LOCK = threading.RLock()  # the panel's loader and training threads read the table while a cell adds to it
 
 
 def is_held_name(name: str) -> bool:
@@ -51,36 +53,42 @@ def hold(data: Any, label: str | None = None) -> str:
     every change of a setting). Raises :class:`DataError` for an object of another type, or one with no
     rows or duplicate column names.
     """
-    for name, held in _HELD.items():
-        if held.data is data and _shape(data) == held.shape and (label is None or name == MEMORY_PREFIX + label):
-            _HELD.move_to_end(name)
-            return name
-    description = describe(data)
+    with _LOCK:
+        for name, held in _HELD.items():
+            if held.data is data and _shape(data) == held.shape and (label is None or name == MEMORY_PREFIX + label):
+                _HELD.move_to_end(name)
+                return name
+    description = describe(data)  # outside the lock: tens of ms on a large frame
     kind = {"list of dicts": "list"}.get(description["type"], description["type"].split()[-1])
     name = MEMORY_PREFIX + (label or f"{kind}-{description['fingerprint'][:8]}")
-    _HELD.pop(name, None)
-    _HELD[name] = _Held(data, description, _shape(data))
-    while len(_HELD) > MAX_HELD:
-        _HELD.popitem(last=False)
+    with _LOCK:
+        _HELD.pop(name, None)
+        _HELD[name] = _Held(data, description, _shape(data))
+        while len(_HELD) > MAX_HELD:
+            _HELD.popitem(last=False)
     return name
 
 
 def forget(name: str | None = None) -> None:
     """Let go of one held object (by its ``memory:`` name), or of all of them."""
-    if name is None:
-        _HELD.clear()
-    else:
-        _HELD.pop(name, None)
+    with _LOCK:
+        if name is None:
+            _HELD.clear()
+        else:
+            _HELD.pop(name, None)
 
 
 def held_description(name: str) -> dict[str, Any] | None:
     """What the object held under ``name`` is now (:func:`describe`: an object edited in place since it was
     named gets its new fingerprint), or None when this process holds none. Tens of ms for 50,000 rows."""
-    held = _HELD.get(name)
+    with _LOCK:
+        held = _HELD.get(name)
     if held is None:
         return None
     description = describe(held.data)  # checked again, too
-    _HELD[name] = _Held(held.data, description, _shape(held.data))
+    with _LOCK:
+        if name in _HELD:  # not forgotten meanwhile
+            _HELD[name] = _Held(held.data, description, _shape(held.data))
     return description
 
 
@@ -92,7 +100,12 @@ def held_splits(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
         raise DataError(f"dataset {name!r} was held in the memory of the Python process that made this config and "
                         f"is not in this one; give a file (CLI: --dataset PATH) or, in Python, the object again "
                         f"(cfg.data.name = df)")  # fmt: skip
-    splits = _as_splits(_HELD[name].data, description["type"], name.removeprefix(MEMORY_PREFIX))
+    with _LOCK:
+        held = _HELD.get(name)
+    if held is None:
+        raise DataError(f"dataset {name!r} was let go (workbench.data.memory.forget) while it was being read; "
+                        "give the object again")  # fmt: skip
+    splits = _as_splits(held.data, description["type"], name.removeprefix(MEMORY_PREFIX))
     return splits, description
 
 
@@ -186,4 +199,4 @@ def _as_splits(data: Any, kind: str, label: str) -> dict[str, Any]:
             return {"train": Dataset.from_pandas(data.rename(columns=str), preserve_index=False)}
         return {"train": Dataset.from_list(data)}
     except Exception as exc:  # pyarrow's many conversion errors: a column of mixed types, say
-        raise DataError(f"could not read the {kind} {label!r}: {str(exc).splitlines()[0][:200]}") from None
+        raise DataError(f"could not read the {kind} {label!r}: {one_line(exc)}") from None

@@ -25,13 +25,13 @@ from datasets import ClassLabel, Dataset, List, Value
 
 from ..config import DataChoice
 from ..data_kinds import DATA_KINDS, DataKind, data_kind
-from ..errors import DataError
+from ..errors import DataError, one_line
 from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from ..quiet import quiet
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
 from .conversations import FORMATS, find_format, read_conversations
-from .files import first_line, looks_like_file, read_local
+from .files import looks_like_file, read_local
 from .memory import held_splits, is_held_name
 from .mixture import mix_task_data, task_name
 from .task_data import TaskData
@@ -272,7 +272,7 @@ def _load_hub(choice: DataChoice) -> dict[str, Dataset]:
     except Exception as exc:
         where = "the hub said" if online else f"{offline_reason()} and the local cache said"
         raise DataError(
-            f"could not load dataset {choice.name!r}: not a built-in or local file, and {where}: {first_line(exc)}"
+            f"could not load dataset {choice.name!r}: not a built-in or local file, and {where}: {one_line(exc)}"
         ) from None
     return _named_splits(dict(raw))
 

@@ -16,13 +16,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import torch
 import transformers
 from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 from transformers import AutoConfig, PreTrainedTokenizerFast
 
 from ..data.toy import vocabulary_texts
 from ..errors import ModelLoadError
+from ..process_state import seeded
 from ..quiet import quiet
 from .registry import BUILTIN_MODELS, architecture_of, quirks_for
 from .sharing import LOADING
@@ -122,8 +122,8 @@ def _build(name: str, out: Path) -> None:
             config.forced_eos_token_id = None
     arch = architecture_of(config)
     auto_class = getattr(transformers, _SAVED_AS[arch])
-    torch.manual_seed(_SEED)
-    model = auto_class.from_config(config)
+    with seeded(_SEED):
+        model = auto_class.from_config(config)
     if arch != "encoder":
         model.generation_config.pad_token_id = tokenizer.pad_token_id
     with quiet():  # no "Writing model shards" bar for a 100 kB model

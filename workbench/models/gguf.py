@@ -19,6 +19,7 @@ import copy
 import hashlib
 import importlib.util
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,7 +27,8 @@ from typing import Any
 
 from filelock import FileLock
 
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, one_line
+from ..process_state import held_verbosity
 from .builtin import cache_home
 from .sharing import LOADING
 
@@ -147,7 +149,7 @@ def _convert(source: Path, out: Path) -> dict[str, str]:
                 steps.update()
                 loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
             except (OSError, ValueError, KeyError, RuntimeError) as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                first = one_line(exc)
                 raise ModelLoadError(f"transformers cannot read {name!r}: {first}") from None
             steps.set_postfix_str("saving")
             steps.update()
@@ -157,12 +159,8 @@ def _convert(source: Path, out: Path) -> dict[str, str]:
             config = copy.deepcopy(loaded.config)
             if hasattr(config, "quantization_config"):
                 del config.quantization_config
-            previous = transformers.logging.get_verbosity()
-            transformers.logging.set_verbosity_error()
-            try:
+            with held_verbosity(transformers.logging, logging.ERROR):
                 plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-            finally:
-                transformers.logging.set_verbosity(previous)
             plain.load_state_dict(loaded.state_dict(), strict=True)
             plain.tie_weights()
             plain.generation_config = loaded.generation_config

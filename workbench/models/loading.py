@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 import transformers
 from transformers import (
     AutoConfig,
@@ -30,9 +29,10 @@ from transformers import (
 )
 
 from ..config import ModelChoice
-from ..errors import ModelLoadError
+from ..errors import ModelLoadError, one_line
 from ..hub import hub_reachable, hub_timeouts, offline_reason
 from ..model_tasks import ModelTask, resolve_task
+from ..process_state import held_verbosity, seeded
 from ..quiet import quiet
 from .builtin import builtin_path
 from .fetch import packaged_path
@@ -120,16 +120,10 @@ def load_model(
     model_kwargs = {**kwargs, **task.model_kwargs(label_names)}
     auto_class = getattr(transformers, task.auto_class)
     # The head of a classification model is new; quiet transformers' "newly initialized" notice.
-    previous = transformers.logging.get_verbosity()
-    transformers.logging.set_verbosity_error()
-    try:
-        # Weights the checkpoint lacks (a new head, BERT's pooler under a masked-LM checkpoint) are drawn from a
-        # fixed seed: they stay frozen and are not in the adapter, so every load must draw the same ones.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
-    finally:
-        transformers.logging.set_verbosity(previous)
+    # Weights the checkpoint lacks (a new head, BERT's pooler under a masked-LM checkpoint) are drawn from a
+    # fixed seed: they stay frozen and are not in the adapter, so every load must draw the same ones.
+    with held_verbosity(transformers.logging, logging.ERROR), seeded(0):
+        model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
     if getattr(model, "loss_type", "") is None and task.loss_type:
         # Class names such as GPT2LMHeadModel match no loss family, so transformers warns at the first loss
         # and falls back to the task's own: name it.
@@ -148,11 +142,11 @@ def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:
         with LOADING, quiet(), hub_timeouts():
             return fn(path, **kwargs)
     except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = one_line(exc)
         if Path(path).exists():
             where = "local directory"
         elif kwargs.get("local_files_only"):
             where = f"hub id, but {offline_reason()} and it is not in the local cache"
         else:
             where = "hub id (no such repo, or no access)"
-        raise ModelLoadError(f"could not load {name!r}: not a built-in, tried it as a {where}: {first[:200]}") from None
+        raise ModelLoadError(f"could not load {name!r}: not a built-in, tried it as a {where}: {first}") from None

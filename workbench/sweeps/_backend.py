@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..process_state import held_verbosity
+
 
 def require_optuna() -> Any:
     """The ``optuna`` module, or a :class:`ConfigError` that says how to install it."""
@@ -25,10 +27,5 @@ def require_optuna() -> Any:
 @contextmanager
 def quiet_optuna() -> Iterator[None]:
     """No per-trial INFO lines from Optuna inside the block (front ends print their own); warnings still show."""
-    optuna = require_optuna()
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(logging.WARNING)
-    try:
+    with held_verbosity(require_optuna().logging, logging.WARNING):
         yield
-    finally:
-        optuna.logging.set_verbosity(previous)

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, one_line
 from ._backend import quiet_optuna, require_optuna
 from .study import STUDY_FILE, STUDY_NAME, SWEEP_FILE
 
@@ -49,7 +49,7 @@ def sweep_figures(out: str | Path) -> tuple[dict[str, Any], dict[str, str]]:
                     warnings.simplefilter("ignore", UserWarning)
                     figures["importances"] = vis.plot_param_importances(study, params=varying)
             except (RuntimeError, ValueError) as exc:  # e.g. every completed trial scored the same
-                skipped["importances"] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                skipped["importances"] = one_line(exc)
         figures["parallel"] = vis.plot_parallel_coordinate(study)
     figures["curves"] = validation_curves(out)
     return figures, skipped
