@@ -6,7 +6,7 @@ TORCH ?= torch==2.13.0
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint wheel clean
+.PHONY: demo test test-quick lint wheel clean
 
 $(BIN)/prefix-workbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(BIN)/prefix-workbench
 test: $(BIN)/prefix-workbench
 	$(BIN)/ruff check workbench tests bench
 	$(BIN)/python -m pytest
+
+# While working: the suite without the end-to-end files (browser, install, notebooks, real models, DDP).
+test-quick: $(BIN)/prefix-workbench
+	$(BIN)/python -m pytest -m "not slow"
 
 # A wheel with the demo weights inside, for Colab (upload it beside a notebook) or any pip.
 wheel: $(BIN)/prefix-workbench

@@ -24,7 +24,15 @@ def _hub_online() -> bool:
         return False
 
 
+# End-to-end files (a browser, a fresh install, every notebook, the real models, two processes): marked slow,
+# so `make test-quick` (-m "not slow") runs the rest while you work; `make test` runs everything.
+SLOW = ("test_browser.py", "test_install.py", "test_notebooks.py", "test_distributed.py", "test_real_")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
     if any("hub" in item.keywords for item in items) and not _hub_online():
         skip = pytest.mark.skip(reason="needs the Hugging Face Hub (offline here)")
         for item in items:
