@@ -161,9 +161,9 @@ def test_a_default_run_prints_no_library_chatter(tmp_path, model):
     assert result.returncode == 0, result.stderr
     printed = result.stdout + result.stderr
     assert not [line for line in NOISE if line in printed], printed
-    warnings = subprocess.run([sys.executable, "-W", "always::UserWarning", "-c", "import warnings; "
-                               "warnings.warn('a real warning')"], capture_output=True, text=True)  # fmt: skip
-    assert "a real warning" in warnings.stderr  # warnings outside the workbench's own calls still show
+    # With every warning shown (PYTHONWARNINGS=default), a default run on the shipped model prints none: a
+    # library's chatter about its own internals that leaks past the workbench's calls fails here.
+    assert not [line for line in printed.splitlines() if "Warning:" in line], printed
 
 
 def test_the_cli_line_of_a_config_reads_back_as_the_same_config():

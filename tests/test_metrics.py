@@ -65,6 +65,17 @@ def test_bleu_and_exact_match_use_every_reference_of_a_row():
     assert both["bleu"] == pytest.approx(100) and one["bleu"] < 100
 
 
+def test_every_metric_scores_a_row_against_its_closest_reference_not_its_first():
+    # Rows whose references differ, each output equal to a later one (and rows with fewer references):
+    # scoring against the first reference only left ROUGE-L and chrF far below 100.
+    refs = [["Aromi has low prices .", "Aromi is cheap ."], ["Zizzi is a pub .", "It is by the river .", "Zizzi ."],
+            ["The Eagle is a coffee shop ."]]  # fmt: skip
+    scores = text_metrics(["Aromi is cheap .", "It is by the river .", "The Eagle is a coffee shop ."], refs)
+    assert scores["exact_match"] == 1.0
+    assert scores["bleu"] == pytest.approx(100) and scores["chrf"] == pytest.approx(100)
+    assert scores["rougeL"] == pytest.approx(100)
+
+
 def test_rouge_l_rewards_the_longest_common_subsequence():
     refs = [["the cat sat on the mat"]]
     assert text_metrics(["the cat sat on the mat"], refs)["rougeL"] == pytest.approx(100)

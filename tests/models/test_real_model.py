@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers.generation.streamers import BaseStreamer
 
 from workbench import Run, RunConfig
 from workbench.analysis import analyse
@@ -132,9 +133,20 @@ def test_generation_ends_where_a_one_line_task_ends(trained):
     # The frozen base runs on past the line ("Italian food\n\nThe original sentence is: …"); the task ends there.
     [runs_on] = generate_texts(run.live_model, run.tokenizer, prompts, task=run.task, max_new_tokens=40,
                                use_prefix=False)  # fmt: skip
-    [ends] = run.generate(prompts, use_prefix=False, max_new_tokens=40)
+    generated = []
+
+    class Count(BaseStreamer):  # the tokens generate made: cutting the text afterwards hides a stop that never fired
+        def put(self, value):
+            generated.append(value.numel())
+
+        def end(self):
+            pass
+
+    [ends] = run.generate(prompts, use_prefix=False, max_new_tokens=40, streamer=Count())
     assert "\n" in runs_on and "\n" not in ends
     assert runs_on.startswith(ends)
+    line = len(run.tokenizer(ends, add_special_tokens=False)["input_ids"])
+    assert sum(generated[1:]) <= line + 2  # the line, the token that holds its newline (and maybe a split)
 
 
 def test_the_panel_trains_smollm2_on_the_e2e_file_and_reads_like_a_real_model(smollm2, e2e_csv):
