@@ -17,8 +17,8 @@ from workbench import Run
 from workbench.data.chat_template import PLAIN_TEMPLATE, chat_format
 from workbench.data.encode import IGNORE
 from workbench.errors import DataError
-from workbench.model_tasks import MODEL_TASKS
 from workbench.models import builtin_path
+from workbench.models.tasks import MODEL_TASKS
 
 CONVERSATION = chat_files.messages(1)[0]["messages"]  # system, user, assistant, user, assistant
 

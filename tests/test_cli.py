@@ -170,7 +170,7 @@ def test_the_cli_line_of_a_config_reads_back_as_the_same_config():
     """cli_args (what "copy as code" writes) and config_from_args are inverses, for every flagged setting."""
     from workbench import RunConfig
     from workbench.cli import build_parser
-    from workbench.cli.train import VALUE_FLAGS, cli_args, config_from_args
+    from workbench.config_flags import VALUE_FLAGS, cli_args, config_from_args
 
     cfg = RunConfig()
     cfg.model.name, cfg.model.trust_remote_code = "tiny-llama", True

@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from workbench.data_kinds import DATA_KINDS
+from workbench.data.kinds import DATA_KINDS
 from workbench.metrics import (
     METRICS,
     bleu_tokenizer,

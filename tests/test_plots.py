@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from workbench import plots
+from workbench.attention import ProbeResult
 from workbench.history import EvalEvent, History, StepEvent
-from workbench.probe import ProbeResult
 
 
 def _history() -> History:

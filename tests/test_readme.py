@@ -38,3 +38,13 @@ def test_the_offline_route_for_a_packaged_model_runs(packaged_model, make_config
     batch = scope["tok"](["name[Aromi] food[Italian] ->"], return_tensors="pt")
     with torch.no_grad():
         assert torch.equal(scope["model"].eval()(**batch).logits, run.model.eval()(**batch).logits)
+
+
+def test_the_layout_names_every_module():
+    text = README.read_text(encoding="utf-8")
+    layout = text[text.index("## Layout") : text.index("## When things go wrong")]
+    package = README.parent / "workbench"
+    modules = {p.name for p in package.rglob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    assert not sorted(m for m in modules if m not in layout)
+    folders = {p.parent.name + "/" for p in package.rglob("*.py") if p.parent != package}
+    assert not sorted(f for f in folders if f not in layout)

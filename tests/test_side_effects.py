@@ -32,7 +32,7 @@ def test_a_run_and_an_analysis_leave_the_users_transformers_as_they_were(make_co
 
 
 def test_the_panels_caches_keep_the_latest_and_clear(make_config):
-    from workbench.ui.loading import MAX_DATA, Loader
+    from workbench.ui.loader import MAX_DATA, Loader
 
     loader = Loader(lambda: None)
     cfg = make_config()

@@ -33,9 +33,9 @@ from .config import PrefixSettings, RunConfig
 from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
 from .errors import ConfigError
 from .memory import MB, StepMemory, step_memory
-from .model_tasks import HEAD_MODULES
 from .models import LoadedModel, load_model
 from .models.sharing import LOADING, running
+from .models.tasks import HEAD_MODULES
 from .prefix import attach_prefix
 from .process_state import seeded
 from .quiet import quiet

@@ -315,7 +315,7 @@ def _data_name(data: Any) -> str:
         return data
     if isinstance(data, os.PathLike):
         return os.fspath(data)
-    from .data.memory import hold  # imports neither pandas nor datasets
+    from .data.held import hold  # imports neither pandas nor datasets
 
     return hold(data)
 

@@ -3,7 +3,7 @@
 Heads (classification, regression, tagging) are scored from their logits over the
 whole split; generative models (causal LM, seq2seq) generate greedily for the first
 ``n_generate`` rows, and the data kind reads each text back as a label, a number, a
-tag sequence or a sentence (:mod:`workbench.data_kinds`) — except a class, which by
+tag sequence or a sentence (:mod:`workbench.data.kinds`) — except a class, which by
 default is the likeliest label (:mod:`workbench.ranking`). Language modelling is scored by
 its loss (perplexity). Returns an
 :class:`EvalResult` with the headline metric first, a few samples for display and the
@@ -25,8 +25,8 @@ from .data import Collator, EncodedSplit, TaskData
 from .data.conversations import show_source
 from .generate import generate_texts
 from .loss import batch_loss
-from .model_tasks import ModelTask, model_task
 from .models.sharing import running
+from .models.tasks import ModelTask, model_task
 from .ranking import rank_labels
 
 __all__ = ["EvalResult", "evaluate", "evaluate_with"]

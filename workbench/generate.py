@@ -1,6 +1,6 @@
 """Greedy generation from a prefix-tuned (or base) model, in batches.
 
-Prompts are formatted exactly as in training (:meth:`workbench.model_tasks.ModelTask.prompt`):
+Prompts are formatted exactly as in training (:meth:`workbench.models.tasks.ModelTask.prompt`):
 a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source, and a
 conversation (a list of messages) is written with the model's chat template up to the cue
 for the reply, which ends at the template's end-of-turn token.
@@ -27,8 +27,8 @@ from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCrit
 from .data.chat_template import chat_format
 from .data.conversations import Conversation
 from .errors import CompatibilityError
-from .model_tasks import ModelTask, model_task
 from .models.sharing import running
+from .models.tasks import ModelTask, model_task
 
 __all__ = ["generate_texts", "stop_tokens"]
 

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .data.encode import IGNORE
-from .model_tasks import ModelTask
+from .models.tasks import ModelTask
 
 __all__ = ["batch_loss"]
 

@@ -54,7 +54,7 @@ def step_memory(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
 
     ``optimizer`` should already have stepped once, so its state exists (AdamW creates it lazily).
     ``autocast``: a context factory to run the forward under (a trainer's mixed precision); ``task``: the
-    :class:`~workbench.model_tasks.ModelTask` whose loss the step takes, as a trainer does (None: the model's own).
+    :class:`~workbench.models.tasks.ModelTask` whose loss the step takes, as a trainer does (None: the model's own).
     """
     params = list(model.parameters())
     param_storages = {p.untyped_storage().data_ptr() for p in params}

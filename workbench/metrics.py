@@ -16,7 +16,7 @@ keeps ASCII only); exact match compares NFKC forms, so full-width ``ＡＢＣ１
 score is, so charts, tables and sweeps rank runs the right way round. Every metric
 gives its best value when every prediction equals its reference (tested, in Chinese, Japanese,
 Thai and Russian too). Predictions arrive as labels, numbers or strings; this module does not
-run models, and reading generated text back as a prediction is :mod:`workbench.data_kinds`' job.
+run models, and reading generated text back as a prediction is :mod:`workbench.data.kinds`' job.
 """
 
 from __future__ import annotations

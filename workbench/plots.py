@@ -25,7 +25,7 @@ from .metrics import METRICS
 
 if TYPE_CHECKING:  # the probe and the analyses import torch; a figure needs only their numbers
     from .analysis import LayerAblation, Readout, SlotAblation
-    from .probe import ProbeResult
+    from .attention import ProbeResult
 
 __all__ = [
     "attention_over_training",

@@ -24,9 +24,9 @@ from .data import TaskData
 from .data.chat_template import chat_format
 from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
-from .model_tasks import HEAD_MODULES
 from .models import BUILTIN_MODELS, LoadedModel, quirks_for
 from .models.sharing import LOADING
+from .models.tasks import HEAD_MODULES
 from .process_state import seeded
 from .quiet import quiet
 

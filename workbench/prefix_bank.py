@@ -25,7 +25,7 @@ from transformers import DynamicCache
 from .data.conversations import Conversation
 from .errors import CompatibilityError, ConfigError, ExportError
 from .generate import stop_tokens
-from .model_tasks import MODEL_TASKS
+from .models.tasks import MODEL_TASKS
 from .run import Run
 from .rundir import ADAPTER_DIR, RUN_FILE
 

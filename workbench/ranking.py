@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from .data.encode import IGNORE, Collator, encode_causal, encode_seq2seq
-from .model_tasks import ModelTask
 from .models.sharing import running
+from .models.tasks import ModelTask
 
 __all__ = ["rank_labels"]
 

@@ -21,19 +21,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .attention import ProbeResult, prefix_attention
 from .config import DataChoice, RunConfig, short_name
 from .data import EncodedSplit, TaskData, encode_split, encode_splits, load_task_data
 from .data.conversations import Conversation
-from .data_kinds import DATA_KINDS
+from .data.kinds import DATA_KINDS
 from .errors import BusyError, CompatibilityError, ConfigError, ExportError, WriteError, one_line
 from .evaluate import EvalResult, evaluate_with
 from .generate import generate_texts
 from .history import Callback, History, StepEvent, check_total
-from .model_tasks import ModelTask, resolve_task
 from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
+from .models.tasks import ModelTask, resolve_task
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
-from .probe import ProbeResult, prefix_attention
 from .run_info import data_info_of, run_info, saved_data_info
 from .rundir import (
     CHECKPOINT_DIR,

@@ -39,10 +39,10 @@ from safetensors import SafetensorError, safe_open
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .errors import ExportError, WriteError, one_line
 from .jsonio import dumps
-from .model_tasks import model_task
 from .models.fingerprint import fingerprint as base_fingerprint
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
 from .models.sharing import LOADING
+from .models.tasks import model_task
 from .quiet import quiet
 
 __all__ = [

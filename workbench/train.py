@@ -34,8 +34,8 @@ from .errors import TrainingError
 from .evaluate import EvalResult, evaluate_with
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent, check_total
 from .loss import batch_loss
-from .model_tasks import ModelTask, is_head_parameter, model_task
 from .models.sharing import base_lock
+from .models.tasks import ModelTask, is_head_parameter, model_task
 from .process_state import RandomStream
 from .threads import CpuWait, ThreadGovernor
 from .training_thread import stop_on_signals

@@ -3,7 +3,7 @@
 :func:`try_prompt` asks a run's model the same prompt twice — without the prefix (the
 frozen base) and with it — greedily, as evaluation does, handing each reply's text so
 far to an ``on_text`` callback as its tokens arrive; then it probes the attention onto
-the prefix for the prompt and the prefix's reply (:mod:`workbench.probe`: the per-token
+the prefix for the prompt and the prefix's reply (:mod:`workbench.attention`: the per-token
 map over the person's own words). A ``stop`` callable ends the reply in progress at its
 next token and skips the rest. For a chat run the prompt is a user turn (or a list of
 messages) written with the chat template, as in training. The result shows itself as a
@@ -24,7 +24,7 @@ from .data.conversations import Conversation, show_source
 from .errors import CompatibilityError
 
 if TYPE_CHECKING:
-    from .probe import ProbeResult
+    from .attention import ProbeResult
     from .run import Run
 
 __all__ = ["Replies", "try_prompt"]

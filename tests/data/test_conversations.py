@@ -10,7 +10,7 @@ from datasets import Dataset
 
 from workbench.config import DataChoice
 from workbench.data import load_task_data
-from workbench.data.memory import hold
+from workbench.data.held import hold
 from workbench.errors import DataError
 
 # format -> (kind, the words the findings use for it)

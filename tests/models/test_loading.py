@@ -3,8 +3,8 @@ import torch
 
 from workbench.config import ModelChoice
 from workbench.errors import CompatibilityError, ModelLoadError
-from workbench.model_tasks import resolve_task
 from workbench.models import BUILTIN_MODELS, builtin_path, load_model
+from workbench.models.tasks import resolve_task
 
 TINY = [n for n, spec in BUILTIN_MODELS.items() if not spec.shipped]
 

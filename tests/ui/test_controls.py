@@ -72,7 +72,7 @@ def test_copy_as_code_recreates_the_settings():
     import shlex
 
     from workbench.cli import build_parser
-    from workbench.cli.train import config_from_args
+    from workbench.config_flags import config_from_args
 
     line = next(row for row in code.splitlines() if row.startswith("# prefix-workbench train"))
     assert config_from_args(build_parser().parse_args(shlex.split(line[2:])[1:])) == cfg

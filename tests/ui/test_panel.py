@@ -236,7 +236,7 @@ def test_a_local_model_folder_and_a_data_file_read_by_their_short_names(make_con
 
 
 def test_the_panels_data_cache_reads_again_when_a_mixture_or_a_limit_changes(make_config):
-    from workbench.ui.loading import Loader
+    from workbench.ui.loader import Loader
 
     loader, cfg = Loader(lambda: None), make_config()
     plain = loader.data(cfg)

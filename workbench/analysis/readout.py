@@ -21,8 +21,8 @@ import torch
 from peft import PeftType
 
 from ..errors import ConfigError
-from ..model_tasks import ModelTask, model_task
 from ..models.sharing import running
+from ..models.tasks import ModelTask, model_task
 from ..tokens import token_labels
 from .masking import prefix_keys, token_keys
 

@@ -15,10 +15,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ..config_flags import config_from_args
 from ..errors import WorkbenchError
 from . import analyse, fetch, listings, runs, studies, sweep, train
 from ._common import EXIT_DIVERGED, EXIT_OUT_OF_MEMORY, EXIT_STOPPED, EXIT_USAGE, EXIT_WRITE, Parser
-from .train import config_from_args
 
 __all__ = [
     "EXIT_DIVERGED",

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import DEFAULT_MODEL, SAMPLING, RunConfig
+from ..config_flags import add_config_arguments, config_from_args
 from ..errors import ConfigError
 from ..jsonio import dumps
-from .train import add_config_arguments, config_from_args
 
 __all__ = ["register"]
 

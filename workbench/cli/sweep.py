@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..config_flags import add_config_arguments, config_from_args
 from ..errors import ConfigError
 from ._common import EXIT_STOPPED
-from .train import add_config_arguments, config_from_args
 
 __all__ = ["register"]
 

@@ -9,7 +9,7 @@ with its chat template, every reply learned; a text learned whole — each segme
 tokenized on its own, as a prompt is at generation time. Sequence
 heads get the text with a class id (or a number, for regression), token heads their
 words with one tag on each word's first sub-token. Which of these a model gets is its
-task's choice (:mod:`workbench.model_tasks`). Batches are padded on the right.
+task's choice (:mod:`workbench.models.tasks`). Batches are padded on the right.
 Too-long examples are truncated and counted, never dropped silently. Nothing here
 loads data or models.
 """
@@ -25,7 +25,7 @@ from transformers import PreTrainedTokenizerBase
 
 if TYPE_CHECKING:
     from ..config import DataChoice
-    from ..model_tasks import ModelTask
+    from ..models.tasks import ModelTask
     from .sources import TaskData
 
 __all__ = [

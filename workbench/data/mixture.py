@@ -7,7 +7,7 @@ with its ``task`` and, with ``mark_tasks``, a ``"{task} :"`` before the source. 
 rows come in proportion to each task's size, or ``balanced`` (smaller tasks repeated to
 the largest's size); validation and test rows alternate between tasks, so the first few
 rows an evaluation generates cover every task. Scoring goes back to each member's own
-kind (:mod:`workbench.data_kinds`), which reports per-task metrics. Loading is
+kind (:mod:`workbench.data.kinds`), which reports per-task metrics. Loading is
 :mod:`.sources`' job; nothing here tokenizes.
 """
 

@@ -7,7 +7,7 @@ the result is a :class:`TaskData`: ``train``, ``validation`` and (when there is 
 ``text``/``label`` (classification, regression) or ``tokens``/``tags`` (tagging) —,
 the label names and the headline metric. The kind is read off the columns (a column of
 decimals is a regression target) unless the choice names it; checking and converting
-labels is the kind's job (:mod:`workbench.data_kinds`). Problems become one-line
+labels is the kind's job (:mod:`workbench.data.kinds`). Problems become one-line
 :class:`DataError` messages; nothing is half-loaded. Tokenization is not done here.
 """
 
@@ -24,7 +24,6 @@ import datasets
 from datasets import ClassLabel, Dataset, List, Value
 
 from ..config import DataChoice
-from ..data_kinds import DATA_KINDS, DataKind, data_kind
 from ..errors import DataError, one_line
 from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
@@ -32,7 +31,8 @@ from ..quiet import quiet
 from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
 from .conversations import FORMATS, find_format, read_conversations
 from .files import looks_like_file, read_local
-from .memory import held_splits, is_held_name
+from .held import held_splits, is_held_name
+from .kinds import DATA_KINDS, DataKind, data_kind
 from .mixture import mix_task_data, task_name
 from .task_data import TaskData
 

@@ -1,7 +1,7 @@
 """The shape every dataset is brought into: splits in standard columns, and what they ask for.
 
 A :class:`TaskData` holds ``train``, ``validation`` and (when there is one) ``test``
-splits with the standard columns of its kind (:mod:`workbench.data_kinds`), the label
+splits with the standard columns of its kind (:mod:`workbench.data.kinds`), the label
 names, the headline metric, the statistics a regression head is scaled by, notes for
 the user, and — for a mixture of tasks — its member datasets. It renders a row as a
 generative model reads it. Finding and loading data is :mod:`.sources`' job.
@@ -14,9 +14,9 @@ from typing import Any
 
 from datasets import Dataset
 
-from ..data_kinds import DATA_KINDS, DataKind
 from ..errors import DataError
 from .conversations import Conversation, show_source
+from .kinds import DATA_KINDS, DataKind
 
 __all__ = ["TaskData"]
 
@@ -31,7 +31,7 @@ class TaskData:
     """
 
     name: str
-    kind: str  # a key of workbench.data_kinds.DATA_KINDS
+    kind: str  # a key of workbench.data.kinds.DATA_KINDS
     train: Dataset
     validation: Dataset
     label_names: list[str] | None = None

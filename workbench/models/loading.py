@@ -31,7 +31,6 @@ from transformers import (
 from ..config import ModelChoice
 from ..errors import ModelLoadError, one_line
 from ..hub import hub_reachable, hub_timeouts, offline_reason
-from ..model_tasks import ModelTask, resolve_task
 from ..process_state import held_verbosity, seeded
 from ..quiet import quiet
 from .builtin import builtin_path
@@ -39,6 +38,7 @@ from .fetch import packaged_path
 from .gguf import gguf_folder, is_gguf
 from .registry import BUILTIN_MODELS, PACKAGED_MODELS, Architecture, architecture_of
 from .sharing import LOADING
+from .tasks import ModelTask, resolve_task
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_path"]
 

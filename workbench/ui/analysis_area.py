@@ -20,7 +20,7 @@ import ipywidgets as w
 
 from .. import plots
 from .live import LiveFigure
-from .loading import import_training_stack, start_work
+from .loader import import_training_stack, start_work
 from .views import COLORS, html_table, say_failure
 
 if TYPE_CHECKING:

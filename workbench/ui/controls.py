@@ -17,7 +17,6 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from ..cli.train import cli_args
 from ..config import (
     DATA_KIND_CHOICES,
     INIT_CHOICES,
@@ -28,8 +27,9 @@ from ..config import (
     field_range,
     parse_columns,
 )
+from ..config_flags import cli_args
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
-from ..data.memory import MEMORY_PREFIX, is_held_name
+from ..data.held import MEMORY_PREFIX, is_held_name
 from ..models import BUILTIN_MODELS, CURATED_MODELS, PACKAGED_MODELS
 from ..tracking import TRACKERS, check_trackers
 from .namespace import data_name, notebook_data, shown_name

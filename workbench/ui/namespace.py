@@ -2,7 +2,7 @@
 
 :func:`notebook_data` lists the variables of the running IPython kernel that hold a pandas DataFrame, a
 ``datasets`` Dataset or DatasetDict, or a list of dicts. :func:`data_name` turns what the dataset box holds
-into a config's dataset name (a variable becomes ``memory:<variable>``, :mod:`workbench.data.memory`), and
+into a config's dataset name (a variable becomes ``memory:<variable>``, :mod:`workbench.data.held`), and
 :func:`shown_name` the other way. Outside IPython there are no variables to offer. Nothing is loaded here.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..data.memory import MEMORY_PREFIX, data_type, hold, is_held_name
+from ..data.held import MEMORY_PREFIX, data_type, hold, is_held_name
 
 __all__ = ["data_name", "notebook_data", "shown_name"]
 

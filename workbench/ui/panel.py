@@ -31,13 +31,13 @@ from .analysis_area import AnalysisArea
 from .colab import download, enable_widgets, in_colab
 from .controls import Controls, code_for
 from .live import LiveFigure, Throttle, chart_mode
-from .loading import Loader, import_training_stack, start_work
+from .loader import Loader, import_training_stack, start_work
 from .sweep_area import SweepArea
 from .try_area import TryArea
 from .views import AttentionView, InfoView, ProgressView, ResultsView, RunsView, SamplesView, say_failure
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background, after the panel is shown
-    from ..probe import ProbeResult
+    from ..attention import ProbeResult
     from ..run import Run
 
 __all__ = ["Workbench"]

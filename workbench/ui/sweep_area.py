@@ -20,7 +20,7 @@ import ipywidgets as w
 
 from ..errors import WorkbenchError
 from .live import LiveFigure
-from .loading import start_work
+from .loader import start_work
 from .views import COLORS, html_table, say_failure
 
 if TYPE_CHECKING:

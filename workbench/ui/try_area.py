@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as w
 
-from .loading import import_training_stack, start_work
+from .loader import import_training_stack, start_work
 from .views import COLORS, AttentionView, say_failure
 
 if TYPE_CHECKING:

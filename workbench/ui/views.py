@@ -22,9 +22,9 @@ from ..metrics import METRICS
 from .live import LiveFigure
 
 if TYPE_CHECKING:  # these import torch; the views only show their results
+    from ..attention import ProbeResult
     from ..evaluate import EvalResult
     from ..prefix import Finding, ParameterCounts
-    from ..probe import ProbeResult
 
 __all__ = ["AttentionView", "InfoView", "ProgressView", "ResultsView", "RunsView", "SamplesView"]
 

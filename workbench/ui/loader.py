@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..data.memory import held_description
+from ..data.held import held_description
 
 if TYPE_CHECKING:  # torch, transformers and peft load in the background
     from ..config import RunConfig

@@ -13,7 +13,7 @@ import user_files as uf
 
 import workbench as wb
 from workbench.cli import main
-from workbench.data.memory import MEMORY_PREFIX, forget, held_splits
+from workbench.data.held import MEMORY_PREFIX, forget, held_splits
 from workbench.errors import DataError
 
 FAST = {"steps": 3, "lr": 0.1, "eval_every": 0, "eval_generate": 2, "max_new_tokens": 4}
@@ -164,7 +164,7 @@ def test_an_object_edited_in_place_is_fingerprinted_as_it_is_when_read(make_conf
 
 
 def test_the_panels_data_cache_sees_a_frame_edited_in_place(make_config):
-    from workbench.ui.loading import Loader
+    from workbench.ui.loader import Loader
 
     edited = "Edited in place : the soup was cold ."
     frame = pd.DataFrame(uf.reviews())

@@ -7,7 +7,7 @@ prompt is laid out for generation and for the attention probe. :func:`resolve_ta
 picks one from the model's architecture and the dataset's kind (a table): decoders
 and encoder-decoders learn every kind as text; encoders get a classification,
 regression or tagging head. Everything else asks the task instead of comparing names.
-Scoring lives with the data kinds (:mod:`workbench.data_kinds`).
+Scoring lives with the data kinds (:mod:`workbench.data.kinds`).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .data.chat_template import chat_format
-from .data.conversations import Conversation
-from .data.encode import (
+from ..data.chat_template import chat_format
+from ..data.conversations import Conversation
+from ..data.encode import (
     IGNORE,
     EncodedSplit,
     encode_causal,
@@ -29,10 +29,10 @@ from .data.encode import (
     encode_words,
     format_prompt,
 )
-from .errors import CompatibilityError
+from ..errors import CompatibilityError
 
 if TYPE_CHECKING:
-    from .data import TaskData
+    from ..data import TaskData
 
 __all__ = ["HEAD_MODULES", "MODEL_TASKS", "ModelTask", "is_head_parameter", "model_task", "resolve_task"]
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
-from .model_tasks import ModelTask, model_task
 from .models.sharing import attention_implementation, running
+from .models.tasks import ModelTask, model_task
 from .tokens import token_labels
 
 __all__ = ["ProbeResult", "eager_attention", "prefix_attention"]

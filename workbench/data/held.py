@@ -103,7 +103,7 @@ def held_splits(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     with _LOCK:
         held = _HELD.get(name)
     if held is None:
-        raise DataError(f"dataset {name!r} was let go (workbench.data.memory.forget) while it was being read; "
+        raise DataError(f"dataset {name!r} was let go (workbench.data.held.forget) while it was being read; "
                         "give the object again")  # fmt: skip
     splits = _as_splits(held.data, description["type"], name.removeprefix(MEMORY_PREFIX))
     return splits, description

@@ -5,10 +5,10 @@ import pytest
 import user_files
 
 from workbench import Run
+from workbench.attention import prefix_attention
 from workbench.history import EvalEvent
-from workbench.model_tasks import resolve_task
 from workbench.models import BUILTIN_MODELS, architecture_of
-from workbench.probe import prefix_attention
+from workbench.models.tasks import resolve_task
 from workbench.ui import Workbench
 
 
@@ -94,8 +94,8 @@ def test_a_heads_maps_are_the_ones_pefts_own_forward_gives(make_config):
     # BERT's forward takes the prefix cache, so PEFT's full path works there: the backbone path must agree.
     import torch
 
-    from workbench.model_tasks import model_task
-    from workbench.probe import _attention_maps
+    from workbench.attention import _attention_maps
+    from workbench.models.tasks import model_task
 
     run = Run.create(make_config("tiny-bert", "toy-sentiment", prefix={"length": 3}))
     batch, _ = run.task.probe_batch(run.tokenizer, run.data.preview(3), "")

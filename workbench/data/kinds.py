@@ -9,7 +9,7 @@ row —; how a row reads as (input, output) for a generative model (a chat row's
 the conversation before its last reply); how generated text is read back as a prediction
 (or a class is ranked instead); and how predictions are scored (:mod:`workbench.metrics`,
 headline first). Which model learns a kind, and how (a head or generated text), is
-:mod:`workbench.model_tasks`' concern; finding and splitting files is
+:mod:`workbench.models.tasks`' concern; finding and splitting files is
 :mod:`workbench.data.sources`'.
 """
 
@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from datasets import ClassLabel, Dataset
 
-from . import metrics as m
-from .data.conversations import as_conversation
-from .errors import DataError
+from .. import metrics as m
+from ..errors import DataError
+from .conversations import as_conversation
 
 if TYPE_CHECKING:
-    from .data import TaskData
+    from .task_data import TaskData
 
 __all__ = ["DATA_KINDS", "DataKind", "data_kind"]
 
