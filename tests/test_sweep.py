@@ -311,3 +311,23 @@ def test_a_disk_that_refuses_a_trial_stops_the_sweep_and_resume_runs_it_again(tm
     monkeypatch.setattr(RunClass, "export", real)
     result = sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True)
     assert [t.state for t in result.trials] == ["fail", "complete", "complete"]  # the refused one ran again
+
+
+def test_the_sweep_record_round_trips_with_nan_and_paths_and_refuses_a_foreign_file(tmp_path):
+    import math
+
+    from workbench.sweeps import SWEEP_FILE, SweepRecord, TrialSummary, read_sweep
+    from workbench.sweeps.record import write_sweep
+
+    assert read_sweep(tmp_path) is None  # nothing written yet
+    trials = [TrialSummary(0, "complete", {"lr": 0.01}, 0.5, 1.0, str(tmp_path / "trial-000"), 2.0),
+              TrialSummary(1, "fail", {"lr": 9.0}, math.nan, 0.0, None, 0.1, "loss became nan")]  # fmt: skip
+    record = SweepRecord(["lr=1e-3:1e-1:log"], "bleu", "maximize", 5, trials, 0, {"train": {"steps": 3}})
+    write_sweep(tmp_path, record)
+    assert '"trial-000"' in (tmp_path / SWEEP_FILE).read_text()  # stored by name: the folder can move
+    back = read_sweep(tmp_path)
+    assert math.isnan(back.trials[1].value) and back.trials[0] == trials[0] and back.completed() == 1
+    assert (back.space, back.best, back.config) == (record.space, 0, record.config)
+    (tmp_path / SWEEP_FILE).write_text('{"format": "something else"}')
+    with pytest.raises(ConfigError, match="not a sweep record"):
+        read_sweep(tmp_path)

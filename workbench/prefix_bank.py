@@ -27,7 +27,7 @@ from .errors import CompatibilityError, ConfigError, ExportError
 from .generate import stop_tokens
 from .models.tasks import MODEL_TASKS
 from .run import Run
-from .rundir import ADAPTER_DIR, RUN_FILE
+from .rundir import ADAPTER_DIR, read_run_info
 
 __all__ = ["PrefixBank", "serve"]
 
@@ -123,11 +123,9 @@ def serve(runs: Sequence[str | Path]) -> PrefixBank:
         raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.task} model")
     bank = PrefixBank(first.model.get_base_model(), first.tokenizer, separator=first.config.data.separator)
     for path in runs:
-        info = json.loads((Path(path) / RUN_FILE).read_text(encoding="utf-8"))
-        if info["config"]["model"]["name"] != first.config.model.name:
-            raise CompatibilityError(
-                f"{path} was trained on {info['config']['model']['name']!r}, not {first.config.model.name!r}; "
-                "a bank serves prefixes of one base model"
-            )
+        base = read_run_info(path)["config"]["model"]["name"]  # checked: complete, this format
+        if base != first.config.model.name:
+            raise CompatibilityError(f"{path} was trained on {base!r}, not {first.config.model.name!r}; a bank "
+                                     "serves prefixes of one base model")  # fmt: skip
         bank.add(str(path), Path(path) / ADAPTER_DIR)
     return bank

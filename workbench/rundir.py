@@ -38,6 +38,7 @@ from safetensors import SafetensorError, safe_open
 
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .errors import ExportError, WriteError, one_line
+from .history import History
 from .jsonio import dumps
 from .models.fingerprint import fingerprint as base_fingerprint
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
@@ -52,6 +53,7 @@ __all__ = [
     "RUN_FORMAT",
     "open_adapter",
     "read_checkpoint",
+    "read_history",
     "read_run_info",
     "rescue_adapter",
     "write_run_dir",
@@ -182,6 +184,20 @@ def read_run_info(path: str | Path) -> dict[str, Any]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise ExportError(f"adapter weights in {str(path)!r} are unreadable (truncated or corrupted?): "
                           f"{one_line(exc)}") from None  # fmt: skip
+    return _run_json(path)
+
+
+def read_history(path: str | Path) -> History:
+    """The training history ``run.json`` of a run directory records (the adapter is not opened: a sweep's
+    curves read every trial's)."""
+    path = Path(path).expanduser()
+    if not (path / RUN_FILE).is_file():
+        raise ExportError(f"{str(path)!r} holds no {RUN_FILE}; give a run directory written by `train`")
+    return History.from_dict(_run_json(path)["history"])
+
+
+def _run_json(path: Path) -> dict[str, Any]:
+    """``run.json`` of ``path``, checked: valid JSON, this workbench's format, every key a reader needs."""
     try:
         info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -8,14 +8,16 @@ them is the notebook panel's or the CLI's job, and it trains nothing.
 
 from __future__ import annotations
 
-import json
+import math
 import warnings
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, one_line
+from ..rundir import RUN_FILE, read_history
 from ._backend import quiet_optuna, require_optuna
-from .study import STUDY_FILE, STUDY_NAME, SWEEP_FILE
+from .record import SWEEP_FILE, read_sweep
+from .study import STUDY_FILE, STUDY_NAME
 
 __all__ = ["sweep_figures", "validation_curves"]
 
@@ -59,22 +61,22 @@ def validation_curves(out: str | Path) -> Any:
     """One line per trial: its headline metric (validation loss when there is none) at each evaluation."""
     import plotly.graph_objects as go
 
-    out = Path(out).expanduser()
-    info = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
-    metric = info["metric"]
+    record = read_sweep(out)
+    if record is None:
+        raise ConfigError(f"{str(out)!r} holds no {SWEEP_FILE} yet; its first trial has not ended")
+    metric = record.metric
     fig = go.Figure()
-    for trial in info["trials"]:
-        run_file = out / trial["path"] / "run.json" if trial.get("path") else None
-        if run_file is None or not run_file.is_file():
+    for trial in record.trials:
+        if not trial.path or not (Path(trial.path) / RUN_FILE).is_file():
             continue  # failed before training, or killed before its export
-        evals = json.loads(run_file.read_text(encoding="utf-8"))["history"]["evals"]
-        ys = [e["loss"] if metric == "loss" else e["metrics"].get(metric) for e in evals]
-        ys = [y if isinstance(y, int | float) else None for y in ys]  # "nan" (as run.json writes it): a gap
-        best = trial["number"] == info.get("best")
-        dash = {"pruned": "dot", "fail": "dash"}.get(trial["state"])
+        evals = read_history(trial.path).evals
+        ys = [e.loss if metric == "loss" else e.metrics.get(metric) for e in evals]
+        ys = [y if y is not None and math.isfinite(y) else None for y in ys]  # NaN: a gap in the line
+        best = trial.number == record.best
+        dash = {"pruned": "dot", "fail": "dash"}.get(trial.state)
         fig.add_trace(go.Scatter(
-            x=[e["step"] for e in evals], y=ys, mode="lines+markers",
-            name=f"trial {trial['number']} ({trial['state']})" + (" best" if best else ""),
+            x=[e.step for e in evals], y=ys, mode="lines+markers",
+            name=f"trial {trial.number} ({trial.state})" + (" best" if best else ""),
             line={"dash": dash, "width": 4 if best else 1.5},
         ))  # fmt: skip
     fig.update_layout(title=f"validation {metric} per trial", xaxis_title="step", yaxis_title=metric,

@@ -15,7 +15,6 @@ nothing (figures: :mod:`.figures`); the CLI and the panel are its front ends.
 from __future__ import annotations
 
 import copy
-import json
 import math
 import shutil
 import threading
@@ -27,39 +26,19 @@ from typing import Any
 
 from ..config import RunConfig
 from ..errors import CompatibilityError, ConfigError, DataError, TrainingError, WorkbenchError
-from ..jsonio import dumps
 from ..metrics import metric_info
-from ..rundir import write_text
 from ._backend import quiet_optuna, require_optuna
+from .record import SWEEP_FILE, SweepRecord, TrialSummary, read_sweep, write_sweep
 from .space import SearchSpace, parse_space
 
 __all__ = ["BEST_DIR", "PRUNERS", "STUDY_FILE", "STUDY_NAME", "SWEEP_FILE", "SweepResult", "TrialSummary", "sweep"]
 
 STUDY_NAME = "sweep"
 STUDY_FILE = "study.db"
-SWEEP_FILE = "sweep.json"
-SWEEP_FORMAT = "prefix-workbench-sweep/1"
 BEST_DIR = "best"
 PRUNERS = ("median", "halving", "none")
 # The note a trial carries until it ends on its own; one still carrying it did not finish and is not "done".
 _INTERRUPTED = "interrupted"
-
-
-@dataclass
-class TrialSummary:
-    """One trial: its Optuna state (complete, pruned, fail, running), settings, value and run directory."""
-
-    number: int
-    state: str
-    params: dict[str, Any]
-    value: float | None
-    train_s: float  # time spent in Run.train
-    path: str | None
-    duration_s: float | None = None  # the whole trial: create, train, export
-    note: str = ""  # why it failed or was pruned
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -274,13 +253,21 @@ def _write_sweep(study: Any, out: Path, space: SearchSpace, config: RunConfig, m
                  wanted: int) -> None:  # fmt: skip
     summaries = [_summary(t, out) for t in study.get_trials()]
     best = _best(study, summaries)
-    trials = [{**s.to_dict(), "path": Path(s.path).name if s.path else None} for s in summaries]
-    info = {"format": SWEEP_FORMAT, "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "space": space.specs,
-            "metric": metric, "direction": direction, "storage": STUDY_FILE, "study": STUDY_NAME,
-            "trials_wanted": wanted, "best": best.number if best else None, "trials": trials,
-            "config": config.to_dict()}  # fmt: skip
-    # Strict JSON (a reader, a browser or the panel, must be able to parse the file at any moment).
-    write_text(out / SWEEP_FILE, dumps(info, indent=2))
+    write_sweep(
+        out,
+        SweepRecord(
+            space.specs,
+            metric,
+            direction,
+            wanted,
+            summaries,
+            best.number if best else None,
+            config.to_dict(),
+            time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            STUDY_FILE,
+            STUDY_NAME,
+        ),
+    )
 
 
 def _sync_best(trial: Path, best: Path) -> None:
@@ -313,16 +300,14 @@ def _check_folder(out: Path, space: SearchSpace, config: RunConfig, resume: bool
                           "another folder")  # fmt: skip
     if not (out / STUDY_FILE).is_file():
         raise ConfigError(f"{str(out)!r} holds no sweep ({STUDY_FILE} is missing); choose another folder")
-    try:
-        info = json.loads((out / SWEEP_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    record = read_sweep(out)
+    if record is None:
         return  # killed before its first trial ended: the study alone says what was done
-    saved = info.get("space")
-    if saved is not None and list(saved) != space.specs:
-        raise ConfigError(f"the sweep in {str(out)!r} searched {' '.join(saved)}; resume it with that space or "
-                          "choose another folder")  # fmt: skip
-    if "config" in info:
-        changed = _changed_settings(info["config"], config.to_dict(), {p.path for p in space})
+    if record.space != space.specs:
+        raise ConfigError(f"the sweep in {str(out)!r} searched {' '.join(record.space)}; resume it with that space "
+                          "or choose another folder")  # fmt: skip
+    if record.config:
+        changed = _changed_settings(record.config, config.to_dict(), {p.path for p in space})
         if changed:
             raise ConfigError(f"the sweep in {str(out)!r} ran other settings ({', '.join(changed[:4])}); resume it "
                               "with the same settings, or choose another folder")  # fmt: skip

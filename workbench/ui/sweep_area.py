@@ -114,19 +114,17 @@ class SweepArea:
             self.sweep_button.disabled, self.stop_button.disabled = False, True
 
     def _on_trial(self, trial: TrialSummary, out: str, wanted: int) -> None:
-        import json
-        from pathlib import Path
-
-        from ..sweeps import SWEEP_FILE, sweep_figures
+        from ..sweeps import read_sweep, sweep_figures
 
         self._trials.append(trial)
-        study = json.loads((Path(out) / SWEEP_FILE).read_text(encoding="utf-8"))  # written before each on_trial
-        self._draw_table(self._trials, study["best"])
+        study = read_sweep(out)  # written before each on_trial
+        assert study is not None
+        self._draw_table(self._trials, study.best)
         self.say(f"trial {trial.number} {trial.state} ({len(self._trials)} this session; {wanted} in all)")
         figures, _skipped = sweep_figures(out)
         shown = {"curves": figures["curves"]}
         # Optuna's charts say little before two trials (this session's or a resumed study's) have finished.
-        if sum(t["state"] == "complete" for t in study["trials"]) >= 2:
+        if study.completed() >= 2:
             shown.update({name: figures[name] for name in _OPTUNA_FIGURES if name in figures})
         for name, figure in shown.items():
             if name in self.figures:
