@@ -135,11 +135,11 @@ def test_plain_transformers_reproduce_a_plain_template_run(chat_run):
 
 
 def test_serving_mixes_a_chat_prefix_with_its_own_run(chat_run):
-    from workbench import serve
+    from workbench import load_prefix_bank
 
     run, path = chat_run
     turns = [{"role": "user", "content": "name[Strada] food[French]"}]
-    bank = serve([path])
+    bank = load_prefix_bank([path])
     assert bank.generate([turns], [str(path)], max_new_tokens=8) == run.generate([turns], max_new_tokens=8)
 
 

@@ -7,7 +7,7 @@ import pytest
 from workbench import Run
 from workbench.cli import main
 from workbench.errors import CompatibilityError, ConfigError
-from workbench.prefix_bank import serve
+from workbench.prefix_bank import load_prefix_bank
 
 PROMPTS = [
     "name[Aromi] food[Italian] area[riverside]",
@@ -36,7 +36,7 @@ def runs(request, tmp_path_factory):
 
 
 def test_mixed_batch_equals_each_prefix_on_its_own(runs):
-    bank = serve(runs)
+    bank = load_prefix_bank(runs)
     prompts = PROMPTS * 3  # prompts of different lengths: left padding inside the batch
     names = [runs[i % 3] for i in range(len(prompts))]
     mixed = bank.generate(prompts, names, max_new_tokens=10)
@@ -49,14 +49,14 @@ def test_mixed_batch_equals_each_prefix_on_its_own(runs):
 
 
 def test_bank_refuses_other_bases_and_unknown_names(runs, tmp_path, make_config):
-    bank = serve(runs[:1])
+    bank = load_prefix_bank(runs[:1])
     with pytest.raises(ConfigError, match="no prefix named 'nope'"):
         bank.generate(["x"], ["nope"])
     other = Run.create(make_config("tiny-opt", train={"steps": 3}))
     other.train()
     path = other.export(tmp_path / "opt")
     with pytest.raises(CompatibilityError, match="a bank serves prefixes of one base model"):
-        serve([*runs[:1], str(path)])
+        load_prefix_bank([*runs[:1], str(path)])
 
 
 def test_cli_generates_rows_from_a_jsonl_file(runs, tmp_path, capsys):
@@ -67,7 +67,7 @@ def test_cli_generates_rows_from_a_jsonl_file(runs, tmp_path, capsys):
         args += ["--run", path]
     assert main(args) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    expected = serve(runs).generate(PROMPTS, [runs[i % 3] for i in range(4)], max_new_tokens=6)
+    expected = load_prefix_bank(runs).generate(PROMPTS, [runs[i % 3] for i in range(4)], max_new_tokens=6)
     assert lines == expected
     rows.write_text('{"prompt": "x", "run": "elsewhere"}\n')
     assert main(args) == 2
@@ -75,14 +75,14 @@ def test_cli_generates_rows_from_a_jsonl_file(runs, tmp_path, capsys):
 
 
 def test_bank_refuses_a_non_decoder_adapter_and_mismatched_rows(runs, tmp_path, make_config):
-    bank = serve(runs[:1])
+    bank = load_prefix_bank(runs[:1])
     t5 = Run.create(make_config("tiny-t5", train={"steps": 3}))
     t5.train()
     path = t5.export(tmp_path / "t5")
     with pytest.raises(CompatibilityError, match="is not a causal-LM prefix adapter"):
         bank.add("t5", path / "adapter")
     with pytest.raises(CompatibilityError, match="needs a decoder"):
-        serve([str(path)])
+        load_prefix_bank([str(path)])
     with pytest.raises(ValueError, match="2 prompts but 1 prefix names"):
         bank.generate(["a", "b"], [runs[0]])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-VERBS = {"compare", "compare_multitask", "analyse", "sweep", "serve"}
+VERBS = {"compare", "compare_multitask", "analyse", "sweep", "load_prefix_bank"}
 
 
 def test_the_top_level_holds_the_three_things_a_verb_per_study_and_reachable_submodules():

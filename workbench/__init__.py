@@ -5,7 +5,7 @@ run = wb.Run.create(wb.RunConfig())        # tiny built-in model + toy dataset, 
 history = run.train(callbacks=[print])     # events in, history out
 run.export("runs/demo")                    # PEFT adapter + run.json + model card
 wb.Workbench()                             # in a notebook: the panel
-wb.compare(cfg) / wb.analyse(run) / wb.sweep(cfg, space, …) / wb.serve(run_dirs)   # a verb per study
+wb.compare(cfg) / wb.analyse(run) / wb.sweep(cfg, space, …) / wb.load_prefix_bank(run_dirs)   # a verb per study
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from ._lazy import lazy_exports
 
 # What a notebook user needs, by name -> the submodule that defines it: the three things (a config, a run,
-# the panel), a verb for each study (compare, compare_multitask, analyse, sweep, serve), the packaged-model
+# the panel), a verb for each study (compare, compare_multitask, analyse, sweep, load_prefix_bank), the packaged-model
 # fetch, and the error every one-line failure is. Everything else lives in its submodule
 # (``workbench.history.StepEvent``, ``workbench.models.load_model``, …). Imports are lazy (PEP 562) so that
 # `prefix-workbench models` and the notebook's first cell do not pay for torch, transformers and peft up front.
@@ -26,7 +26,7 @@ _EXPORTS = {
     "compare": ".comparison",
     "compare_multitask": ".multitask",
     "fetch_model": ".models",
-    "serve": ".prefix_bank",
+    "load_prefix_bank": ".prefix_bank",
     "sweep": ".sweeps",
 }
 # Submodules reachable as attributes: ``wb.plots.loss_figure(run.history)``, ``wb.analysis.slot_readout(…)``.
@@ -43,9 +43,9 @@ __all__ = [
     "compare_multitask",
     "comparison",
     "fetch_model",
+    "load_prefix_bank",
     "metrics",
     "plots",
-    "serve",
     "sweep",
     "sweeps",
     "tracking",

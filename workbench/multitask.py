@@ -23,7 +23,7 @@ from typing import Any
 from .config import RunConfig
 from .data import TaskData
 from .errors import CompatibilityError
-from .prefix_bank import serve
+from .prefix_bank import load_prefix_bank
 from .run import Run
 
 __all__ = ["MultitaskResult", "compare_multitask", "format_multitask_table"]
@@ -88,7 +88,7 @@ def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
             train_s += time.perf_counter() - start
             trainable, stored = trainable + run.counts.trainable, stored + run.counts.stored
             paths[task] = str(run.export(Path(tmp) / task))
-        bank = serve(list(paths.values()))
+        bank = load_prefix_bank(list(paths.values()))
         # The mixture's own validation rows, each under its task's prefix, all in one batch per chunk.
         rows = [data.validation[i] for i in range(min(config.train.eval_generate, len(data.validation)))]
         prompts = [_member_source(data, row) for row in rows]

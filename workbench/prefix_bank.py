@@ -29,7 +29,7 @@ from .models.tasks import MODEL_TASKS
 from .run import Run
 from .rundir import ADAPTER_DIR, read_run_info
 
-__all__ = ["PrefixBank", "serve"]
+__all__ = ["PrefixBank", "load_prefix_bank"]
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,9 @@ class PrefixBank:
         return cache, mask
 
 
-def serve(runs: Sequence[str | Path]) -> PrefixBank:
+def load_prefix_bank(runs: Sequence[str | Path]) -> PrefixBank:
     """The prefixes of exported runs of one base decoder, served together: the base loads once (from the first
-    run) and each prefix is named by its run's path, so ``serve(["runs/a", "runs/b"]).generate(prompts,
+    run) and each prefix is named by its run's path, so ``load_prefix_bank(["runs/a", "runs/b"]).generate(prompts,
     ["runs/a", "runs/b", …])`` runs each row under its own run's prefix, in one batch."""
     if not runs:
         raise ExportError("give at least one run directory")

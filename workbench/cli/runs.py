@@ -64,11 +64,11 @@ def _generate(args: argparse.Namespace) -> int:
         run = Run.load(args.run[0])
         outputs = run.generate([p for p, _ in rows], use_prefix=not args.no_prefix, max_new_tokens=args.max_new_tokens)
     else:
-        from ..prefix_bank import serve
+        from ..prefix_bank import load_prefix_bank
 
         if args.no_prefix:
             raise ConfigError("--no-prefix takes a single --run")
-        bank = serve(args.run)
+        bank = load_prefix_bank(args.run)
         outputs = bank.generate([p for p, _ in rows], [r for _, r in rows], max_new_tokens=args.max_new_tokens or 48)
     for output in outputs:
         print(output)
