@@ -22,6 +22,7 @@ import torch
 
 from .config import TrainSettings
 from .data import Collator, EncodedSplit, TaskData
+from .data.batching import shortest_first
 from .data.conversations import show_source
 from .generate import generate_texts
 from .loss import batch_loss
@@ -83,12 +84,11 @@ def evaluate(
     total, count = 0.0, 0
     preds: list[Any] = [None] * len(encoded) if not task.generative else []
     # Shortest rows first: a batch of alike lengths carries little padding; predictions go back to their rows.
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded.features[i]["input_ids"]))
+    lengths = [len(f["input_ids"]) for f in encoded.features]
     with running(model, training=False):
-        for start in range(0, len(order), batch_size):
+        for rows in shortest_first(lengths, batch_size):
             if stopped():
                 return None
-            rows = order[start : start + batch_size]
             feats = [encoded.features[i] for i in rows]
             batch = {k: v.to(device) for k, v in collate(feats).items()}
             with autocast() if autocast else torch.autocast(device.type, enabled=False):

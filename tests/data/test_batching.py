@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from workbench import Run
-from workbench.data.batching import epoch_batches, padding_share, row_length
+from workbench.data.batching import epoch_batches, padded_tokens, padding_share, row_length, shortest_first
 
 
 @pytest.fixture
@@ -62,3 +62,9 @@ def test_training_grouped_by_length_learns_and_resumes_where_it_stopped(make_con
     split.train()  # continues with the batch after the 5th
     assert whole.history.losses() == split.history.losses()  # the same batches after a pause
     assert whole.history.losses()[-1] < whole.history.losses()[0]
+
+
+def test_evaluation_batches_every_row_once_shortest_first_ties_in_order():
+    lengths = [5, 2, 9, 2, 7]
+    assert shortest_first(lengths, 2) == [[1, 3], [0, 4], [2]]
+    assert padded_tokens(lengths, shortest_first(lengths, 2)) == 2 * 2 + 7 * 2 + 9

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..data import Collator, EncodedSplit, encode_split
-from ..data.batching import padded_tokens
+from ..data.batching import padded_tokens, shortest_first
 from ..errors import ConfigError
 from ..evaluate import evaluate
 from ..metrics import metric_info
@@ -304,9 +304,8 @@ def _reference(visible: torch.Tensor) -> tuple[str, int]:
 
 
 def _padded_tokens(encoded: EncodedSplit, batch_size: int) -> int:
-    lengths = sorted(len(f["input_ids"]) for f in encoded.features)  # evaluate() batches rows by length
-    batches = [range(i, min(i + batch_size, len(lengths))) for i in range(0, len(lengths), batch_size)]
-    return padded_tokens(lengths, batches)
+    lengths = [len(f["input_ids"]) for f in encoded.features]
+    return padded_tokens(lengths, shortest_first(lengths, batch_size))  # as evaluate() batches them
 
 
 def _number(value: float | None) -> float | None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["GROUP_BATCHES", "epoch_batches", "padded_tokens", "padding_share", "row_length"]
+__all__ = ["GROUP_BATCHES", "epoch_batches", "padded_tokens", "padding_share", "row_length", "shortest_first"]
 
 GROUP_BATCHES = 16  # batches per length group: large enough to find alike lengths, small enough to stay random
 
@@ -38,6 +38,13 @@ def epoch_batches(lengths: Sequence[int], batch_size: int, *, seed: int, epoch: 
         batches += [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     shuffle = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffle]
+
+
+def shortest_first(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Every row, shortest first, cut into batches (the last may be smaller): how evaluation batches a split,
+    so that alike lengths share a batch. Ties keep the rows' order."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def row_length(feature: dict[str, Any]) -> int:
