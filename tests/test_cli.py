@@ -164,29 +164,3 @@ def test_a_default_run_prints_no_library_chatter(tmp_path, model):
     # With every warning shown (PYTHONWARNINGS=default), a default run on the shipped model prints none: a
     # library's chatter about its own internals that leaks past the workbench's calls fails here.
     assert not [line for line in printed.splitlines() if "Warning:" in line], printed
-
-
-def test_the_cli_line_of_a_config_reads_back_as_the_same_config():
-    """cli_args (what "copy as code" writes) and config_from_args are inverses, for every flagged setting."""
-    from workbench import RunConfig
-    from workbench.cli import build_parser
-    from workbench.config_flags import VALUE_FLAGS, cli_args, config_from_args
-
-    cfg = RunConfig()
-    cfg.model.name, cfg.model.trust_remote_code = "tiny-llama", True
-    cfg.data.name, cfg.data.mix, cfg.data.columns = "toy-e2e", ["toy-sentiment"], {"source": "mr", "target": "ref"}
-    cfg.data.sampling, cfg.data.mark_tasks, cfg.data.subset = "balanced", True, "plain"
-    cfg.data.max_length, cfg.data.max_train_records, cfg.data.max_eval_examples = 96, 40, 64
-    cfg.data.test_fraction, cfg.data.kind, cfg.data.metric = 0.2, "text", "task_mean"
-    cfg.prefix.length, cfg.prefix.projection, cfg.prefix.hidden_size = 7, True, 64
-    cfg.prefix.init, cfg.prefix.init_text = "text", "describe the record :"
-    cfg.train.steps, cfg.train.lr, cfg.train.batch_size, cfg.train.grad_accum = 33, 0.0125, 4, 2
-    cfg.train.warmup_steps, cfg.train.eval_every, cfg.train.eval_generate = 3, 11, 5
-    cfg.train.max_new_tokens, cfg.train.seed, cfg.train.precision = 20, 7, "fp32"
-    cfg.train.checkpoint_every, cfg.train.report_to, cfg.train.tracking_dir = 10, ["tensorboard"], "runs/tb"
-    flags, unflagged = cli_args(cfg)
-    assert unflagged == [] and {f for f in VALUE_FLAGS.values() if f in flags} >= {"--max-length", "--eval-every"}
-    again = config_from_args(build_parser().parse_args(["train", *flags]))
-    assert again == cfg
-    cfg.train.weight_decay = 0.1  # no flag: said, for --config
-    assert cli_args(cfg)[1] == ["train.weight_decay"]

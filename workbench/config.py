@@ -2,8 +2,9 @@
 
 Four small dataclasses (:class:`ModelChoice`, :class:`DataChoice`,
 :class:`PrefixSettings`, :class:`TrainSettings`) grouped in a :class:`RunConfig`.
-Allowed ranges live next to each field as metadata, so validation, the CLI and the
-notebook sliders all read the same numbers. Configs round-trip through plain JSON.
+Each field describes itself in its metadata — allowed range or choices, and the CLI flag
+with its help — so validation, the CLI's flags (:mod:`.config_flags`) and the panel's widgets
+all read one description. Configs round-trip through plain JSON.
 This module only describes settings; it loads nothing and trains nothing.
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "PrefixSettings",
     "RunConfig",
     "TrainSettings",
+    "field_choices",
     "field_range",
     "parse_columns",
     "short_name",
@@ -48,23 +50,31 @@ LABEL_CHOICES = ("ranking", "generation")
 METRIC_CHOICES = tuple(METRICS)
 
 
-def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False) -> Any:
-    """A dataclass field whose value must lie in [lo, hi] (or (lo, hi] when open_lo)."""
-    return field(default=default, metadata={"range": (lo, hi), "open_lo": open_lo})
+def _setting(default: Any, *, flag: str | None = None, help: str = "", **checks: Any) -> Any:
+    """A dataclass field that describes itself: the ``prefix-workbench`` flag that sets it (None: it travels
+    with ``--config``) and that flag's help, beside the checks validation runs (``range``, ``choices``).
+    The CLI's flags, "copy as code" and the panel's widgets are all made from this (:mod:`.config_flags`)."""
+    described = {"flag": flag, "help": help} if flag else {}
+    return field(default=default, metadata={**checks, **described})
 
 
-def _choice(default: str | None, choices: tuple[str, ...]) -> Any:
+def _ranged(default: Any, lo: float, hi: float, *, open_lo: bool = False, **described: Any) -> Any:
+    """A field whose value must lie in [lo, hi] (or (lo, hi] when open_lo)."""
+    return _setting(default, range=(lo, hi), open_lo=open_lo, **described)
+
+
+def _choice(default: str | None, choices: tuple[str, ...], **described: Any) -> Any:
     """A field that takes one of ``choices`` (or None, when that is its default)."""
-    return field(default=default, metadata={"choices": choices})
+    return _setting(default, choices=choices, **described)
 
 
 @dataclass
 class ModelChoice:
     """Which base model to prefix-tune: a built-in name, a hub id or a local directory."""
 
-    name: str = DEFAULT_MODEL
+    name: str = _setting(DEFAULT_MODEL, flag="--model", help="built-in name, hub id or local path")
     revision: str | None = None
-    trust_remote_code: bool = False
+    trust_remote_code: bool = _setting(False, flag="--trust-remote-code", help="run code shipped with a hub model")
 
 
 @dataclass
@@ -87,22 +97,41 @@ class DataChoice:
     """
 
     name: str = DEFAULT_DATASET
-    subset: str | None = None
+    subset: str | None = _setting(None, flag="--subset", help="hub dataset configuration, e.g. sst2 for nyu-mll/glue")
     columns: dict[str, str] = field(default_factory=dict)
-    kind: str = _choice("auto", DATA_KIND_CHOICES)
-    metric: str | None = _choice(None, METRIC_CHOICES)
-    max_train_examples: int | None = None
+    kind: str = _choice(
+        "auto",
+        DATA_KIND_CHOICES,
+        flag="--kind",
+        help="what the data is when its columns leave it open (regression for whole-number targets)",
+    )
+    metric: str | None = _choice(
+        None,
+        METRIC_CHOICES,
+        flag="--metric",
+        metavar="METRIC",
+        help=f"headline metric (default: the data's): {', '.join(METRIC_CHOICES)}",
+    )
+    max_train_examples: int | None = _ranged(None, 1, 1_000_000_000, flag="--max-train-examples",
+                                             help="train on the first N rows")  # fmt: skip
     # Sources that repeat (a record with several references, as in E2E): train on the first N records, all rows.
-    max_train_records: int | None = _ranged(None, 1, 1_000_000_000)
-    max_eval_examples: int = _ranged(200, 1, 1_000_000)
+    max_train_records: int | None = _ranged(None, 1, 1_000_000_000, flag="--max-train-records",
+                                            help="train on the first N records of data whose sources repeat "
+                                                 "(E2E: ~8.5 references each)")  # fmt: skip
+    max_eval_examples: int = _ranged(200, 1, 1_000_000, flag="--max-eval-examples",
+                                     help="validation rows to score (whole records)")  # fmt: skip
     validation_fraction: float = _ranged(0.1, 0.0, 0.5, open_lo=True)
-    test_fraction: float = _ranged(0.0, 0.0, 0.5)
+    test_fraction: float = _ranged(0.0, 0.0, 0.5, flag="--test-fraction",
+                                   help="hold out this share of a file as a test split")  # fmt: skip
     # A file (or held object) read as the validation split, e.g. a shared task's dev set; None: carved from train.
-    validation: str | None = None
+    validation: str | None = _setting(None, flag="--validation", metavar="FILE",
+                                      help="a data file to validate on (a dev set) instead of a share of the "
+                                           "training data")  # fmt: skip
     mix: list[str] = field(default_factory=list)
-    sampling: str = _choice("proportional", SAMPLING)
-    mark_tasks: bool = False
-    max_length: int = _ranged(128, 8, 32_768)
+    sampling: str = _choice("proportional", SAMPLING, flag="--sampling",
+                            help="several tasks: rows in proportion to size, or balanced")  # fmt: skip
+    mark_tasks: bool = _setting(False, flag="--mark-tasks", help='several tasks: start each source with "{task} :"')
+    max_length: int = _ranged(128, 8, 32_768, flag="--max-length", help="tokens per row (longer rows are cut)")
     # Decoders read "{source} {separator}" and continue with the target.
     separator: str = "->"
 
@@ -116,9 +145,10 @@ class PrefixSettings:
     real-word initialisation).
     """
 
-    length: int = _ranged(10, 1, 2048)
-    projection: bool = False
-    hidden_size: int = _ranged(512, 1, 65_536)
+    length: int = _ranged(10, 1, 2048, flag="--prefix-length", help="virtual tokens at every layer")
+    projection: bool = _setting(False, flag="--projection", help="reparametrize the prefix through an MLP while "
+                                                                 "training")  # fmt: skip
+    hidden_size: int = _ranged(512, 1, 65_536, flag="--hidden-size", help="hidden size of the projection MLP")
     init: str = _choice("random", INIT_CHOICES)
     init_text: str = ""
 
@@ -127,41 +157,58 @@ class PrefixSettings:
 class TrainSettings:
     """How to train: optimiser, schedule, evaluation cadence, device and precision, trackers to report to."""
 
-    steps: int = _ranged(200, 1, 10_000_000)
+    steps: int = _ranged(200, 1, 10_000_000, flag="--steps", help="optimizer steps in all")
     # 3e-2: measured on SmolLM2 + E2E (README, *A real model*): a flat random prefix scored BLEU 52 at 3e-2, 9 at
     # 1e-2 and 0.6 at 3e-3 in 50 steps; tiny-demo learns its task at either.
-    lr: float = _ranged(3e-2, 0.0, 10.0, open_lo=True)
+    lr: float = _ranged(3e-2, 0.0, 10.0, open_lo=True, flag="--lr", help="peak learning rate")
     # The learning rate of a head trained beside the prefix (an encoder's classifier or tagger); None: lr.
-    head_lr: float | None = _ranged(None, 0.0, 10.0, open_lo=True)
-    batch_size: int = _ranged(8, 1, 65_536)
-    grad_accum: int = _ranged(1, 1, 1024)
+    head_lr: float | None = _ranged(None, 0.0, 10.0, open_lo=True, flag="--head-lr",
+                                    help="learning rate of an encoder's head (default: --lr)")  # fmt: skip
+    batch_size: int = _ranged(8, 1, 65_536, flag="--batch-size", help="rows per micro-batch")
+    grad_accum: int = _ranged(1, 1, 1024, flag="--grad-accum", help="micro-batches per optimizer step")
     # Batch rows of alike length together (each epoch still shuffled; workbench.data.batching). SmolLM2 + E2E,
     # 150 steps (bench/padding.py): padding 25% -> 4%, 1.33x tokens/s, the same loss curve.
-    group_by_length: bool = True
+    group_by_length: bool = _setting(True, flag="--group-by-length",
+                                     help="batch training rows of alike length together (less padding)")  # fmt: skip
     # None: 10 steps, or a tenth of a run of 10 steps or fewer; an explicit value must be below ``steps``.
-    warmup_steps: int | None = _ranged(None, 0, 10_000_000)
+    warmup_steps: int | None = _ranged(None, 0, 10_000_000, flag="--warmup-steps",
+                                       help="steps of rising learning rate (default 10, or a tenth of a shorter "
+                                            "run)")  # fmt: skip
     schedule: str = _choice("linear", SCHEDULES)
     weight_decay: float = _ranged(0.0, 0.0, 1.0)
     max_grad_norm: float = _ranged(1.0, 0.0, 1e6)
-    seed: int = _ranged(0, 0, 2**32 - 1)
+    seed: int = _ranged(0, 0, 2**32 - 1, flag="--seed", help="seeds the prefix, the batches and dropout")
     # None: every 50 steps, or half-way and at the end of a run shorter than 100 steps; 0: only at the end.
-    eval_every: int | None = _ranged(None, 0, 10_000_000)
+    eval_every: int | None = _ranged(None, 0, 10_000_000, flag="--eval-every",
+                                     help="steps between evaluations (default 50, or half of a shorter run; 0: at "
+                                          "the end only)")  # fmt: skip
     log_every: int = _ranged(1, 1, 10_000)
     # Read the loss off the device at most this often (seconds; None: 0.25 on CUDA, every logged step elsewhere).
     log_every_s: float | None = _ranged(None, 0.0, 3600.0)
-    eval_generate: int = _ranged(32, 0, 100_000)
+    eval_generate: int = _ranged(32, 0, 100_000, flag="--eval-generate",
+                                 help="rows (records) generated at each evaluation")  # fmt: skip
     # How a decoder or encoder-decoder that learned labels as text picks a class: "ranking" every label's
     # likelihood given the input (every row gets one), or "generation" of text read back (may find none).
-    label_choice: str = _choice("ranking", LABEL_CHOICES)
-    max_new_tokens: int = _ranged(48, 1, 4096)
-    device: str = _choice("auto", DEVICES)
-    precision: str = _choice("auto", PRECISIONS)
-    checkpoint_every: int = _ranged(0, 0, 10_000_000)
+    label_choice: str = _choice("ranking", LABEL_CHOICES, flag="--label-choice",
+                                help="how a model that writes labels as text picks one: rank every label's "
+                                     "likelihood, or generate and read back")  # fmt: skip
+    max_new_tokens: int = _ranged(48, 1, 4096, flag="--max-new-tokens", help="generation length at evaluation")
+    device: str = _choice("auto", DEVICES, flag="--device", help="where to train (auto: a GPU when there is one)")
+    precision: str = _choice("auto", PRECISIONS, flag="--precision",
+                             help="auto: bf16 (or fp16) autocast on a GPU, fp32 elsewhere")  # fmt: skip
+    checkpoint_every: int = _ranged(0, 0, 10_000_000, flag="--checkpoint-every",
+                                    help="rewrite the run directory with resumable state every N steps")  # fmt: skip
     # Also log the run to "tensorboard", "mlflow" or both (workbench.tracking), in tracking_dir (None: runs/tracking);
     # tracking_uri sends MLflow to another store or server.
     report_to: list[str] = field(default_factory=list)
-    tracking_dir: str | None = None
-    tracking_uri: str | None = None
+    tracking_dir: str | None = _setting(
+        None,
+        flag="--tracking-dir",
+        help="folder for TensorBoard files and the local MLflow store (default runs/tracking)",
+    )
+    tracking_uri: str | None = _setting(
+        None, flag="--tracking-uri", help="an MLflow tracking URI (a server or database) instead of the folder"
+    )
 
     def warmup(self) -> int:
         """The warmup in steps: the explicit one, or the default fitted to the run's length."""
@@ -276,9 +323,18 @@ def short_name(name: str) -> str:
 
 def field_range(section: type, name: str) -> tuple[float, float] | None:
     """The allowed (lo, hi) of a numeric setting, for sliders and error messages."""
+    return _field(section, name).metadata.get("range")
+
+
+def field_choices(section: type, name: str) -> tuple[str, ...]:
+    """The values a choice setting takes, for dropdowns and flags."""
+    return _field(section, name).metadata["choices"]
+
+
+def _field(section: type, name: str) -> Any:
     for f in fields(section):
         if f.name == name:
-            return f.metadata.get("range")
+            return f
     raise KeyError(f"{section.__name__} has no field {name!r}")
 
 

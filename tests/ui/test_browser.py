@@ -166,7 +166,15 @@ def _ready_panel(page, url: str):
     train = page.get_by_role("button", name="Train")
     expect(train).to_be_visible(timeout=180_000)
     expect(page.get_by_text("trainable", exact=False).first).to_be_visible(timeout=120_000)
-    page.wait_for_function(f"({_POINTS})() === 0", timeout=60_000)  # the empty loss chart is drawn
+    # The empty loss chart is drawn. Plotly draws once its view is attached, which on a machine busy with
+    # other tests (CI runs two workers) has taken over a minute: bring it into view and allow three.
+    page.get_by_text("prefix-workbench", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+    try:
+        page.wait_for_function(f"({_POINTS})() === 0", timeout=180_000)
+    except Exception as exc:
+        plots = page.evaluate("document.querySelectorAll('.js-plotly-plot').length")
+        page.screenshot(path=str(Path(os.environ.get("WORKBENCH_SCREENSHOTS", ".")) / "panel-not-ready.png"))
+        raise AssertionError(f"the loss chart was not drawn empty: points={page.evaluate(_POINTS)}, {plots=}") from exc
     return train
 
 

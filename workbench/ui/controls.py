@@ -17,16 +17,7 @@ from collections.abc import Callable
 
 import ipywidgets as w
 
-from ..config import (
-    DATA_KIND_CHOICES,
-    INIT_CHOICES,
-    METRIC_CHOICES,
-    PrefixSettings,
-    RunConfig,
-    TrainSettings,
-    field_range,
-    parse_columns,
-)
+from ..config import DataChoice, PrefixSettings, RunConfig, TrainSettings, field_choices, field_range, parse_columns
 from ..config_flags import cli_args
 from ..data import BUILTIN_DATASETS, CURATED_DATASETS
 from ..data.held import MEMORY_PREFIX, is_held_name
@@ -69,36 +60,35 @@ class Controls:
             value=_columns_text(c.data.columns), description="columns", continuous_update=False,
             placeholder="role=column, … e.g. text=review, label=stars", layout=_wide(), style=_STYLE,
         )  # fmt: skip
-        self.kind = w.Dropdown(options=list(DATA_KIND_CHOICES), value=c.data.kind, description="data kind",
-                               layout=_wide(), style=_STYLE)  # fmt: skip
+        self.kind = w.Dropdown(options=list(field_choices(DataChoice, "kind")), value=c.data.kind,
+                               description="data kind", layout=_wide(), style=_STYLE)  # fmt: skip
         # A Dropdown shows nothing for a None value: the default gets a label of its own.
-        self.metric = w.Dropdown(options=[("(the data's default)", ""), *((m, m) for m in METRIC_CHOICES)],
+        metrics = field_choices(DataChoice, "metric")
+        self.metric = w.Dropdown(options=[("(the data's default)", ""), *((m, m) for m in metrics)],
                                  value=c.data.metric or "", description="metric", layout=_wide(),
                                  style=_STYLE)  # fmt: skip
-        lo, _ = field_range(PrefixSettings, "length")  # type: ignore[misc]
         self.prefix_length = w.IntSlider(
-            value=c.prefix.length, min=int(lo), max=_PREFIX_SLIDER_MAX, description="prefix length",
-            continuous_update=False, layout=_wide(), style=_STYLE,
+            value=c.prefix.length, min=_bounds(PrefixSettings, "length")["min"], max=_PREFIX_SLIDER_MAX,
+            description="prefix length", continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
         self.projection = w.Checkbox(value=c.prefix.projection, description="projection (MLP)", indent=False)
         self.hidden_size = w.BoundedIntText(
-            value=c.prefix.hidden_size, min=1, max=65_536, description="hidden", style={"description_width": "48px"},
-            layout=w.Layout(width="150px"),
+            value=c.prefix.hidden_size, **_bounds(PrefixSettings, "hidden_size"), description="hidden",
+            style={"description_width": "48px"}, layout=w.Layout(width="150px"),
         )  # fmt: skip
-        self.init = w.Dropdown(options=list(INIT_CHOICES), value=c.prefix.init, description="init",
-                               layout=_wide(), style=_STYLE)  # fmt: skip
+        self.init = w.Dropdown(options=list(field_choices(PrefixSettings, "init")), value=c.prefix.init,
+                               description="init", layout=_wide(), style=_STYLE)  # fmt: skip
         self.init_text = w.Text(value=c.prefix.init_text, description="init text", placeholder="e.g. describe :",
                                 layout=_wide(), style=_STYLE)  # fmt: skip
         self.lr = w.FloatLogSlider(
             value=c.train.lr, base=10, min=-5, max=0.5, step=0.05, description="learning rate",
             readout_format=".1e", continuous_update=False, layout=_wide(), style=_STYLE,
         )  # fmt: skip
-        s_hi = int(field_range(TrainSettings, "steps")[1])  # type: ignore[index]
-        self.steps = w.BoundedIntText(value=c.train.steps, min=1, max=s_hi, description="steps",
+        self.steps = w.BoundedIntText(value=c.train.steps, **_bounds(TrainSettings, "steps"), description="steps",
                                       layout=_wide(), style=_STYLE)  # fmt: skip
-        self.batch_size = w.BoundedIntText(value=c.train.batch_size, min=1, max=65_536, description="batch size",
-                                           layout=_wide(), style=_STYLE)  # fmt: skip
-        self.seed = w.BoundedIntText(value=c.train.seed, min=0, max=2**32 - 1, description="seed",
+        self.batch_size = w.BoundedIntText(value=c.train.batch_size, **_bounds(TrainSettings, "batch_size"),
+                                           description="batch size", layout=_wide(), style=_STYLE)  # fmt: skip
+        self.seed = w.BoundedIntText(value=c.train.seed, **_bounds(TrainSettings, "seed"), description="seed",
                                      layout=_wide(), style=_STYLE)  # fmt: skip
         self.report_to = w.SelectMultiple(options=list(TRACKERS), value=tuple(c.train.report_to), rows=len(TRACKERS),
                                           description="report to", layout=_wide(), style=_STYLE)  # fmt: skip
@@ -174,6 +164,12 @@ class Controls:
 
     def _show_hidden(self, _change: object = None) -> None:
         self.hidden_size.disabled = not self.projection.value
+
+
+def _bounds(section: type, name: str) -> dict[str, int]:
+    """A whole-number setting's allowed range (config.py), as a widget's min and max."""
+    lo, hi = field_range(section, name)  # type: ignore[misc]
+    return {"min": int(lo), "max": int(hi)}
 
 
 def _columns_text(columns: dict[str, str]) -> str:
