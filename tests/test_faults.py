@@ -28,10 +28,9 @@ def test_out_of_memory_is_caught_and_the_run_stays_usable(make_config):
             kept["prefix"] = [p.detach().clone() for p in trainer.params]
 
     trainer.model.forward = forward
-    with pytest.raises(TrainingError, match="smaller --batch-size"):
-        run.train([remember])
-    end = run.history.ends[-1]
-    assert end.reason == "out-of-memory" and end.step == 4
+    end = run.train([remember]).ends[-1]  # an ending like any other: returned, not raised
+    assert end.reason == "out-of-memory" and end.step == 4 and "smaller --batch-size" in end.message
+    assert end.ending.level == "error" and end.ending.trial == "FAIL" and end.ending.exit_code == 5
     assert all(torch.equal(a, b) for a, b in zip(kept["prefix"], trainer.params))
     assert all(p.grad is None for p in trainer.params)
     trainer.model.forward = original

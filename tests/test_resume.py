@@ -151,12 +151,9 @@ def _out_of_memory_at(run, step):
 
 
 def test_with_log_every_5_continue_release_and_resume_start_at_the_step_trained(make_config, tmp_path):
-    from workbench.errors import TrainingError
-
     run = Run.create(make_config(train={"steps": 10, "log_every": 5, "log_every_s": 0.0}))
     restore = _out_of_memory_at(run, 8)
-    with pytest.raises(TrainingError, match="out of memory at step 8"):
-        run.train()
+    assert run.train().ends[-1].message.startswith("out of memory at step 8")
     restore()
     # Steps 6 and 7 trained but were never logged: the run is at 7, not at the last log (5).
     assert [s.step for s in run.history.steps] == [5] and run.history.last_step == 7

@@ -241,6 +241,28 @@ def test_a_diverging_trial_fails_and_the_study_goes_on(tmp_path, monkeypatch):
     assert info["trials"][failed[0]]["state"] == "fail" and info["trials"][failed[0]]["value"] is None
 
 
+def test_a_trial_out_of_memory_fails_with_its_reason_and_the_study_goes_on(tmp_path, monkeypatch):
+    # The device "runs out" for batches of more than 8 rows: the trials at batch size 16 end out of memory.
+    import workbench.train
+
+    loss = workbench.train.batch_loss
+
+    def small_batches_only(model, batch, task):
+        if batch["input_ids"].shape[0] > 8:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return loss(model, batch, task)
+
+    monkeypatch.setattr(workbench.train, "batch_loss", small_batches_only)
+    out = tmp_path / "s"
+    result = sweep(_config(seed=1, steps=6), ["batch_size=4,16"], trials=3, out=out, pruner="none")
+    states = {(t.params["batch_size"], t.state) for t in result.trials}
+    assert states == {(4, "complete"), (16, "fail")}, states
+    failed = next(t for t in result.trials if t.state == "fail")
+    assert failed.note.startswith("out of memory at step 1 with batch size 16") and failed.value is None
+    assert Run.load(failed.path).history.ends[-1].reason == "out-of-memory"  # its directory is written too
+    assert result.best.params["batch_size"] == 4
+
+
 def test_the_cli_sweeps_reports_each_trial_to_its_own_tracked_run_and_writes_the_figures(tmp_path, capsys):
     from workbench.cli import main
 

@@ -91,6 +91,7 @@ class Result:
     step_s: float = 0.0  # train_s per optimizer step
     memory_bytes: int = 0  # one training step's accounted memory (CUDA: its measured peak)
     loss: float = float("nan")  # the final validation loss
+    ended: str = ""  # why the training ended early (a non-finite loss, out of memory); "" when it completed
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "method": asdict(self.method)}
@@ -192,6 +193,7 @@ def compare(
             step_s=(history.steps[-1].elapsed_s if history.steps else train_s) / steps,  # the final evaluation aside
             memory_bytes=_step_memory(trainer).total,
             loss=history.evals[-1].loss if history.evals else float("nan"),
+            ended="" if history.ends[-1].reason == "completed" else history.ends[-1].summary,
         )
         results.append(result)
         if on_result:
@@ -226,5 +228,6 @@ def format_table(results: Sequence[Result]) -> str:
         lines.append(
             f"{r.method.label:<34}{r.examples:>6}{r.trainable:>13,}{r.stored_bytes / 1024:>9.1f}kB"
             f"{r.train_s:>9.1f}{r.step_s:>8.2f}{r.memory_bytes / MB:>8.0f}MB  {r.metric} {r.value:.3f}"
+            + (f"  ({r.ended})" if r.ended else "")
         )
     return "\n".join(lines)

@@ -44,7 +44,9 @@ class CompatibilityError(WorkbenchError):
 
 
 class TrainingError(WorkbenchError):
-    """Training cannot continue (out of memory, non-finite loss, ...)."""
+    """Training cannot start or go on as asked (a precision the device lacks, time-throttled logging under
+    DDP). How a training *ended* — out of memory and a non-finite loss included — is never raised: it is the
+    last end event of the history."""
 
 
 class ExportError(WorkbenchError):

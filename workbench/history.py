@@ -61,19 +61,21 @@ class EvalEvent:
 @dataclass(frozen=True)
 class Ending:
     """What one way of ending means to each front end: the panel's colour, a tracker's run status
-    (MLflow's words) and the CLI's exit status."""
+    (MLflow's words), the CLI's exit status and a sweep trial's state (Optuna's words; a stopped
+    trial was pruned, unless the whole sweep was stopped)."""
 
     level: Literal["ok", "warning", "error"]
     status: Literal["FINISHED", "KILLED", "FAILED"]
     exit_code: int
+    trial: Literal["COMPLETE", "PRUNED", "FAIL"]
 
 
 # The one table of end reasons; the Literal of EndEvent.reason lists the same keys.
 ENDINGS: dict[str, Ending] = {
-    "completed": Ending("ok", "FINISHED", 0),
-    "stopped": Ending("warning", "KILLED", 130),  # flag, Stop button, Ctrl-C, SIGTERM: the run is still written
-    "non-finite": Ending("error", "FAILED", 3),  # the prefix of the last finite step is kept and written
-    "out-of-memory": Ending("error", "FAILED", 5),  # the prefix of the last completed step is kept and written
+    "completed": Ending("ok", "FINISHED", 0, "COMPLETE"),
+    "stopped": Ending("warning", "KILLED", 130, "PRUNED"),  # flag, Stop, Ctrl-C, SIGTERM: the run is still written
+    "non-finite": Ending("error", "FAILED", 3, "FAIL"),  # the prefix of the last finite step is kept and written
+    "out-of-memory": Ending("error", "FAILED", 5, "FAIL"),  # the prefix of the last completed step is kept, written
 }
 
 

@@ -404,6 +404,23 @@ class Run:
         nowhere), so the trained prefix outlives the session."""
         return rescue_adapter(self.live_model, self._saved_tokenizer(), self.info(), name)
 
+    def finish(self, path: str | Path, *, checkpoint: bool | None = None) -> Path:
+        """The end of every training a front end runs, whatever its ending: write the run directory at
+        ``path``, replacing what checkpoints wrote there (``checkpoint`` as in :meth:`export`). When the disk
+        refuses it, the trained prefix is saved wherever a copy fits and the :class:`WriteError` says where,
+        and how to move it into place."""
+        path = Path(path)
+        try:
+            return self.export(path, overwrite=True, checkpoint=checkpoint)
+        except WriteError as exc:
+            copy = self.rescue(path.name)
+            if copy is None:
+                where = "and no other place (the cache, the temporary folder, /dev/shm) took a copy either"
+            else:
+                size = sum(f.stat().st_size for f in copy.rglob("*") if f.is_file()) / 1024
+                where = f"the trained prefix is saved in {copy} ({size:,.0f} kB): move it there with `mv {copy} {path}`"
+            raise WriteError(f"{exc}; {where}") from None
+
     def info(self) -> dict[str, Any]:
         """What ``run.json`` holds: settings, data, final metrics, history, counts, versions."""
         return run_info(self)

@@ -101,7 +101,8 @@ class Trainer:
         self._stop.set()
 
     def fit(self, callbacks: Iterable[Callback] = (), *, stop: threading.Event | None = None) -> History:
-        """Train until ``settings.steps`` (counting earlier fits), a stop request or a non-finite loss.
+        """Train until ``settings.steps`` (counting earlier fits), a stop request, a non-finite loss or the device
+        running out of memory; every ending returns, the last :class:`EndEvent` of the history says which.
 
         A total raised since the last fit re-plans the schedule for it (see :meth:`_schedule`).
         """
@@ -123,7 +124,8 @@ class Trainer:
         reason: str = "completed"
         message = ""
         self._set_mode(training=True)
-        with stop_on_signals(stop_flag), _out_of_memory_as_end(self, callbacks, start), governor:
+        out_of_memory: list[str] = []  # the one-line reason, when the device ran out
+        with stop_on_signals(stop_flag), _out_of_memory_ends(self, out_of_memory), governor:
             while self.step < s.steps:
                 if stopping():
                     reason, message = "stopped", f"stopped at step {self.step}"
@@ -160,6 +162,8 @@ class Trainer:
                     self._emit(event, callbacks)
                 if evaluating:
                     self._evaluate_and_emit(start, stopping, callbacks)
+        if out_of_memory:
+            reason, message = "out-of-memory", out_of_memory[0]
         if reason == "completed" and (not self.history.evals or self.history.evals[-1].step != self.step):
             self._evaluate_and_emit(start, stopping, callbacks)
         elapsed = self._elapsed_before + time.perf_counter() - start
@@ -316,27 +320,19 @@ class Trainer:
 
 
 @contextmanager
-def _out_of_memory_as_end(trainer: Trainer, callbacks: list[Callback], start: float) -> Iterator[None]:
-    """Turn a device OOM into an ``out-of-memory`` end event and a one-line :class:`TrainingError`.
-
-    The step that ran out is dropped (its partial gradients are cleared); the prefix keeps the
-    last completed step, and the model stays usable for a smaller retry.
-    """
+def _out_of_memory_ends(trainer: Trainer, said: list[str]) -> Iterator[None]:
+    """End the loop on a device OOM as on any other ending: ``said`` gets the one-line reason and the fit
+    returns with an ``out-of-memory`` end. The step that ran out is dropped (its partial gradients are
+    cleared); the prefix keeps the last completed step, and the model stays usable for a smaller retry."""
     try:
         yield
     except torch.OutOfMemoryError:
         trainer.optimizer.zero_grad(set_to_none=True)
         if torch.cuda.is_available():
             torch.cuda.empty_cache()
-        s = trainer.settings
-        message = (
-            f"out of memory at step {trainer.step + 1} with batch size {s.batch_size}; try a smaller "
-            "--batch-size (with --grad-accum to keep the effective batch) or a smaller --max-length"
-        )
-        elapsed = trainer._elapsed_before + time.perf_counter() - start
-        trainer._emit(EndEvent(trainer.step, "out-of-memory", message, elapsed), callbacks)
-        trainer._set_mode(training=False)
-        raise TrainingError(message) from None
+        said.append(f"out of memory at step {trainer.step + 1} with batch size {trainer.settings.batch_size}; try "
+                    "a smaller --batch-size (with --grad-accum to keep the effective batch) or a smaller "
+                    "--max-length")  # fmt: skip
 
 
 # accelerate keeps one process-wide state (a Borg) whose precision cannot change once set. The workbench

@@ -3,7 +3,7 @@
 Flags map one-to-one onto :class:`~workbench.config.RunConfig` (:mod:`workbench.config_flags`);
 ``--config run.json`` loads saved settings first. Settings are checked before the
 training stack is imported, so a typo answers at once. A disk that refuses the run
-directory ends with a rescue copy of the prefix and exit status 4.
+directory ends with a rescue copy of the prefix (:meth:`~workbench.run.Run.finish`) and exit status 4.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config_flags import add_config_arguments, config_from_args
-from ..errors import ConfigError, TrainingError, WriteError
+from ..errors import ConfigError, WriteError
 from ._common import EXIT_WRITE
 
 __all__ = ["register"]
@@ -78,13 +78,8 @@ def _train(args: argparse.Namespace) -> int:
         elif isinstance(event, EndEvent) and event.message:
             bar.write(event.message)
 
-    ended = len(run.history.ends)
     try:
-        history = run.train([show], checkpoint_to=out)
-    except TrainingError:
-        if len(run.history.ends) == ended or run.history.ends[-1].reason != "out-of-memory":
-            raise
-        history = run.history  # `show` said why; the prefix of the last completed step is written below
+        history = run.train([show], checkpoint_to=out)  # every ending returns; `show` said why it ended
     finally:
         bar.close()
     if not run.trainer.accelerator.is_main_process:
@@ -93,9 +88,10 @@ def _train(args: argparse.Namespace) -> int:
         print(f"prefix-workbench: warning: a checkpoint was not written ({run.checkpoint_problem})", file=sys.stderr)
     # `out` was checked to be new (or --overwrite given) before training; checkpoints may have written it since.
     try:
-        path = run.export(out, overwrite=True)
-    except WriteError as exc:
-        return _rescued(run, out, exc)
+        path = run.finish(out)
+    except WriteError as exc:  # it says where the rescued prefix is
+        print(f"prefix-workbench: error: {exc}", file=sys.stderr)
+        return EXIT_WRITE
     end = history.ends[-1]
     final = run.final_evaluation()  # the test split's, else the last validation's: metrics and per-label report
     if final is not None:
@@ -104,15 +100,3 @@ def _train(args: argparse.Namespace) -> int:
     if run.tracked_where:
         print(f"tracked: {run.tracked_where}")
     return end.ending.exit_code
-
-
-def _rescued(run: Any, out: Path, exc: WriteError) -> int:
-    """The run directory could not be written: keep the trained prefix elsewhere and say where, in one line."""
-    copy = run.rescue(out.name)
-    if copy is None:
-        where = "and no other place (the cache, the temporary folder, /dev/shm) took a copy either"
-    else:
-        size = sum(f.stat().st_size for f in copy.rglob("*") if f.is_file()) / 1024
-        where = f"the trained prefix is saved in {copy} ({size:,.0f} kB): move it there with `mv {copy} {out}`"
-    print(f"prefix-workbench: error: {exc}; {where}", file=sys.stderr)
-    return EXIT_WRITE

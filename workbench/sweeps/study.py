@@ -188,18 +188,17 @@ def _run_trial(optuna: Any, study: Any, space: SearchSpace, config: RunConfig, s
             run.train([report_to_optuna], stop=stop)
         finally:
             train_s = time.perf_counter() - began
-        run.export(out / name, overwrite=True, checkpoint=False)
+        run.finish(out / name, checkpoint=False)
         trial.set_user_attr("path", name)
         end = run.history.ends[-1]
-        if end.reason == "stopped":
+        state, note = State[end.ending.trial], "" if end.reason == "completed" else end.summary
+        if end.reason == "stopped":  # by the pruner, or the whole sweep was stopped (resume runs it again)
             state, note = (State.PRUNED, f"pruned at step {end.step}") if prune.is_set() else (State.FAIL, _INTERRUPTED)
-        elif end.reason != "completed":
-            note = end.summary  # non-finite loss: failed, and the sweep goes on
-        else:
+        elif state == State.COMPLETE:
             value = _score(run.history.evals[-1], metric) if run.history.evals else None
             state, note = (State.COMPLETE, "") if value is not None else (State.FAIL, f"no finite {metric}")
     except (ConfigError, CompatibilityError, DataError, TrainingError) as exc:
-        note = str(exc)  # settings the sampler combined badly, out of memory: this trial only; the sweep goes on
+        note = str(exc)  # settings the sampler combined badly, a precision the device lacks: this trial only
     except WorkbenchError:  # the disk, a tracker's server: not the trial's settings; resume runs it again
         trial.set_user_attr("train_s", train_s)
         study.tell(trial, state=State.FAIL)
