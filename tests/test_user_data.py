@@ -121,7 +121,7 @@ def test_evaluate_a_regression_run_writes_a_scatter(tmp_path, capsys):
         ([{"text": "a", "label": float("nan")}, {"text": "b", "label": 2.0}], [], "is empty in row 1"),
         ([{"text": "a", "label": "x"}, {"text": "b", "label": "2"}], ["--kind", "regression"],
          "not a number"),
-        ([{"source": "a", "target": "b"}] * 2, ["--metric", "accurate"], "metric is 'accurate'; choose one"),
+        ([{"source": "a", "target": "b"}] * 2, ["--metric", "accurate"], "invalid choice: 'accurate'"),
         ([{"source": "a", "target": "b"}] * 2, ["--metric", "rmse"], "does not fit a text dataset"),
     ],
 )  # fmt: skip

@@ -27,7 +27,7 @@ from .errors import CompatibilityError, ConfigError, ExportError
 from .generate import stop_tokens
 from .models.tasks import MODEL_TASKS
 from .run import Run
-from .rundir import ADAPTER_DIR, read_run_info
+from .rundir import ADAPTER_DIR, read_run_record
 
 __all__ = ["PrefixBank", "load_prefix_bank"]
 
@@ -123,7 +123,7 @@ def load_prefix_bank(runs: Sequence[str | Path]) -> PrefixBank:
         raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.task} model")
     bank = PrefixBank(first.model.get_base_model(), first.tokenizer, separator=first.config.data.separator)
     for path in runs:
-        base = read_run_info(path)["config"]["model"]["name"]  # checked: complete, this format
+        base = read_run_record(path).config.model.name  # checked: complete, this format, settings that load
         if base != first.config.model.name:
             raise CompatibilityError(f"{path} was trained on {base!r}, not {first.config.model.name!r}; a bank "
                                      "serves prefixes of one base model")  # fmt: skip

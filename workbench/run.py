@@ -34,12 +34,13 @@ from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
 from .models.tasks import ModelTask, resolve_task
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
-from .run_info import data_info_of, run_info, saved_data_info
+from .run_info import data_info_of, run_record
+from .run_record import RunRecord
 from .rundir import (
     CHECKPOINT_DIR,
     open_adapter,
     read_checkpoint,
-    read_run_info,
+    read_run_record,
     rescue_adapter,
     write_run_dir,
 )
@@ -120,13 +121,11 @@ class Run:
     @classmethod
     def load(cls, path: str | Path) -> Run:
         """Import an exported run directory: base model + adapter, settings and history (no training state)."""
-        info = read_run_info(path)
-        config = _saved_config(info, path)
-        loaded = load_model(config.model, info["dataset_kind"], label_names=info.get("label_names"))
-        model = open_adapter(path, loaded.model, config.model.name, fingerprint=info.get("base_fingerprint"))
-        return cls(
-            config, loaded, model, None, History.from_dict(info.get("history", {})), data_info=saved_data_info(info)
-        )
+        record = read_run_record(path)
+        config = record.config
+        loaded = load_model(config.model, record.dataset_kind, label_names=record.label_names)
+        model = open_adapter(path, loaded.model, config.model.name, fingerprint=record.base_fingerprint)
+        return cls(config, loaded, model, None, record.history, data_info=record.data_info())
 
     @classmethod
     def resume(cls, path: str | Path, *, steps: int | None = None) -> Run:
@@ -134,14 +133,14 @@ class Run:
 
         ``steps``: a new total (the schedule is re-planned for it, as :meth:`train` does).
         """
-        info = read_run_info(path)
+        record = read_run_record(path)
         state = read_checkpoint(Path(path).expanduser() / CHECKPOINT_DIR)
-        config = _saved_config(info, path)
+        config = record.config
         if steps is not None:  # refused before the model loads; without a new total, train() says it
             check_total(int(state["step"]), steps)
             config.train.steps = steps
         run = cls.create(config)
-        run.history = History.from_dict(info.get("history", {}))
+        run.history = record.history
         try:
             run.trainer.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError) as exc:  # another run's checkpoint, or a damaged one
@@ -386,7 +385,7 @@ class Run:
         if checkpoint is None:
             checkpoint = self.config.train.checkpoint_every > 0
         state = self.trainer.state_dict() if checkpoint and self._trainer is not None else None
-        return write_run_dir(path, model=self.live_model, tokenizer=self._saved_tokenizer(), info=self.info(),
+        return write_run_dir(path, model=self.live_model, tokenizer=self._saved_tokenizer(), record=self.record(),
                              state=state, overwrite=overwrite)  # fmt: skip
 
     def _saved_tokenizer(self) -> Any:
@@ -402,7 +401,7 @@ class Run:
     def rescue(self, name: str) -> Path | None:
         """After an export the disk refused: a copy of the adapter and run.json wherever one fits (None if
         nowhere), so the trained prefix outlives the session."""
-        return rescue_adapter(self.live_model, self._saved_tokenizer(), self.info(), name)
+        return rescue_adapter(self.live_model, self._saved_tokenizer(), self.record(), name)
 
     def finish(self, path: str | Path, *, checkpoint: bool | None = None) -> Path:
         """The end of every training a front end runs, whatever its ending: write the run directory at
@@ -421,9 +420,14 @@ class Run:
                 where = f"the trained prefix is saved in {copy} ({size:,.0f} kB): move it there with `mv {copy} {path}`"
             raise WriteError(f"{exc}; {where}") from None
 
+    def record(self) -> RunRecord:
+        """What ``run.json`` says of this run as it is now: settings, data, final metrics, history, counts,
+        versions."""
+        return run_record(self)
+
     def info(self) -> dict[str, Any]:
-        """What ``run.json`` holds: settings, data, final metrics, history, counts, versions."""
-        return run_info(self)
+        """:meth:`record` as the JSON object ``run.json`` holds."""
+        return self.record().to_dict()
 
     @property
     def trainer(self) -> Trainer:
@@ -445,13 +449,6 @@ class Run:
         c = self.config
         return (f"Run(model={short_name(c.model.name)!r}, data={short_name(c.data.name)!r}, prefix={c.prefix.length}, "
                 f"step={self.history.last_step}/{c.train.steps})")  # fmt: skip
-
-
-def _saved_config(info: dict[str, Any], path: str | Path) -> RunConfig:
-    try:
-        return RunConfig.from_dict(info["config"]).validate()
-    except (ConfigError, TypeError) as exc:
-        raise ExportError(f"the settings in run.json of {str(path)!r} do not load: {one_line(exc)}") from None
 
 
 def _stats(value: Any) -> tuple[float, float] | None:

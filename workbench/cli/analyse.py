@@ -34,9 +34,9 @@ def _analyse(args: argparse.Namespace) -> int:
                                ("--top", args.top, 1), ("--vocab", args.vocab, 1)):  # fmt: skip
         if value < least:
             raise ConfigError(f"{flag} is {value}; give at least {least}")
-    from ..rundir import read_run_info
+    from ..rundir import read_run_record
 
-    read_run_info(args.run)  # a broken run directory is refused before the analysis loads
+    read_run_record(args.run)  # a broken run directory is refused before the analysis loads
     from tqdm.auto import tqdm
 
     from ..analysis import analyse, save_analysis

@@ -1,0 +1,52 @@
+"""run.json as a RunRecord: what a run writes reads back as the same record, and every broken file is one line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from workbench import Run
+from workbench.errors import ExportError
+from workbench.run_record import RUN_FORMAT, RunRecord
+from workbench.rundir import read_history, read_run_record
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from workbench import RunConfig
+
+    cfg = RunConfig()
+    cfg.data.max_train_examples, cfg.data.max_eval_examples = 32, 4
+    cfg.train.steps, cfg.train.eval_generate, cfg.train.max_new_tokens = 4, 2, 8
+    run = Run.create(cfg)
+    run.train()
+    return run, run.export(tmp_path_factory.mktemp("record") / "run")
+
+
+def test_what_a_run_writes_reads_back_as_the_same_record(exported):
+    run, path = exported
+    written, read = run.record(), read_run_record(path)
+    assert isinstance(read, RunRecord) and read.history.last_step == 4 == read.steps_done
+    assert dataclasses.replace(read, created="") == dataclasses.replace(written, created="")
+    assert read.config == run.config and read.data_info() == run.data_info
+    assert read_history(path) == run.history
+
+
+@pytest.mark.parametrize(("edit", "says"), [
+    (lambda d: d.update(format="prefix-workbench-run/0"), "has format 'prefix-workbench-run/0'; this workbench reads"),
+    (lambda d: d.pop("task"), "lacks task (edited or cut short?)"),
+    (lambda d: d["config"]["train"].update(steps=0), "the settings in run.json of"),
+    (lambda d: d["config"].update(colour="red"), "unknown run config setting(s) colour"),
+    (lambda d: d["history"].update(steps=[{"stride": 1}]), "the history in run.json of"),
+])  # fmt: skip
+def test_a_broken_record_is_one_line_naming_the_directory(exported, tmp_path, edit, says):
+    _run, path = exported
+    data = json.loads((path / "run.json").read_text())
+    assert data["format"] == RUN_FORMAT
+    edit(data)
+    with pytest.raises(ExportError) as info:
+        RunRecord.from_dict(data, str(tmp_path / "broken"))
+    message = str(info.value)
+    assert says in message and str(tmp_path / "broken") in message and "\n" not in message
