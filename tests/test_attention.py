@@ -53,9 +53,9 @@ def test_the_probe_and_the_panels_views_work_for_every_model_and_kind(make_confi
     layers = getattr(base, "num_decoder_layers", None) or base.num_hidden_layers
     assert probe.share.shape == (layers, base.num_attention_heads)
     assert np.all((probe.share >= 0) & (probe.share <= 1)) and probe.share.sum() > 0
-    panel.run = run
-    with caplog.at_level(logging.ERROR, logger="workbench.ui.panel"):
-        panel._show_eval(run, history.evals[-1] if history.evals else EvalEvent(3, 0.0, {}))
+    panel.training.run = run
+    with caplog.at_level(logging.ERROR, logger="workbench.ui.train_area"):
+        panel.training._show_eval(run, history.evals[-1] if history.evals else EvalEvent(3, 0.0, {}))
     assert not [r for r in caplog.records if r.name.startswith("workbench")]
     assert panel.attention.probe.step == 3 and panel.attention.status.value == ""
 

@@ -15,7 +15,7 @@ def hold_at_step():
 
     def hold(panel, step: int) -> tuple[threading.Event, threading.Event]:
         started, go_on = threading.Event(), threading.Event()
-        original = panel._on_event
+        original = panel.training._on_event
 
         def held(event):
             original(event)
@@ -23,7 +23,7 @@ def hold_at_step():
                 started.set()
                 go_on.wait(30)
 
-        panel._on_event = held
+        panel.training._on_event = held
         return started, go_on
 
     return hold

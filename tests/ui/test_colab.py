@@ -59,21 +59,21 @@ def test_colab_is_detected_and_the_panel_trains_in_the_foreground_with_static_ch
 
     threads = panel_threads()
     panel.train_button.click()  # returns only when the run has ended
-    assert panel._thread is None and panel_threads() == threads
+    assert panel.training._thread is None and panel_threads() == threads
     assert panel.run.history.last_step == 30 and not panel.is_training
     spec = panel.loss_chart.view.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     assert spec["data"][0]["x"][-1] == 30  # drawn live into the Output, no FigureWidget
 
 
 def test_interrupt_stops_cleanly_at_a_step_boundary(panel):
-    original = panel._on_event
+    original = panel.training._on_event
 
     def interrupt_at_three(event):
         original(event)
         if isinstance(event, StepEvent) and event.step == 3:
             os.kill(os.getpid(), signal.SIGINT)  # what Colab's stop button sends
 
-    panel._on_event = interrupt_at_three
+    panel.training._on_event = interrupt_at_three
     run = panel.train()
     # The run trains on the process's training thread: the signal, handled by the waiting main thread, stops it
     # at the next step boundary (the one the signal came in, or the one after).
@@ -83,14 +83,14 @@ def test_interrupt_stops_cleanly_at_a_step_boundary(panel):
 
 
 def test_keyboard_interrupt_keeps_the_prefix_and_history_and_export_downloads_a_zip(colab, panel, tmp_path):
-    original = panel._on_event
+    original = panel.training._on_event
 
     def second_ctrl_c(event):
         original(event)
         if isinstance(event, StepEvent) and event.step == 4:
             raise KeyboardInterrupt
 
-    panel._on_event = second_ctrl_c
+    panel.training._on_event = second_ctrl_c
     run = panel.train()
     assert run is panel.run and run.history.last_step == 4
     assert "interrupted at step 4" in panel.progress.status.value and not panel.is_training
@@ -104,5 +104,5 @@ def test_keyboard_interrupt_keeps_the_prefix_and_history_and_export_downloads_a_
         assert {"colab-run/run.json", "colab-run/README.md", "colab-run/adapter/adapter_model.safetensors",
                 "colab-run/adapter/adapter_config.json"} <= names  # fmt: skip
         assert archive.read("colab-run/run.json") == (out / "run.json").read_bytes()
-    panel._on_event = original
+    panel.training._on_event = original
     assert panel.train().history.last_step == 30  # the panel still works

@@ -72,14 +72,14 @@ def test_double_click_starts_one_run_and_settings_changed_during_a_run_do_not_to
 
 def test_stop_ends_the_run_at_a_step_boundary_and_keeps_it_exportable(panel, tmp_path):
     panel.controls.steps.value = 10_000
-    original = panel._on_event
+    original = panel.training._on_event
 
     def stop_at_three(event):
         original(event)
         if isinstance(event, StepEvent) and event.step == 3:
             panel.stop_button.click()
 
-    panel._on_event = stop_at_three
+    panel.training._on_event = stop_at_three
     panel.train_button.click()
     run = panel.wait(timeout=120)
     assert run.history.ends[-1].reason == "stopped" and run.history.last_step == 3
