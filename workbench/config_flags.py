@@ -67,6 +67,7 @@ def _help(f: Field) -> str:
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """The flags :func:`config_from_args` reads, in the settings' order: one per setting of a run."""
     parser.add_argument("--config", help="start from the settings in a run.json or config JSON file")
+    defaults = RunConfig()
     own_kind = {
         ("data", "name"): lambda: parser.add_argument(
             "--dataset", action="append",
@@ -77,12 +78,11 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
             help="map a dataset column to a role (source, target, text, label, tokens, tags)"),
         ("prefix", "init"): lambda: parser.add_argument(
             "--init", help=f"{', '.join(INIT_CHOICES[:-1])}, or text:\"words\" (the base model's keys/values of the "
-                           "words); default random"),
+                           f"words); default {defaults.prefix.init}"),
         ("train", "report_to"): lambda: parser.add_argument(
             "--report-to", metavar="TRACKERS",
             help="also log the run to tensorboard, mlflow or both (comma-separated)"),
     }  # fmt: skip
-    defaults = RunConfig()
     for section in _SECTIONS:
         for f in fields(getattr(defaults, section)):
             if (section, f.name) in own_kind:

@@ -172,8 +172,8 @@ class TrainArea:
 
     def _adopt(self, run: Run) -> None:
         c = run.config
-        label = f"#{len(self.runs) + 1} {short_name(c.model.name)} · {short_name(c.data.name)} · " \
-                f"P={c.prefix.length} · {c.prefix.init}"  # fmt: skip
+        label = (f"#{len(self.runs) + 1} {short_name(c.model.name)} · {short_name(c.data.name)} · "
+                 f"P={c.prefix.length} · {c.prefix.init}")  # fmt: skip
         for earlier in self.runs.values():  # a long session's memory stays flat: earlier runs keep only results
             if not earlier.is_training:
                 earlier.release()
