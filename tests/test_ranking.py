@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
 from workbench import Run
-from workbench.ranking import rank_labels
+from workbench.data.encode import IGNORE, encode_causal
+from workbench.ranking import _decoder_scores, rank_labels
 
 
 def _label_logprob_alone(run, source: str, label: str) -> float:
@@ -47,3 +49,45 @@ def test_a_stop_abandons_the_ranking(make_config):
     sources = [run.data.render(r)[0] for r in run.data.validation.select(range(4))]
     assert rank_labels(run.model, run.tokenizer, run.task, sources, run.label_names, separator="->",
                        stop=lambda: True) is None  # fmt: skip
+
+
+def _teacher_forced(model, tokenizer, sources, names) -> torch.Tensor:
+    """[sources, labels]: every (source, label) pair in a teacher-forced pass of its own, as training lays it out."""
+    features = encode_causal([(s, n) for s in sources for n in names], tokenizer, 10**9, "->").features
+    scores = []
+    with torch.no_grad():
+        for f in features:
+            ids = f["input_ids"]  # prompt tuning's logits begin with its virtual tokens': the last len(ids) are ours
+            logprobs = model(input_ids=torch.tensor([ids])).logits[0, -len(ids) : -1].float().log_softmax(-1)
+            target = torch.tensor(f["labels"][1:])
+            learned = target != IGNORE
+            scores.append(logprobs[learned].gather(-1, target[learned].unsqueeze(-1)).sum())
+    return torch.stack(scores).view(len(sources), len(names))
+
+
+def _peft(kind: str):
+    """A fresh, non-trivial adapter of another kind (LoRA starts at a random B, not zero, so it changes the logits)."""
+    if kind == "prompt":
+        return lambda m: get_peft_model(m, PromptTuningConfig(task_type="CAUSAL_LM", num_virtual_tokens=4))
+    return lambda m: get_peft_model(m, LoraConfig(task_type="CAUSAL_LM", r=4, init_lora_weights=False,
+                                                  target_modules="all-linear"))  # fmt: skip
+
+
+@pytest.mark.parametrize(("model", "method"), [
+    ("tiny-gpt2", "prefix"), ("tiny-llama", "prefix"), ("tiny-opt", "prefix"), ("tiny-gemma2", "prefix"),
+    ("tiny-gemma3", "prefix"), ("tiny-phi3", "prefix"), ("tiny-llama", "prompt"), ("tiny-llama", "lora"),
+])  # fmt: skip
+def test_a_shared_prompt_cache_scores_exactly_as_each_pair_on_its_own(model, method, make_config):
+    # A decoder reads each prompt once and continues its cache with every label: the positions, the prefix
+    # and each family's quirks (learned positions from the mask, sliding windows, soft-capping) must match.
+    cfg = make_config(model, "toy-sentiment", train={"steps": 1}, prefix={"init": "random"})
+    run = Run.create(cfg)
+    live = run.live_model
+    if method != "prefix":
+        torch.manual_seed(0)
+        live = _peft(method)(run.live_model.get_base_model())
+    sources = [run.data.render(r)[0] for r in run.data.validation.select(range(3))]
+    names = [*run.label_names, "a much longer label"]
+    with torch.no_grad():
+        shared = _decoder_scores(live, run.tokenizer, sources, names, "->", None)
+    torch.testing.assert_close(shared, _teacher_forced(live, run.tokenizer, sources, names), atol=1e-4, rtol=1e-5)
