@@ -78,8 +78,10 @@ def test_load_reads_a_saved_config_file(tmp_path):
     path.write_text(cfg.to_json(), encoding="utf-8")
     assert RunConfig.load(path) == cfg
     path.write_text("[1, 2]", encoding="utf-8")
-    with pytest.raises(ConfigError, match="must be an object"):
+    with pytest.raises(ConfigError, match=r"config file .* must be a JSON object .*, not a JSON list"):
         RunConfig.load(path)
+    with pytest.raises(ConfigError, match=r"config file .*missing.json' does not exist"):
+        RunConfig.load(tmp_path / "missing.json")
 
 
 def test_short_names_show_a_local_path_by_its_last_part_and_leave_names_and_hub_ids_alone(tmp_path):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from workbench import Run
-from workbench.jsonio import dumps, from_json, to_json
+from workbench.errors import ConfigError
+from workbench.jsonio import dumps, from_json, read_object, to_json
 
 
 def _strict(text: str):
@@ -39,3 +40,18 @@ def test_run_json_holds_strict_json_and_a_reloaded_history_has_its_nan_back(make
     again = Run.load(out)
     assert math.isnan(again.history.evals[-1].metrics["bleu"])
     assert again.history.evals[-1].samples[0]["output"] == "nan"
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    (None, "does not exist"), (b'{"a": ', "is not valid JSON: Expecting value"),
+    (b"\xff\xfe{}", "is not valid JSON: 'utf-8' codec"), (b"[1]", "must be a JSON object .*not a JSON list"),
+])  # fmt: skip
+def test_every_json_file_is_read_one_way_and_a_bad_one_is_named_in_one_line(tmp_path, text, says):
+    path = tmp_path / "x.json"
+    if text is not None:
+        path.write_bytes(text)
+    with pytest.raises(ConfigError, match=f"^the file x {says}") as info:
+        read_object(path, ConfigError, "the file x")
+    assert "\n" not in str(info.value)
+    path.write_text('{"loss": "nan"}', encoding="utf-8")
+    assert read_object(path, ConfigError, "x") == {"loss": "nan"}  # numbers are the reader's to decode

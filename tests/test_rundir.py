@@ -120,6 +120,10 @@ def test_invalid_run_json_is_one_line_and_a_failed_export_leaves_nothing(trained
     with pytest.raises(ExportError, match=r"run\.json in .* is not valid JSON") as info:
         Run.load(broken)
     assert "\n" not in str(info.value)
+    shutil.copy(path / "run.json", broken / "run.json")
+    (broken / "adapter" / "adapter_config.json").write_text("[]", encoding="utf-8")  # was a traceback
+    with pytest.raises(ExportError, match=r"adapter_config\.json in .* must be a JSON object"):
+        Run.load(broken)
 
     run, _ = trained
     import workbench.rundir as rundir

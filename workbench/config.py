@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .errors import ConfigError, one_line
+from .jsonio import read_object
 from .metrics import METRICS
 
 __all__ = [
@@ -280,24 +281,26 @@ class RunConfig:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ConfigError(f"settings are not valid JSON: {one_line(exc)}") from None
+        return cls._from_object(data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> RunConfig:
+        """Settings from a file :meth:`from_json` reads; a one-line :class:`ConfigError` naming it if it cannot."""
+        where = f"config file {str(Path(path).expanduser())!r}"
+        data = read_object(Path(path).expanduser(), ConfigError, where)
+        try:
+            return cls._from_object(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+
+    @classmethod
+    def _from_object(cls, data: Any) -> RunConfig:
+        """Settings from a JSON value: the object :meth:`to_dict` writes, or a run.json's, under "config"."""
         if isinstance(data, dict) and isinstance(data.get("config"), dict):
             data = data["config"]
         if not isinstance(data, dict):
             raise ConfigError("settings JSON must be an object with model/data/prefix/train sections")
         return cls.from_dict(data)
-
-    @classmethod
-    def load(cls, path: str | Path) -> RunConfig:
-        """Settings from a file :meth:`from_json` reads; a one-line :class:`ConfigError` naming it if it cannot."""
-        path = Path(path).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"config file {str(path)!r} does not exist")
-        try:
-            return cls.from_json(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {str(path)!r} is unreadable: {one_line(exc)}") from None
-        except ConfigError as exc:
-            raise ConfigError(f"config file {str(path)!r}: {exc}") from None
 
 
 def parse_columns(items: Iterable[str], *, where: str = "--column") -> dict[str, str]:

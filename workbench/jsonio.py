@@ -6,16 +6,19 @@ JSON has no NaN or infinity. Every file the workbench writes (``run.json`` and i
 numbers (a history's events, metrics, a sweep's trial values) through :func:`from_json`, which turns those
 strings back into floats; text (settings, labels, samples) is left as it was read, so a label that is the
 word "nan" stays a word. numpy values are written as plain numbers and lists. Where files go and how they
-are written whole is :mod:`.rundir`'s business.
+are written whole is :mod:`.rundir`'s business; :func:`read_object` is how every one of them is read.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
-__all__ = ["dumps", "from_json", "to_json"]
+from .errors import one_line
+
+__all__ = ["dumps", "from_json", "read_object", "to_json"]
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
@@ -47,3 +50,20 @@ def from_json(value: Any) -> Any:
 def dumps(value: Any, **options: Any) -> str:
     """Strict JSON text for ``value`` (``json.dumps`` options such as ``indent`` pass through)."""
     return json.dumps(to_json(value), allow_nan=False, **options)
+
+
+def read_object(path: str | Path, error: type[Exception], what: str) -> dict[str, Any]:
+    """The JSON object in file ``path`` (its ``"nan"`` strings as written: see :func:`from_json`).
+
+    A file that is missing, unreadable, not JSON or not an object raises ``error`` in one line that begins with
+    ``what``, the way a person knows the file (``"run.json in 'runs/x'"``).
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"{what} is not valid JSON: {one_line(exc)}") from None
+    if not isinstance(data, dict):
+        raise error(f"{what} must be a JSON object ({{...}}), not a JSON {type(data).__name__}")
+    return data

@@ -12,7 +12,6 @@ prefix on its own. Decoders only; training lives elsewhere.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from transformers import DynamicCache
 from .data.conversations import Conversation
 from .errors import CompatibilityError, ConfigError, ExportError
 from .generate import stop_tokens
+from .jsonio import read_object
 from .models.tasks import MODEL_TASKS
 from .run import Run
 from .rundir import ADAPTER_DIR, read_run_record
@@ -54,7 +54,8 @@ class PrefixBank:
     def add(self, name: str, adapter_dir: str | Path) -> None:
         """Add the prefix saved in a PEFT adapter directory under ``name``."""
         adapter_dir = Path(adapter_dir)
-        cfg = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8"))
+        cfg = read_object(adapter_dir / "adapter_config.json", CompatibilityError,
+                          f"adapter_config.json in {str(adapter_dir)!r}")  # fmt: skip
         if cfg.get("peft_type") != "PREFIX_TUNING" or cfg.get("task_type") != "CAUSAL_LM":
             raise CompatibilityError(f"{adapter_dir} is not a causal-LM prefix adapter")
         flat = load_file(str(adapter_dir / "adapter_model.safetensors"))["prompt_embeddings"]

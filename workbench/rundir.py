@@ -39,7 +39,7 @@ from safetensors import SafetensorError, safe_open
 from .checkpoint import CHECKPOINT_DIR, read_checkpoint, write_checkpoint
 from .errors import ExportError, WriteError, one_line
 from .history import History
-from .jsonio import dumps
+from .jsonio import dumps, read_object
 from .models.fingerprint import fingerprint as base_fingerprint
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
 from .models.sharing import LOADING
@@ -194,11 +194,7 @@ def read_history(path: str | Path) -> History:
 
 def _run_json(path: Path) -> RunRecord:
     """The record in ``run.json`` of ``path``: valid JSON, then :meth:`RunRecord.from_dict`'s checks."""
-    try:
-        data = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ExportError(f"{RUN_FILE} in {str(path)!r} is not valid JSON: {one_line(exc)}") from None
-    return RunRecord.from_dict(data, str(path))
+    return RunRecord.from_dict(read_object(path / RUN_FILE, ExportError, f"{RUN_FILE} in {str(path)!r}"), str(path))
 
 
 def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | None = None) -> PeftModel:
@@ -225,7 +221,7 @@ def open_adapter(path: str | Path, base: Any, name: str, *, fingerprint: str | N
 def _name_base(config_file: Path, name: str) -> None:
     """Name the base by a name that travels (:func:`~workbench.models.registry.adapter_base_name`: a hub id or a
     built-in's name), not by a path of this machine."""
-    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config = read_object(config_file, ExportError, str(config_file))
     config["base_model_name_or_path"] = name
     config_file.write_text(json.dumps(config, indent=2, sort_keys=True), encoding="utf-8")
 
@@ -235,7 +231,7 @@ def _check_fit(adapter: Path, model_config: Any, name: str) -> None:
     from peft import PrefixTuningConfig
     from peft.utils.other import _prepare_prompt_learning_config
 
-    saved = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    saved = read_object(adapter / "adapter_config.json", ExportError, f"adapter_config.json in {str(adapter)!r}")
     if saved.get("peft_type") != "PREFIX_TUNING":
         raise ExportError(f"{str(adapter)!r} holds a {saved.get('peft_type')} adapter, not a prefix")
     expected = _prepare_prompt_learning_config(

@@ -9,13 +9,12 @@ folder. It does not run trials, talk to Optuna or draw.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, one_line
-from ..jsonio import dumps, from_json
+from ..jsonio import dumps, from_json, read_object
 from ..rundir import write_text
 
 __all__ = ["SWEEP_FILE", "SWEEP_FORMAT", "SweepRecord", "TrialSummary", "read_sweep", "write_sweep"]
@@ -73,11 +72,8 @@ def read_sweep(out: str | Path) -> SweepRecord | None:
     path = Path(out).expanduser() / SWEEP_FILE
     if not path.is_file():
         return None
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{str(path)!r} is not readable JSON: {one_line(exc)}") from None
-    if not isinstance(info, dict) or info.get("format") != SWEEP_FORMAT:
+    info = read_object(path, ConfigError, repr(str(path)))
+    if info.get("format") != SWEEP_FORMAT:
         raise ConfigError(f"{str(path)!r} is not a sweep record of this workbench ({SWEEP_FORMAT})")
     try:
         trials = [TrialSummary(**{**t, "value": from_json(t.get("value")),
