@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
@@ -14,7 +13,7 @@ E2E = Path(__file__).resolve().parents[2] / "shared" / "data" / "e2e" / "devset.
 WNUT17 = E2E.parents[1] / "wnut17"
 # Appended to each notebook's parameter cell: the same notebook, fewer steps.
 SMALL = {
-    "01_quickstart.ipynb": "STEPS = 40",
+    "01_quickstart.ipynb": "STEPS = 20",  # as tests/test_install.py runs it
     "02_attention_on_the_prefix.ipynb": "STEPS = 40\nEVAL_EVERY = 20",
     "03_export_and_reuse.ipynb": "STEPS = 30",
     "04_sweep.ipynb": 'STEPS = 15\nLENGTHS = [1, 5]\nCOMPARE = ["prefix 1", "LoRA r=8"]\nCOMPARE_STEPS = 10',
@@ -27,6 +26,8 @@ SMALL = {
     "08_real_model.ipynb": "STEPS = 2\nRECORDS = [3]\nEVAL_RECORDS = 1\nMAX_NEW_TOKENS = 6\nCOMPARE = ['LoRA']\n"
     f"E2E_CSV = {str(E2E)!r}",
 }
+# Run elsewhere: tests/test_install.py runs the quickstart from the installed wheel, as a new user would.
+ELSEWHERE = {"01_quickstart.ipynb"}
 # Real models (fetched once) and real data: SmolLM2 and the E2E dev set; MiniLM and WNUT-17.
 REAL = {"08_real_model.ipynb": ("smollm2", "e2e_csv"), "10_ner_on_a_real_encoder.ipynb": ("minilm",)}
 
@@ -40,7 +41,7 @@ def test_every_notebook_is_listed_and_has_a_parameter_cell():
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")  # shipped clean
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", sorted(set(SMALL) - ELSEWHERE))
 def test_notebook_runs_offline(name, tmp_path, request):
     for fixture in REAL.get(name, ()):
         request.getfixturevalue(fixture)
@@ -54,11 +55,6 @@ def test_notebook_runs_offline(name, tmp_path, request):
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
-    if name == "01_quickstart.ipynb":
-        assert (tmp_path / "runs" / "quickstart" / "adapter" / "adapter_config.json").is_file()
-        shown = json.dumps([o for c in nb.cells for o in c.get("outputs", [])])
-        noise = ("Loading weights", "Writing model shards", "loss_type=None", "is_gradient_checkpointing")
-        assert not [line for line in noise if line in shown]
     if name == "03_export_and_reuse.ipynb":
         printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
         assert "with the prefix:" in printed and "[toy-sentiment]" in printed
