@@ -71,3 +71,19 @@ def test_mixed_prefix_against_a_prefix_per_task_served_in_one_batch(make_config)
         assert {"task_mean", "toy-e2e/slot_coverage", "toy-sentiment/accuracy"} <= r.metrics.keys()
     table = format_multitask_table(results, load_task_data(cfg.data))
     assert "one prefix per task, one batch" in table and "toy-sentiment/accuracy" in table
+
+
+def test_the_cli_takes_every_run_setting_and_e2e_files_as_they_come(tmp_path, capsys, make_config):
+    from workbench.cli import main
+
+    rows = "".join(f'"name[A{i % 7}], food[Thai]","A{i % 7} serves Thai food {i}."\n' for i in range(60))
+    (tmp_path / "devset.csv").write_text("mr,ref\n" + rows, encoding="utf-8")  # E2E's own columns, no --column
+    out = tmp_path / "mt"
+    assert main(["multitask", "--model", "tiny-gpt2", "--dataset", str(tmp_path / "devset.csv"), "--dataset",
+                 "toy-sentiment", "--steps", "3", "--eval-generate", "4", "--prefix-length", "3", "--batch-size", "4",
+                 "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "devset/bleu" in printed and "toy-sentiment/accuracy" in printed
+    results = json.loads((out / "multitask.json").read_text())
+    three = Run.create(make_config("tiny-gpt2", prefix={"length": 3})).counts.trainable
+    assert [r["prefixes"] for r in results] == [1, 2] and results[0]["trainable"] == three

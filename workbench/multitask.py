@@ -50,6 +50,8 @@ def compare_multitask(
     """(a) one prefix on ``config.data``'s mixture, (b) a prefix per task served in one batch; one result each."""
     if not config.data.mix:
         raise CompatibilityError("compare_multitask needs several datasets: set data.mix (CLI: repeat --dataset)")
+    config = copy.deepcopy(config)
+    config.train.eval_every = 0  # one evaluation each, at the end
     mixed = Run.create(config)
     if not mixed.task.decoder_only:
         raise CompatibilityError(f"serving a prefix per task in one batch needs a decoder; {config.model.name} is "
@@ -68,9 +70,11 @@ def _one_prefix(run: Run) -> MultitaskResult:
     start = time.perf_counter()
     run.train()
     train_s = time.perf_counter() - start
-    counts = run.counts
+    counts, evals = run.counts, run.history.evals
+    # Training ends with an evaluation of the validation split; a run that ended early is evaluated here.
+    final = evals[-1] if evals and evals[-1].step == run.history.last_step else run.evaluate()
     return MultitaskResult("one prefix, tasks mixed", 1, counts.trainable, counts.stored, train_s,
-                           run.evaluate().metrics)  # fmt: skip
+                           final.metrics)  # fmt: skip
 
 
 def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:

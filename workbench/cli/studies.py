@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..config import DEFAULT_MODEL, SAMPLING, RunConfig
 from ..config_flags import add_config_arguments, config_from_args
 from ..errors import ConfigError
 from ..jsonio import dumps
@@ -30,12 +29,9 @@ def register(sub: Any) -> None:
     mt = sub.add_parser("multitask", help="several tasks: one prefix on their mixture vs one prefix per task in "
                                           "one batch, scored task by task")  # fmt: skip
     mt.set_defaults(handler=_multitask)
-    mt.add_argument("--model", default=None, help=f"a decoder (default {DEFAULT_MODEL})")
-    mt.add_argument("--dataset", action="append", required=True, help="a task's dataset (give two or more)")
-    mt.add_argument("--steps", type=int, default=200, help="steps of the mixed prefix, and of each per-task prefix")
-    mt.add_argument("--sampling", choices=SAMPLING, default="proportional")
-    mt.add_argument("--mark-tasks", action="store_true")
-    mt.add_argument("--seed", type=int, default=0)
+    # Every setting of a run (a decoder; --dataset once per task, two or more): --steps for the mixed prefix and
+    # for each per-task prefix, --eval-generate for the validation rows scored (the tasks take turns).
+    add_config_arguments(mt)
     mt.add_argument("--out", default="runs/multitask", help="folder for multitask.json")
 
 
@@ -61,14 +57,9 @@ def _compare(args: argparse.Namespace) -> int:
 def _multitask(args: argparse.Namespace) -> int:
     from ..multitask import compare_multitask, format_multitask_table
 
-    if len(args.dataset) < 2:
+    if len(args.dataset or []) < 2:
         raise ConfigError("give two or more --dataset, one per task")
-    cfg = RunConfig()
-    cfg.model.name = args.model or cfg.model.name
-    cfg.data.name, cfg.data.mix = args.dataset[0], args.dataset[1:]
-    cfg.data.sampling, cfg.data.mark_tasks = args.sampling, args.mark_tasks
-    cfg.train.steps, cfg.train.seed, cfg.train.eval_every = args.steps, args.seed, 0
-    cfg.validate()
+    cfg = config_from_args(args)
     results = compare_multitask(cfg, on_result=lambda r: print(f"{r.method}: {r.metrics}", flush=True))
     from ..data import load_task_data
 

@@ -2,8 +2,9 @@
 
 Each built-in names its kind, the generator that makes its rows (:mod:`.toy`), its
 sizes, label names and headline metric; each curated hub id its kind, column mapping
-and metric. Listing them (``prefix-workbench datasets``, the panel's menu) imports
-nothing heavy: no ``datasets``, no torch. Loading them is :mod:`.sources`' job.
+and metric; :data:`KNOWN_COLUMNS` the column names published files use for the roles.
+Listing them (``prefix-workbench datasets``, the panel's menu) imports nothing heavy: no
+``datasets``, no torch. Loading them is :mod:`.sources`' job.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from . import toy
 
-__all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "Builtin"]
+__all__ = ["BUILTIN_DATASETS", "CURATED_DATASETS", "KNOWN_COLUMNS", "Builtin"]
 
 
 @dataclass(frozen=True)
@@ -54,3 +55,10 @@ CURATED_DATASETS: dict[str, dict[str, Any]] = {
     "eriktks/conll2003": {"kind": "tagging", "columns": {"tokens": "tokens", "tags": "ner_tags"},
                           "description": "CoNLL-2003 named entities (P-tuning v2 sequence labelling)"},
 }  # fmt: skip
+
+# Published files' own column names for a kind's roles, read as those roles when a file has every one of them and
+# no column named for a role (so E2E's CSVs train as they come, alone or in a mixture).
+KNOWN_COLUMNS: dict[str, dict[str, str]] = {
+    "E2E's CSV files": {"source": "mr", "target": "ref"},
+    "E2E on the Hub": {"source": "meaning_representation", "target": "human_reference"},
+}

@@ -28,7 +28,7 @@ from ..errors import DataError, one_line
 from ..hub import hub_reachable, hub_timeouts, offline_datasets, offline_reason
 from ..metrics import is_record, require_metric_library
 from ..quiet import quiet
-from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, Builtin
+from .catalog import BUILTIN_DATASETS, CURATED_DATASETS, KNOWN_COLUMNS, Builtin
 from .conversations import FORMATS, find_format, read_conversations
 from .files import looks_like_file, read_local
 from .held import held_splits, is_held_name
@@ -167,6 +167,7 @@ def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, s
                  mapping: dict[str, str], seed: int, label_names: list[str] | None,
                  notes: list[str]) -> TaskData:  # fmt: skip
     raw, mapping = _conversations(choice, raw, where, mapping, notes)
+    mapping = _known_columns(raw["train"].column_names, mapping, notes)
     kind = _kind(choice, spec, raw["train"], mapping, notes)
     columns = {role: mapping.get(role, role) for role in kind.roles}
     for split, ds in raw.items():  # a given dev file is checked like the training file
@@ -380,6 +381,18 @@ def _conversations(choice: DataChoice, raw: dict[str, Dataset], where: dict[str,
     splits = read_conversations({s: ds.select_columns(used) for s, ds in renamed.items()}, found, where)
     notes.append(f"read as {found.name} data ({' / '.join(used)}): {len(splits['train'])} training conversations")
     return splits, {}
+
+
+def _known_columns(columns: list[str], mapping: dict[str, str], notes: list[str]) -> dict[str, str]:
+    """``mapping``, or a published file's own names for the roles (:data:`KNOWN_COLUMNS`) when nothing is mapped."""
+    if mapping:
+        return mapping
+    for origin, known in KNOWN_COLUMNS.items():
+        if set(known.values()) <= set(columns) and not set(known) & set(columns):
+            notes.append(f"columns read as {origin} name them: "
+                         + ", ".join(f"{column} -> {role}" for role, column in known.items()))  # fmt: skip
+            return dict(known)
+    return mapping
 
 
 def _kind(choice: DataChoice, spec: dict[str, Any], train: Dataset, mapping: dict[str, str],
