@@ -72,3 +72,17 @@ def test_every_kind_tags_words_with_a_token_head(make_config):
     assert [r.metric for r in results] == ["f1"] * 4 and all(0.0 <= r.value <= 1.0 for r in results)
     tags = 7  # toy-ner: O and B-/I- of three types
     assert results[1].trainable == 3 * 64 + 64 * tags + tags  # the prompt and the token head
+
+
+def test_a_new_head_learns_at_the_runs_rate_whichever_way_the_base_adapts(make_config, monkeypatch):
+    import workbench.train as train
+
+    seen = []
+    original = train._param_groups
+    monkeypatch.setattr(train, "_param_groups", lambda model, s: seen.append((s.lr, s.head_lr)) or original(model, s))
+    cfg = make_config("tiny-bert", "toy-sentiment", train={"steps": 2, "lr": 2e-2, "warmup_steps": 0})
+    compare(cfg, [Method("lora", kind="lora", rank=2, lr=1e-3), Method("full", kind="full", lr=1e-4)])
+    assert seen == [(1e-3, 2e-2), (1e-4, 2e-2)]  # the base at the method's rate, the head at the run's
+    cfg.train.head_lr = 5e-2
+    compare(cfg, [Method("full", kind="full", lr=1e-4)])
+    assert seen[-1] == (1e-4, 5e-2)

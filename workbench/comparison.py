@@ -170,6 +170,9 @@ def compare(
             model = _adapt(loaded, method, config.train.seed)
         settings = copy.deepcopy(config.train)
         settings.lr = method.lr or _LR[method.kind]
+        # A new head is the same problem whichever way the base adapts: it learns at the run's rate in every
+        # method (at LoRA's or fine-tuning's rate, a 77-way head barely moves in a few hundred steps).
+        settings.head_lr = config.train.head_lr or config.train.lr
         settings.eval_every = 0  # one evaluation, at the end
         splits = encode_splits(data, loaded.tokenizer, loaded.task, config.data)
         trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings,
