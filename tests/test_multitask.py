@@ -9,6 +9,7 @@ from workbench import Run
 from workbench.cli import main
 from workbench.config import DataChoice
 from workbench.data import load_task_data
+from workbench.data.mixture import task_name
 from workbench.errors import CompatibilityError, DataError
 from workbench.multitask import compare_multitask, format_multitask_table
 
@@ -73,17 +74,26 @@ def test_mixed_prefix_against_a_prefix_per_task_served_in_one_batch(make_config)
     assert "one prefix per task, one batch" in table and "toy-sentiment/accuracy" in table
 
 
+def test_a_member_is_named_for_its_file_or_for_the_folder_of_a_file_named_for_its_split():
+    taken = {"e2e": None}
+    names = ["../data/banking77/train.csv", "e2e/devset.csv", "data/wnut17/", "my.reviews.csv.gz", "nyu-mll/glue",
+             "toy-e2e", "train.jsonl"]  # fmt: skip
+    assert [task_name(n, taken) for n in names] == ["banking77", "e2e-2", "wnut17", "my.reviews", "glue", "toy-e2e",
+                                                    "train"]  # fmt: skip
+
+
 def test_the_cli_takes_every_run_setting_and_e2e_files_as_they_come(tmp_path, capsys, make_config):
     from workbench.cli import main
 
     rows = "".join(f'"name[A{i % 7}], food[Thai]","A{i % 7} serves Thai food {i}."\n' for i in range(60))
-    (tmp_path / "devset.csv").write_text("mr,ref\n" + rows, encoding="utf-8")  # E2E's own columns, no --column
+    (tmp_path / "e2e").mkdir()
+    (tmp_path / "e2e" / "devset.csv").write_text("mr,ref\n" + rows, encoding="utf-8")  # E2E's own columns
     out = tmp_path / "mt"
-    assert main(["multitask", "--model", "tiny-gpt2", "--dataset", str(tmp_path / "devset.csv"), "--dataset",
+    assert main(["multitask", "--model", "tiny-gpt2", "--dataset", str(tmp_path / "e2e" / "devset.csv"), "--dataset",
                  "toy-sentiment", "--steps", "3", "--eval-generate", "4", "--prefix-length", "3", "--batch-size", "4",
                  "--out", str(out)]) == 0  # fmt: skip
     printed = capsys.readouterr().out
-    assert "devset/bleu" in printed and "toy-sentiment/accuracy" in printed
+    assert "e2e/bleu" in printed and "toy-sentiment/accuracy" in printed
     results = json.loads((out / "multitask.json").read_text())
     three = Run.create(make_config("tiny-gpt2", prefix={"length": 3})).counts.trainable
     assert [r["prefixes"] for r in results] == [1, 2] and results[0]["trainable"] == three

@@ -86,6 +86,7 @@ def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
             cfg = copy.deepcopy(config)
             cfg.data.name, cfg.data.mix, cfg.data.mark_tasks = member.name, [], False
             cfg.data.columns = cfg.data.columns if member.name == config.data.name else {}
+            cfg.train.eval_generate = 0  # the bank scores these rows below, all tasks in one batch
             run = Run.create(cfg)
             start = time.perf_counter()
             run.train()

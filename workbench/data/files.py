@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import DataError, one_line
 from ..quiet import quiet
 
-__all__ = ["FORMATS", "looks_like_file", "read_local"]
+__all__ = ["FORMATS", "SPLIT_STEMS", "data_stem", "looks_like_file", "read_local"]
 
 # Suffix -> (datasets builder, its options, whether the file is text).
 FORMATS: dict[str, tuple[str, dict[str, Any], bool]] = {
@@ -31,6 +31,10 @@ FORMATS: dict[str, tuple[str, dict[str, Any], bool]] = {
 }
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst")  # datasets decompresses these itself
 _SAVED = ("dataset_dict.json", "state.json")  # what save_to_disk writes at a folder's top
+
+
+# File names that say which split a file holds rather than what it is (a folder's train.jsonl, E2E's devset.csv).
+SPLIT_STEMS = frozenset({"train", "dev", "valid", "validation", "test", "trainset", "devset", "testset"})
 
 
 def looks_like_file(name: str) -> bool:
@@ -65,6 +69,16 @@ def read_local(path: Path) -> dict[str, Any]:
     if len(raw) == 0:
         raise DataError(f"{path.name!r} has no rows")
     return {"train": raw}
+
+
+def data_stem(path: Path) -> str:
+    """A data file's name without its format and compression suffixes (``my.reviews.csv.gz``: ``my.reviews``)."""
+    name = path.name
+    for known in (COMPRESSED, FORMATS):  # a compression suffix comes last, the format's before it
+        suffix = Path(name).suffix
+        if suffix.lower() in known:
+            name = name[: -len(suffix)]
+    return name
 
 
 def _format_suffix(path: Path) -> str:

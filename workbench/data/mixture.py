@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from datasets import Dataset
 
 from ..errors import DataError
+from .files import SPLIT_STEMS, data_stem, looks_like_file
 from .task_data import TaskData
 
 __all__ = ["mix_task_data", "task_name"]
 
 
 def task_name(dataset: str, taken: Mapping[str, Any]) -> str:
-    """A short name for a member dataset: its built-in or file name, unique among ``taken``."""
-    base = dataset.rstrip("/").rsplit("/", 1)[-1]
-    base = base.rsplit(".", 1)[0] if base.lower().endswith((".csv", ".json", ".jsonl")) else base
+    """A short name for a member dataset, unique among ``taken``: its built-in or file name, or the folder's for a
+    file named for its split (``banking77/train.csv`` is ``banking77``)."""
+    path = Path(dataset.rstrip("/"))
+    base = data_stem(path) if looks_like_file(dataset) else path.name
+    if base.lower() in SPLIT_STEMS and path.parent.name not in ("", ".", ".."):
+        base = path.parent.name
     name, n = base, 2
     while name in taken:
         name, n = f"{base}-{n}", n + 1
