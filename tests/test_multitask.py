@@ -24,6 +24,23 @@ def test_a_mixture_marks_rows_with_their_task_and_alternates_validation_rows():
     assert data.render(sentiment) == member.render(member.validation[sentiment["row"]])
 
 
+def test_a_mixture_scores_distinct_records_of_a_task_whose_sources_repeat(tmp_path):
+    # Nine references per record, as in E2E: the first rows scored are distinct records of each task, and a
+    # record's other references are still its references.
+    rows = "".join(f'"name[R{i // 9}]","R{i // 9} is a place {i % 9}."\n' for i in range(9 * 40))
+    (tmp_path / "e2e").mkdir()
+    (tmp_path / "e2e" / "devset.csv").write_text("mr,ref\n" + rows, encoding="utf-8")
+    data = load_task_data(DataChoice(str(tmp_path / "e2e" / "devset.csv"), mix=["toy-sentiment"],
+                                     max_eval_examples=90))  # fmt: skip
+    scored = data.data_kind.scored_rows(data.validation, 8)
+    e2e = [r["source"] for r in scored if r["task"] == "e2e"]
+    assert [r["task"] for r in scored] == ["e2e", "toy-sentiment"] * 4 and len(set(e2e)) == 4
+    perfect = [data.members["e2e"].split("validation")[r["row"]]["target"] if r["task"] == "e2e" else
+               data.members["toy-sentiment"].validation[r["row"]]["label"] for r in scored]  # fmt: skip
+    metrics = data.data_kind.score(perfect, scored, data, generated=True, pool=data.validation)
+    assert metrics["e2e/bleu"] == pytest.approx(100.0) and metrics["toy-sentiment/accuracy"] == 1.0
+
+
 def test_balanced_sampling_repeats_the_smaller_task_and_marks_can_name_tasks(tmp_path):
     small = uf.write(tmp_path / "answers.csv", uf.answers(n=12))
     choice = DataChoice("toy-e2e", mix=[str(small)], max_train_examples=40, sampling="balanced", mark_tasks=True)

@@ -298,6 +298,18 @@ class _Mixture(DataKind):
     def render(self, row, data):  # type: ignore[no-untyped-def]
         return row["source"], row["target"]
 
+    def scored_rows(self, split, n):  # type: ignore[no-untyped-def]
+        """One row per task and source, in the split's order (a record's other references are its member's pool)."""
+        seen: set[tuple[str, str]] = set()
+        rows = []
+        for i, key in enumerate(zip(split["task"], split["source"])):
+            if len(rows) >= n:
+                break
+            if key not in seen:
+                seen.add(key)
+                rows.append(split[i])
+        return rows
+
     def read(self, text, row, data):  # type: ignore[no-untyped-def]
         member = data.members[row["task"]]
         return member.data_kind.read(text, member.split(row["split"])[row["row"]], member)

@@ -5,8 +5,9 @@ kind) into one :class:`TaskData` of kind ``mixture``: every row is the member ro
 generative model reads it (``source`` → ``target``, :meth:`TaskData.render`), marked
 with its ``task`` and, with ``mark_tasks``, a ``"{task} :"`` before the source. Training
 rows come in proportion to each task's size, or ``balanced`` (smaller tasks repeated to
-the largest's size); validation and test rows alternate between tasks, so the first few
-rows an evaluation generates cover every task. Scoring goes back to each member's own
+the largest's size); validation and test rows alternate between tasks, each task's distinct
+sources first (an E2E record's further references after every record), so the first few
+rows an evaluation generates cover every task with distinct inputs. Scoring goes back to each member's own
 kind (:mod:`workbench.data.kinds`), which reports per-task metrics. Loading is
 :mod:`.sources`' job; nothing here tokenizes.
 """
@@ -56,7 +57,7 @@ def mix_task_data(members: Mapping[str, TaskData], *, sampling: str = "proportio
     splits: dict[str, Any] = {"train": Dataset.from_list([r for rows in train.values() for r in rows])}
     for split in ("validation", "test"):
         if all(getattr(d, split) is not None for d in members.values()):
-            per_task = [_rows(task, data, split, mark) for task, data in members.items()]
+            per_task = [_records_first(_rows(task, data, split, mark)) for task, data in members.items()]
             splits[split] = Dataset.from_list(_alternate(per_task))
     notes = [f"{task}: {note}" for task, data in members.items() for note in data.notes]
     return TaskData(name or "+".join(members), "mixture", splits["train"], splits["validation"],
@@ -70,6 +71,17 @@ def _rows(task: str, data: TaskData, split: str, mark: bool) -> list[dict[str, A
         out.append({"source": f"{task} : {source}" if mark else source, "target": target, "task": task,
                     "split": split, "row": i})  # fmt: skip
     return out
+
+
+def _records_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each source's first row, then the further rows of sources seen before (E2E: a record's other references),
+    so the first rows of a split alternate between distinct records of every task."""
+    seen: set[str] = set()
+    first, further = [], []
+    for row in rows:
+        (further if row["source"] in seen else first).append(row)
+        seen.add(row["source"])
+    return first + further
 
 
 def _alternate(groups: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
