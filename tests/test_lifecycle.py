@@ -108,3 +108,16 @@ def test_runs_share_a_generative_base_and_a_classifier_gets_a_base_of_its_own(ma
         assert base.shareable is shared
         run = Run.create(cfg, base=base)
         assert (base_of(run.model) is base.model) is shared
+
+
+def test_a_stop_during_the_test_split_evaluation_ends_it_and_the_last_word_is_the_validations(make_config):
+    # Scoring a real model's test split takes minutes; Ctrl-C or SIGTERM then must not wait for it.
+    cfg = make_config("tiny-gpt2", "toy-sentiment", data={"test_fraction": 0.2}, train={"steps": 2, "warmup_steps": 0})
+    run = Run.create(cfg)
+    stop = threading.Event()
+    scored = []
+    original = run._evaluate
+    run._evaluate = lambda split, *a, **k: scored.append(split) or stop.set() or original(split, *a, **k)
+    history = run.train(stop=stop)
+    assert history.ends[-1].reason == "completed" and scored == ["test"]  # asked, and abandoned at once
+    assert run.test is None and run.final_evaluation() is run.trainer.last_eval is not None

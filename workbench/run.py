@@ -248,7 +248,8 @@ class Run:
             self.tracked_where = tracking[0].where if tracking else None
             history = self.trainer.fit([*callbacks, *tracking], stop=stop)
             if history.ends[-1].reason == "completed" and self.data.test is not None:
-                self.test = self.evaluate("test", report=True)
+                # A stop during it (Ctrl-C, SIGTERM: scoring a real model's test split takes minutes) leaves none.
+                self.test = self._evaluate("test", self.data, report=True, stop=stop.is_set)
         return history
 
     @contextmanager
@@ -296,16 +297,19 @@ class Run:
 
         ``report``: add per-label detail (classification report and confusion matrix, per entity type).
         """
-        data = data or self.data
-        encoded = encode_split(data, split, self.tokenizer, self.task, max_length=self.config.data.max_length,
-                               separator=self.config.data.separator)  # fmt: skip
-        result = evaluate_with(
-            self.config.train, self.live_model, self.tokenizer, self.task, data, encoded, split=split,
-            separator=self.config.data.separator, report=report,
-            autocast=self._trainer.accelerator.autocast if self._trainer else None,
-        )  # fmt: skip
+        result = self._evaluate(split, data or self.data, report=report, stop=None)
         assert result is not None  # only a stop callable abandons an evaluation
         return result
+
+    def _evaluate(self, split: str, data: TaskData, *, report: bool,
+                  stop: Callable[[], bool] | None) -> EvalResult | None:  # fmt: skip
+        encoded = encode_split(data, split, self.tokenizer, self.task, max_length=self.config.data.max_length,
+                               separator=self.config.data.separator)  # fmt: skip
+        return evaluate_with(
+            self.config.train, self.live_model, self.tokenizer, self.task, data, encoded, split=split,
+            separator=self.config.data.separator, report=report, stop=stop,
+            autocast=self._trainer.accelerator.autocast if self._trainer else None,
+        )  # fmt: skip
 
     def final_evaluation(self) -> EvalResult | None:
         """The run's last word, with its per-label report: the test split's evaluation when there is one,
