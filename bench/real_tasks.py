@@ -1,6 +1,7 @@
 """The seeds' other tasks on a real encoder: NER on WNUT-17 and intents on BANKING77, MiniLM-L6, four methods.
 
-    python bench/real_tasks.py [--grid cpu|full] [--task ner|intents] [--steps N ...] [--out runs/bench/real_tasks]
+    python bench/real_tasks.py [--grid cpu|full] [--task ner|intents] [--steps N ...] [--only prefix|prompt|lora|full]
+                               [--out runs/bench/real_tasks]
 
 Seed 003's worked example is NER on a pretrained BERT; seed 004 adds intent classification. This trains
 prefix tuning (the workbench defaults), prompt tuning, LoRA r=8 and full fine-tuning side by side on
@@ -38,8 +39,12 @@ LR = {"prefix": 3e-2, "prompt": 3e-2, "lora": 1e-3, "full": 1e-4}
 METHODS = (("prefix 10", "prefix"), ("prompt tuning 10", "prompt"), ("LoRA r=8", "lora"), ("full fine-tuning", "full"))
 
 
+ONLY: set[str] = set()  # --only: these kinds of method, none other
+
+
 def _methods(size: str, examples: int | None) -> list[Method]:
-    return [Method(f"{label}, {size}", kind=kind, length=10, lr=LR[kind], examples=examples) for label, kind in METHODS]
+    return [Method(f"{label}, {size}", kind=kind, length=10, lr=LR[kind], examples=examples)
+            for label, kind in METHODS if not ONLY or kind in ONLY]  # fmt: skip
 
 
 Groups = list[tuple[RunConfig, list[Method]]]  # rows trained from one config each
@@ -87,9 +92,11 @@ def main() -> None:
     parser.add_argument("--grid", choices=["cpu", "full"], default="cpu")
     parser.add_argument("--task", action="append", choices=["ner", "intents"], help="only this task (repeatable)")
     parser.add_argument("--steps", type=int, action="append", help="budgets (default: 100 and 300; full: 300, 1000)")
+    parser.add_argument("--only", action="append", choices=[kind for _, kind in METHODS], help="only this method")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/bench/real_tasks")
     args = parser.parse_args()
+    ONLY.update(args.only or [])
     warnings.simplefilter("ignore")
     for path in (WNUT17, BANKING77):
         if not path.exists():
@@ -114,7 +121,10 @@ def main() -> None:
             for cfg, methods in make(steps, args.seed):
                 compare(cfg, methods, on_result=keep)
     command = "python bench/real_tasks.py " + " ".join(
-        [f"--grid {args.grid}"] + [f"--task {t}" for t in args.task or []] + [f"--steps {s}" for s in args.steps or []]
+        [f"--grid {args.grid}"]
+        + [f"--task {t}" for t in args.task or []]
+        + [f"--steps {s}" for s in args.steps or []]
+        + [f"--only {k}" for k in args.only or []]
     )
     text = [f"`{command}`: MiniLM-L6, batch 8, seed {args.seed} ({time.perf_counter() - start:.0f} s in all)", ""]
     for task in dict.fromkeys(str(r["task"]) for r in rows):
