@@ -59,7 +59,8 @@ def test_cli_compare_writes_json_and_chart(tmp_path, capsys):
     assert code == 0
     rows = json.loads((out / "compare.json").read_text())
     assert [r["method"]["label"] for r in rows] == ["prefix 1"]
-    assert (out / "compare.html").is_file() and "prefix 1" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert (out / "compare.html").is_file() and "prefix 1" in printed.out and "compare: 100%" in printed.err
     assert main(["compare", "--only", "nothing-like-this"]) == 2
 
 

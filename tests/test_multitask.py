@@ -109,8 +109,9 @@ def test_the_cli_takes_every_run_setting_and_e2e_files_as_they_come(tmp_path, ca
     assert main(["multitask", "--model", "tiny-gpt2", "--dataset", str(tmp_path / "e2e" / "devset.csv"), "--dataset",
                  "toy-sentiment", "--steps", "3", "--eval-generate", "4", "--prefix-length", "3", "--batch-size", "4",
                  "--out", str(out)]) == 0  # fmt: skip
-    printed = capsys.readouterr().out
-    assert "e2e/bleu" in printed and "toy-sentiment/accuracy" in printed
+    printed = capsys.readouterr()
+    assert "e2e/bleu" in printed.out and "toy-sentiment/accuracy" in printed.out
+    assert "multitask: 100%" in printed.err and "9/9" in printed.err  # one bar: the mixture's steps, then each task's
     results = json.loads((out / "multitask.json").read_text())
     three = Run.create(make_config("tiny-gpt2", prefix={"length": 3})).counts.trainable
     assert [r["prefixes"] for r in results] == [1, 2] and results[0]["trainable"] == three

@@ -32,6 +32,7 @@ from peft import LoraConfig, PromptTuningConfig, get_peft_model
 from .config import PrefixSettings, RunConfig
 from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
 from .errors import ConfigError
+from .history import Callback
 from .memory import MB, StepMemory, step_memory
 from .models import LoadedModel, load_model
 from .models.sharing import LOADING, running
@@ -152,8 +153,12 @@ def compare(
     methods: Sequence[Method] = DEFAULT_METHODS,
     *,
     on_result: Callable[[Result], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> list[Result]:
-    """Train every method on ``config``'s model and data with its train settings; one Result each."""
+    """Train every method on ``config``'s model and data with its train settings; one Result each.
+
+    ``callbacks`` get every method's training events (each method's steps count from 1 again).
+    """
     results = []
     config.validate()  # data held in a DataFrame or Dataset gets its name here
     full_data = load_task_data(config.data, seed=config.train.seed)
@@ -179,7 +184,7 @@ def compare(
                           separator=config.data.separator)  # fmt: skip
         start = time.perf_counter()
         stop = threading.Event()
-        history = on_training_thread(functools.partial(trainer.fit, stop=stop), stop)  # the training thread
+        history = on_training_thread(functools.partial(trainer.fit, callbacks, stop=stop), stop)  # the training thread
         train_s = time.perf_counter() - start
         final = history.evals[-1].metrics if history.evals else {}
         steps = history.last_step or 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from typing import Any
 from .config import RunConfig
 from .data import TaskData
 from .errors import CompatibilityError
+from .history import Callback
 from .prefix_bank import load_prefix_bank
 from .run import Run
 
@@ -45,9 +46,15 @@ class MultitaskResult:
 
 
 def compare_multitask(
-    config: RunConfig, *, on_result: Callable[[MultitaskResult], None] | None = None
+    config: RunConfig,
+    *,
+    on_result: Callable[[MultitaskResult], None] | None = None,
+    callbacks: Sequence[Callback] = (),
 ) -> list[MultitaskResult]:
-    """(a) one prefix on ``config.data``'s mixture, (b) a prefix per task served in one batch; one result each."""
+    """(a) one prefix on ``config.data``'s mixture, (b) a prefix per task served in one batch; one result each.
+
+    ``callbacks`` get every training run's events: the mixed prefix's, then each task's (steps count from 1 again).
+    """
     if not config.data.mix:
         raise CompatibilityError("compare_multitask needs several datasets: set data.mix (CLI: repeat --dataset)")
     config = copy.deepcopy(config)
@@ -57,18 +64,18 @@ def compare_multitask(
         raise CompatibilityError(f"serving a prefix per task in one batch needs a decoder; {config.model.name} is "
                                  f"a {mixed.task} model")  # fmt: skip
     data = mixed.data
-    results = [_one_prefix(mixed)]
+    results = [_one_prefix(mixed, callbacks)]
     if on_result:
         on_result(results[0])
-    results.append(_prefix_per_task(config, data))
+    results.append(_prefix_per_task(config, data, callbacks))
     if on_result:
         on_result(results[1])
     return results
 
 
-def _one_prefix(run: Run) -> MultitaskResult:
+def _one_prefix(run: Run, callbacks: Sequence[Callback]) -> MultitaskResult:
     start = time.perf_counter()
-    run.train()
+    run.train(callbacks)
     train_s = time.perf_counter() - start
     counts, evals = run.counts, run.history.evals
     # Training ends with an evaluation of the validation split; a run that ended early is evaluated here.
@@ -77,7 +84,7 @@ def _one_prefix(run: Run) -> MultitaskResult:
                            final.metrics)  # fmt: skip
 
 
-def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
+def _prefix_per_task(config: RunConfig, data: TaskData, callbacks: Sequence[Callback]) -> MultitaskResult:
     trainable = stored = 0
     train_s = 0.0
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,7 +96,7 @@ def _prefix_per_task(config: RunConfig, data: TaskData) -> MultitaskResult:
             cfg.train.eval_generate = 0  # the bank scores these rows below, all tasks in one batch
             run = Run.create(cfg)
             start = time.perf_counter()
-            run.train()
+            run.train(callbacks)
             train_s += time.perf_counter() - start
             trainable, stored = trainable + run.counts.trainable, stored + run.counts.stored
             paths[task] = str(run.export(Path(tmp) / task))

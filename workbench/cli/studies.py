@@ -9,6 +9,7 @@ from typing import Any
 from ..config_flags import add_config_arguments, config_from_args
 from ..errors import ConfigError
 from ..jsonio import dumps
+from ._common import StepsBar
 
 __all__ = ["register"]
 
@@ -44,7 +45,12 @@ def _compare(args: argparse.Namespace) -> int:
     if not methods:
         labels = ", ".join(m.label for m in DEFAULT_METHODS)
         raise ConfigError(f"--only {args.only} matches no method; labels: {labels}")
-    results = compare(cfg, methods, on_result=lambda r: print(format_table([r]).splitlines()[-1], flush=True))
+    bar = StepsBar(cfg.train.steps * len(methods), "compare")
+    try:
+        results = compare(cfg, methods, on_result=lambda r: bar.write(format_table([r]).splitlines()[-1]),
+                          callbacks=[bar])  # fmt: skip
+    finally:
+        bar.close()
     print(format_table(results))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -60,7 +66,11 @@ def _multitask(args: argparse.Namespace) -> int:
     if len(args.dataset or []) < 2:
         raise ConfigError("give two or more --dataset, one per task")
     cfg = config_from_args(args)
-    results = compare_multitask(cfg, on_result=lambda r: print(f"{r.method}: {r.metrics}", flush=True))
+    bar = StepsBar(cfg.train.steps * (2 + len(cfg.data.mix)), "multitask")  # the mixture, then each task
+    try:
+        results = compare_multitask(cfg, on_result=lambda r: bar.write(f"{r.method}: {r.metrics}"), callbacks=[bar])
+    finally:
+        bar.close()
     from ..data import load_task_data
 
     print(format_multitask_table(results, load_task_data(cfg.data, seed=cfg.train.seed)))
