@@ -87,6 +87,7 @@ def test_mixed_prefix_against_a_prefix_per_task_served_in_one_batch(make_config)
     assert (mixed.prefixes, per_task.prefixes) == (1, 2) and per_task.trainable == 2 * mixed.trainable
     for r in results:
         assert {"task_mean", "toy-e2e/slot_coverage", "toy-sentiment/accuracy"} <= r.metrics.keys()
+        assert r.metrics["toy-sentiment/unparsed"] == 0.0  # a class is the likeliest label, in a mixture too
     table = format_multitask_table(results, load_task_data(cfg.data))
     assert "one prefix per task, one batch" in table and "toy-sentiment/accuracy" in table
 
@@ -115,3 +116,15 @@ def test_the_cli_takes_every_run_setting_and_e2e_files_as_they_come(tmp_path, ca
     results = json.loads((out / "multitask.json").read_text())
     three = Run.create(make_config("tiny-gpt2", prefix={"length": 3})).counts.trainable
     assert [r["prefixes"] for r in results] == [1, 2] and results[0]["trainable"] == three
+
+
+def test_a_mixture_ranks_its_classification_tasks_labels_and_writes_the_rest(make_config):
+    run = Run.create(make_config("tiny-gpt2", data={"mix": ["toy-sentiment"]}, train={"steps": 2, "eval_generate": 6,
+                                                                                       "warmup_steps": 0}))  # fmt: skip
+    result = run.evaluate()
+    tasks = [r["task"] for r in result.rows]
+    ranked = [p for p, t in zip(result.predictions, tasks) if t == "toy-sentiment"]
+    assert tasks.count("toy-sentiment") == 3 and all(p in (0, 1) for p in ranked)
+    assert all(isinstance(p, str) for p, t in zip(result.predictions, tasks) if t == "toy-e2e")  # written
+    run.config.train.label_choice = "generation"
+    assert 0.0 <= run.evaluate().metrics["toy-sentiment/unparsed"] <= 1.0  # read back from text, as asked

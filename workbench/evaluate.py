@@ -132,6 +132,39 @@ def evaluate_with(
     )  # fmt: skip
 
 
+def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: list[dict[str, Any]], separator: str,
+             max_new_tokens: int, stop: Callable[[], bool] | None,
+             rank: bool) -> tuple[list[Any], list[str], bool] | None:  # fmt: skip
+    """A generative model's prediction for each row and what it showed: the likeliest of the row's labels where it
+    has some and ``rank`` is on (a classification task, alone or in a mixture), else read back from its greedy
+    output; and whether any row was written. None when ``stop`` ended it part-way."""
+    kind = data.data_kind
+    sources = [data.render(row)[0] for row in rows]
+    choices = [kind.label_choices(row, data) if rank else None for row in rows]
+    preds: list[Any] = [None] * len(rows)
+    shown = [""] * len(rows)
+    written = [i for i, names in enumerate(choices) if names is None]
+    if written:
+        outputs = generate_texts(model, tokenizer, [sources[i] for i in written], task=task, separator=separator,
+                                 max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
+        if len(outputs) < len(written):
+            return None
+        for i, text in zip(written, outputs):
+            preds[i], shown[i] = kind.read(text, rows[i], data), text
+    together: dict[tuple[str, ...], list[int]] = {}  # rows choosing among the same labels are ranked together
+    for i, names in enumerate(choices):
+        if names is not None:
+            together.setdefault(tuple(names), []).append(i)
+    for names, members in together.items():
+        ids = rank_labels(model, tokenizer, task, [sources[i] for i in members], names, separator=separator,
+                          stop=stop)  # fmt: skip
+        if ids is None:
+            return None
+        for i, choice in zip(members, ids):
+            preds[i], shown[i] = choice, names[choice]
+    return preds, shown, bool(written)
+
+
 def _score(
     model: Any,
     tokenizer: Any,
@@ -147,30 +180,20 @@ def _score(
     rank: bool,
 ) -> EvalResult | None:
     kind = data.data_kind
-    ranked = False
+    written = False
     if task.generative:
         if n_generate == 0 or not kind.generates:
             return EvalResult(0.0, {})
         rows = kind.scored_rows(split, n_generate)  # one row a record: its other references come from the split
-        pairs = [data.render(r) for r in rows]
-        if rank and kind.ranks_labels:
-            ids = rank_labels(model, tokenizer, task, [s for s, _ in pairs], data.label_names or [],
-                              separator=separator, stop=stop)  # fmt: skip
-            if ids is None:
-                return None
-            preds, shown, ranked = ids, [data.label_names[i] for i in ids], True  # type: ignore[index]
-        else:
-            outputs = generate_texts(model, tokenizer, [s for s, _ in pairs], task=task, separator=separator,
-                                     max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
-            if len(outputs) < len(rows):  # stopped part-way; evaluate() drops the result
-                return None
-            preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]
-            shown = outputs
+        predicted = _predict(model, tokenizer, task, data, rows, separator, max_new_tokens, stop, rank)
+        if predicted is None:  # stopped part-way; evaluate() drops the result
+            return None
+        preds, shown, written = predicted
     else:
         rows = list(split)
         shown = [kind.show(p, data) for p in preds]
     # The whole split goes along: text metrics gather every reference of a source from it.
-    metrics = kind.score(preds, rows, data, generated=task.generative and not ranked, pool=split)
+    metrics = kind.score(preds, rows, data, generated=written, pool=split)
     # "prompt": what the model was given (a chat row's conversation), for asking the base model the same.
     samples = [{"input": show_source(source), "reference": reference, "output": o, "prompt": source}
                for (source, reference), o in zip(map(data.render, rows[:3]), shown[:3])]  # fmt: skip

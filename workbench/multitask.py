@@ -25,6 +25,7 @@ from .data import TaskData
 from .errors import CompatibilityError
 from .history import Callback
 from .prefix_bank import load_prefix_bank
+from .ranking import rank_labels
 from .run import Run
 
 __all__ = ["MultitaskResult", "compare_multitask", "format_multitask_table"]
@@ -87,8 +88,9 @@ def _one_prefix(run: Run, callbacks: Sequence[Callback]) -> MultitaskResult:
 def _prefix_per_task(config: RunConfig, data: TaskData, callbacks: Sequence[Callback]) -> MultitaskResult:
     trainable = stored = 0
     train_s = 0.0
+    kind = data.data_kind
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {}
+        paths, runs = {}, {}
         for task, member in data.members.items():
             cfg = copy.deepcopy(config)
             cfg.data.name, cfg.data.mix, cfg.data.mark_tasks = member.name, [], False
@@ -99,15 +101,27 @@ def _prefix_per_task(config: RunConfig, data: TaskData, callbacks: Sequence[Call
             run.train(callbacks)
             train_s += time.perf_counter() - start
             trainable, stored = trainable + run.counts.trainable, stored + run.counts.stored
-            paths[task] = str(run.export(Path(tmp) / task))
-        bank = load_prefix_bank(list(paths.values()))
-        # The mixture's own validation rows, each under its task's prefix, all in one batch per chunk.
-        rows = [data.validation[i] for i in range(min(config.train.eval_generate, len(data.validation)))]
-        prompts = [_member_source(data, row) for row in rows]
-        outputs = bank.generate(prompts, [paths[r["task"]] for r in rows], max_new_tokens=config.train.max_new_tokens)
-    kind = data.data_kind
-    preds = [kind.read(text, row, data) for text, row in zip(outputs, rows)]
-    metrics = kind.score(preds, rows, data, generated=True, pool=data.validation)
+            paths[task], runs[task] = str(run.export(Path(tmp) / task)), run
+        # The rows the mixed prefix is scored on. Written outputs come from the bank, each row under its task's
+        # prefix, all in one batch per chunk; a class is, as everywhere, the likeliest of its task's labels.
+        rows = kind.scored_rows(data.validation, config.train.eval_generate)
+        rank = config.train.label_choice == "ranking"
+        choices = [kind.label_choices(row, data) if rank else None for row in rows]
+        written = [i for i, names in enumerate(choices) if names is None]
+        outputs = load_prefix_bank(list(paths.values())).generate(
+            [_member_source(data, rows[i]) for i in written], [paths[rows[i]["task"]] for i in written],
+            max_new_tokens=config.train.max_new_tokens,
+        ) if written else []  # fmt: skip
+    preds: list[Any] = [None] * len(rows)
+    for i, text in zip(written, outputs):
+        preds[i] = kind.read(text, rows[i], data)
+    for i, names in enumerate(choices):
+        if names is not None:
+            run = runs[rows[i]["task"]]
+            ranked = rank_labels(run.live_model, run.tokenizer, run.task, [_member_source(data, rows[i])], names,
+                                 separator=config.data.separator)  # fmt: skip
+            preds[i] = ranked[0] if ranked else None
+    metrics = kind.score(preds, rows, data, generated=bool(written), pool=data.validation)
     return MultitaskResult("one prefix per task, one batch", len(paths), trainable, stored, train_s, metrics)
 
 

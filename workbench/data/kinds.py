@@ -46,8 +46,6 @@ class DataKind:
     layout = "pair"
     # Are predictions generated and read back? Language modelling is scored by its loss alone.
     generates = True
-    # Can a generative model's prediction be its likeliest label instead (workbench.ranking)?
-    ranks_labels = False
     # The role whose repeated values make one record (text: the source; E2E gives each record ~8.5 human
     # references, one row each). Splits keep a record whole, and generation scores each record once.
     group_role: str | None = None
@@ -68,6 +66,11 @@ class DataKind:
     def loss_metrics(self, loss: float) -> dict[str, float]:
         """Metrics that follow from the validation loss alone."""
         return {}
+
+    def label_choices(self, row: Mapping[str, Any], data: TaskData) -> list[str] | None:
+        """The labels a generative model may rank to predict ``row`` (:mod:`workbench.ranking`; the prediction is
+        then the index of the likeliest), or None where its output is written and read back."""
+        return None
 
     def target_stats(self, train: Dataset) -> tuple[float, float] | None:
         """What a head's targets are scaled by (regression: the training mean and standard deviation)."""
@@ -168,7 +171,7 @@ class _Text(DataKind):
 
 class _Classification(DataKind):
     name, roles = "classification", ("text", "label")
-    metrics, has_label_names, ranks_labels = ("accuracy", "f1"), True, True
+    metrics, has_label_names = ("accuracy", "f1"), True
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
         _check_text(splits, columns["text"], where)
@@ -179,6 +182,9 @@ class _Classification(DataKind):
 
     def read(self, text, row, data):  # type: ignore[no-untyped-def]
         return m.parse_label(text, data.label_names)
+
+    def label_choices(self, row, data):  # type: ignore[no-untyped-def]
+        return list(data.label_names)
 
     def show(self, prediction, data):  # type: ignore[no-untyped-def]
         return data.label_names[prediction] if prediction >= 0 else "(no label)"
@@ -313,6 +319,10 @@ class _Mixture(DataKind):
     def read(self, text, row, data):  # type: ignore[no-untyped-def]
         member = data.members[row["task"]]
         return member.data_kind.read(text, member.split(row["split"])[row["row"]], member)
+
+    def label_choices(self, row, data):  # type: ignore[no-untyped-def]
+        member = data.members[row["task"]]  # a classification task ranks its own labels, in its own terms
+        return member.data_kind.label_choices(member.split(row["split"])[row["row"]], member)
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
         out: dict[str, float] = {}
