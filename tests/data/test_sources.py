@@ -105,13 +105,15 @@ def test_targets_with_newlines_keep_generation_multi_line(tmp_path):
 
 def test_e2e_files_as_they_come_need_no_column_mapping_alone_or_in_a_mixture(tmp_path):
     rows = "".join(f'"name[A{i}], food[Thai]","A{i} serves Thai food."\n' for i in range(20))
-    (tmp_path / "devset.csv").write_text("mr,ref\n" + rows, encoding="utf-8")  # E2E's own column names
-    data = load_task_data(DataChoice(name=str(tmp_path / "devset.csv")), seed=0)
+    (tmp_path / "e2e").mkdir()
+    (tmp_path / "e2e" / "devset.csv").write_text("mr,ref\n" + rows, encoding="utf-8")  # E2E's own column names
+    data = load_task_data(DataChoice(name=str(tmp_path / "e2e" / "devset.csv")), seed=0)
     assert data.kind == "text" and data.train[0]["source"].startswith("name[A")
     assert "columns read as E2E's CSV files name them: mr -> source, ref -> target" in data.notes
     (tmp_path / "intents.csv").write_text("text,label\n" + "".join(f"q{i},l{i % 2}\n" for i in range(20)))
-    mixed = load_task_data(DataChoice(name=str(tmp_path / "devset.csv"), mix=[str(tmp_path / "intents.csv")]), seed=0)
-    assert set(mixed.members) == {"devset", "intents"} and mixed.members["devset"].kind == "text"
+    e2e = str(tmp_path / "e2e" / "devset.csv")
+    mixed = load_task_data(DataChoice(name=e2e, mix=[str(tmp_path / "intents.csv")]), seed=0)
+    assert set(mixed.members) == {"e2e", "intents"} and mixed.members["e2e"].kind == "text"
     # A mapping the person gives wins, and a file that names a role itself is read by that name.
     both = "".join(f"m{i},r{i},s{i},t{i}\n" for i in range(20))
     (tmp_path / "both.csv").write_text("mr,ref,source,target\n" + both, encoding="utf-8")
