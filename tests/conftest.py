@@ -24,9 +24,11 @@ def _hub_online() -> bool:
         return False
 
 
-# End-to-end files (a browser, a fresh install, every notebook, the real models, two processes): marked slow,
-# so `make test-quick` (-m "not slow") runs the rest while you work; `make test` runs everything.
-SLOW = ("test_browser.py", "test_install.py", "test_notebooks.py", "test_distributed.py", "test_real_")
+# End-to-end files (a browser, a fresh install, every notebook, the real models, two processes, a soak): marked slow,
+# so `make test-quick` (-m "not slow") runs the rest while you work; `make test` runs everything. Tests that start
+# fresh interpreters carry the mark themselves.
+SLOW = ("test_browser.py", "test_install.py", "test_notebooks.py", "test_distributed.py", "test_real_",
+        "test_panel_soak.py")  # fmt: skip
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

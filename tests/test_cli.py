@@ -124,6 +124,7 @@ def test_listings_help_and_argument_errors_import_no_heavy_library(argv):
     assert result.stdout.strip() == ""
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_the_import_check_sees_heavy_libraries_when_a_command_loads_them():
     # The control for the test above: a command that opens a run directory does import torch.
     argv = [["generate", "--run", "nowhere", "--prompt", "x"]]
@@ -135,6 +136,7 @@ def test_the_import_check_sees_heavy_libraries_when_a_command_loads_them():
 NOISE = ("Loading weights", "Writing model shards", "loss_type=None", "is_gradient_checkpointing")
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 @pytest.mark.parametrize("model", ["tiny-demo", "tiny-bert"])
 def test_a_default_run_prints_no_library_chatter(tmp_path, model):
     # In a fresh process with an empty model cache, so that loading and building both happen.

@@ -5,9 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 VERBS = {"compare", "compare_multitask", "analyse", "sweep", "load_prefix_bank"}
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_the_top_level_holds_the_three_things_a_verb_per_study_and_reachable_submodules():
     code = (
         "import inspect, workbench as wb\n"

@@ -74,6 +74,7 @@ def test_checkpoint_loading_never_unpickles_code(make_config, tmp_path):
         Run.resume(path)
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_cli_signal_stops_at_a_step_boundary_and_writes_the_run(tmp_path, sig):
     out = tmp_path / "run"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 
 def _what_a_user_sees() -> dict:
     from huggingface_hub import constants
@@ -44,6 +46,7 @@ def test_the_panels_caches_keep_the_latest_and_clear(make_config):
     assert not loader._datas and not loader._bases
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_importing_the_workbench_sets_no_environment_variables():
     import subprocess
     import sys
@@ -80,6 +83,7 @@ else:
 """
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_the_workbench_resets_only_an_accelerate_state_it_set_up_itself():
     import subprocess
     import sys

@@ -192,6 +192,7 @@ print(repr((first, panel.info.counts.value)))
 """
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_a_new_panel_shows_before_the_model_has_loaded():
     # In a fresh interpreter, so that nothing is imported yet: the constructor returns while loading goes on.
     import ast
