@@ -87,8 +87,9 @@ def test_training_beside_a_busy_process_says_so_and_ends_with_the_count_it_found
     assert counts.threads == 2
 
 
-def test_two_busy_threads_on_one_cpu_are_seen_waiting():
-    # hashlib releases the GIL on large inputs: both threads are ready to run, on the one CPU the process may use.
+def test_busy_threads_on_one_cpu_are_seen_waiting():
+    # hashlib releases the GIL on large inputs: every thread is ready to run, on the one CPU the process may use.
+    # Three threads wait about two thirds of the time; two would wait about half, on the starved line itself.
     script = """
 import hashlib, os, threading, time
 from workbench.threads import CpuWait
@@ -98,7 +99,7 @@ def work():
     while time.perf_counter() < end:
         hashlib.sha256(data).digest()
 waited = CpuWait(every_s=0)
-threads = [threading.Thread(target=work) for _ in range(2)]
+threads = [threading.Thread(target=work) for _ in range(3)]
 for t in threads: t.start()
 for t in threads: t.join()
 print(waited.read())
