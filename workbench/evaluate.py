@@ -14,7 +14,7 @@ finished first). The training loop calls this; it knows nothing about the loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +30,7 @@ from .models.sharing import running
 from .models.tasks import ModelTask, model_task
 from .ranking import rank_labels
 
-__all__ = ["EvalResult", "evaluate", "evaluate_with"]
+__all__ = ["EvalResult", "evaluate", "evaluate_with", "rank_or_write"]
 
 
 @dataclass
@@ -132,6 +132,22 @@ def evaluate_with(
     )  # fmt: skip
 
 
+def rank_or_write(data: TaskData, rows: Sequence[Mapping[str, Any]],
+                  rank: bool) -> tuple[list[int], dict[tuple[str, ...], list[int]]]:  # fmt: skip
+    """Which of ``rows`` a generative model writes out (their indices), and which it ranks, grouped by the labels they
+    choose among (a classification task's, alone or in a mixture: :meth:`DataKind.label_choices`); with ``rank``
+    off, every row is written."""
+    written: list[int] = []
+    ranked: dict[tuple[str, ...], list[int]] = {}
+    for i, row in enumerate(rows):
+        names = data.data_kind.label_choices(row, data) if rank else None
+        if names is None:
+            written.append(i)
+        else:
+            ranked.setdefault(tuple(names), []).append(i)
+    return written, ranked
+
+
 def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: list[dict[str, Any]], separator: str,
              max_new_tokens: int, stop: Callable[[], bool] | None,
              rank: bool) -> tuple[list[Any], list[str], bool] | None:  # fmt: skip
@@ -140,10 +156,9 @@ def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: 
     output; and whether any row was written. None when ``stop`` ended it part-way."""
     kind = data.data_kind
     sources = [data.render(row)[0] for row in rows]
-    choices = [kind.label_choices(row, data) if rank else None for row in rows]
+    written, ranked = rank_or_write(data, rows, rank)
     preds: list[Any] = [None] * len(rows)
     shown = [""] * len(rows)
-    written = [i for i, names in enumerate(choices) if names is None]
     if written:
         outputs = generate_texts(model, tokenizer, [sources[i] for i in written], task=task, separator=separator,
                                  max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
@@ -151,11 +166,7 @@ def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: 
             return None
         for i, text in zip(written, outputs):
             preds[i], shown[i] = kind.read(text, rows[i], data), text
-    together: dict[tuple[str, ...], list[int]] = {}  # rows choosing among the same labels are ranked together
-    for i, names in enumerate(choices):
-        if names is not None:
-            together.setdefault(tuple(names), []).append(i)
-    for names, members in together.items():
+    for names, members in ranked.items():  # rows choosing among the same labels are ranked together
         ids = rank_labels(model, tokenizer, task, [sources[i] for i in members], names, separator=separator,
                           stop=stop)  # fmt: skip
         if ids is None:

@@ -23,6 +23,7 @@ from typing import Any
 from .config import RunConfig
 from .data import TaskData
 from .errors import CompatibilityError
+from .evaluate import rank_or_write
 from .history import Callback
 from .prefix_bank import load_prefix_bank
 from .ranking import rank_labels
@@ -105,9 +106,7 @@ def _prefix_per_task(config: RunConfig, data: TaskData, callbacks: Sequence[Call
         # The rows the mixed prefix is scored on. Written outputs come from the bank, each row under its task's
         # prefix, all in one batch per chunk; a class is, as everywhere, the likeliest of its task's labels.
         rows = kind.scored_rows(data.validation, config.train.eval_generate)
-        rank = config.train.label_choice == "ranking"
-        choices = [kind.label_choices(row, data) if rank else None for row in rows]
-        written = [i for i, names in enumerate(choices) if names is None]
+        written, ranked = rank_or_write(data, rows, config.train.label_choice == "ranking")
         outputs = load_prefix_bank(list(paths.values())).generate(
             [_member_source(data, rows[i]) for i in written], [paths[rows[i]["task"]] for i in written],
             max_new_tokens=config.train.max_new_tokens,
@@ -115,12 +114,12 @@ def _prefix_per_task(config: RunConfig, data: TaskData, callbacks: Sequence[Call
     preds: list[Any] = [None] * len(rows)
     for i, text in zip(written, outputs):
         preds[i] = kind.read(text, rows[i], data)
-    for i, names in enumerate(choices):
-        if names is not None:
+    for names, members in ranked.items():
+        for i in members:  # under its own task's prefix
             run = runs[rows[i]["task"]]
-            ranked = rank_labels(run.live_model, run.tokenizer, run.task, [_member_source(data, rows[i])], names,
+            choice = rank_labels(run.live_model, run.tokenizer, run.task, [_member_source(data, rows[i])], names,
                                  separator=config.data.separator)  # fmt: skip
-            preds[i] = ranked[0] if ranked else None
+            preds[i] = choice[0] if choice else None
     metrics = kind.score(preds, rows, data, generated=bool(written), pool=data.validation)
     return MultitaskResult("one prefix per task, one batch", len(paths), trainable, stored, train_s, metrics)
 
