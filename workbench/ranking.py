@@ -7,7 +7,7 @@ hold none: ``unparsed``), or score each label as the output and take the likelie
 training did (the label's tokens and the end of sequence after the prompt, :mod:`workbench.data.encode`)
 and sums the label tokens' log-probabilities, so every row gets a label and a 77-intent task
 needs no free generation. A decoder reads each prompt once (the prefix with it) and continues
-that cache with every label in one batch — the prompt is most of a row, so this is several
+that cache with every label, labels of like length batched together — the prompt is most of a row, so this is several
 times fewer tokens than a teacher-forced pass per (input, label) pair, with the same positions
 and so the same scores. An encoder-decoder scores the pairs teacher-forced. It reads a model;
 choosing when to rank is :mod:`workbench.evaluate`'s business.
@@ -94,8 +94,7 @@ def _continue(model: Any, prompt_cache: Any, first: torch.Tensor, targets: list[
     # Every token but the last is fed (nothing is predicted after it), through the base alone: the prefix is
     # already in the cache, and positions continue from its length, where a teacher-forced pass puts them.
     logits = base_of(model)(input_ids=labels[:, :-1].clamp_min(0), attention_mask=mask, past_key_values=cache).logits
-    picked = logits.float().log_softmax(-1).gather(-1, labels[:, 1:].clamp_min(0).unsqueeze(-1)).squeeze(-1)
-    return first[labels[:, 0]] + (picked * learned[:, 1:]).sum(-1)
+    return first[labels[:, 0]] + _summed_logprob(logits, labels[:, 1:])
 
 
 def _pair_scores(model: Any, tokenizer: Any, sources: Sequence[str], label_names: Sequence[str],
@@ -109,8 +108,12 @@ def _pair_scores(model: Any, tokenizer: Any, sources: Sequence[str], label_names
         if stop is not None and stop():
             return None
         batch = {k: v.to(device) for k, v in collate(features[start : start + batch_size]).items()}
-        logprobs = model(**batch).logits.float().log_softmax(-1)
-        mask = batch["labels"] != IGNORE
-        picked = logprobs.gather(-1, batch["labels"].clamp_min(0).unsqueeze(-1)).squeeze(-1)
-        scores += (picked * mask).sum(-1).tolist()
+        scores += _summed_logprob(model(**batch).logits, batch["labels"]).tolist()
     return torch.tensor(scores).view(len(sources), len(label_names))
+
+
+def _summed_logprob(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """[B]: the summed log-probability of each row's targets (``logits`` [B, W, V] predicting ``targets`` [B, W];
+    IGNORE marks what is not scored)."""
+    picked = logits.float().log_softmax(-1).gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+    return (picked * (targets != IGNORE)).sum(-1)
