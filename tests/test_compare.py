@@ -87,3 +87,12 @@ def test_a_new_head_learns_at_the_runs_rate_whichever_way_the_base_adapts(make_c
     cfg.train.head_lr = 5e-2
     compare(cfg, [Method("full", kind="full", lr=1e-4)])
     assert seen[-1] == (1e-4, 5e-2)
+
+
+def test_each_method_draws_a_learning_curve_on_the_same_steps(make_config):
+    cfg = make_config(train={"steps": 6})
+    results = compare(cfg, [Method("prefix 4", length=4), Method("lora", kind="lora", rank=2)], eval_every=2)
+    for r in results:
+        assert [p.step for p in r.curve] == [2, 4, 6]
+        assert 0 < r.curve[0].seconds < r.curve[1].seconds < r.curve[2].seconds <= r.train_s
+        assert r.curve[-1].value == r.value and r.curve[-1].loss == r.loss  # the last point is the result

@@ -83,3 +83,19 @@ def test_the_cli_line_of_a_config_reads_back_as_the_same_config():
     assert again == cfg
     cfg.train.weight_decay = 0.1  # no flag: said, for --config
     assert cli_args(cfg)[1] == ["train.weight_decay"]
+
+
+@pytest.mark.parametrize("init", ["matched", "example", "zero"])
+def test_every_start_without_words_reads_back_through_its_flag(init):
+    cfg = RunConfig()
+    cfg.prefix.init = init
+    flags, _ = cli_args(cfg)
+    assert flags[flags.index("--init") + 1] == init
+    assert config_from_args(build_parser().parse_args(["train", *flags])).prefix.init == init
+
+
+def test_a_start_that_does_not_exist_names_every_one_that_does():
+    from workbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match='use random, zero, matched, example or text:"some words"'):
+        config_from_args(build_parser().parse_args(["train", "--init", "matchd"]))

@@ -62,6 +62,15 @@ def test_overlay_has_two_traces_per_run():
     assert [t.name for t in fig.data] == ["a", "a (val)", "b", "b (val)"]
 
 
+def test_curves_put_each_method_against_steps_and_against_seconds():
+    curves = {"prefix": _history().curve("bleu"), "lora": _history().curve("bleu")}
+    fig = plots.curves_figure(curves, "bleu")
+    assert [(t.name, t.xaxis or "x") for t in fig.data] == [("prefix", "x"), ("prefix", "x2"), ("lora", "x"),
+                                                             ("lora", "x2")]  # fmt: skip
+    assert list(fig.data[0].x) == [5, 10] and list(fig.data[1].x) == [5.0, 10.0] and list(fig.data[0].y) == [10, 30]
+    assert fig.data[1].showlegend is False and fig.layout.xaxis2.title.text == "seconds of training"
+
+
 def test_attention_figures_label_prefix_slots_and_keep_repeated_tokens_apart():
     probe = _probe()
     share = plots.prefix_share_figure(probe)

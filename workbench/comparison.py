@@ -29,10 +29,10 @@ from typing import Any
 import torch
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
-from .config import PrefixSettings, RunConfig
+from .config import DataChoice, PrefixSettings, RunConfig
 from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
 from .errors import ConfigError
-from .history import Callback
+from .history import Callback, CurvePoint
 from .memory import MB, StepMemory, step_memory
 from .models import LoadedModel, load_model
 from .models.sharing import LOADING, running
@@ -93,17 +93,18 @@ class Result:
     memory_bytes: int = 0  # one training step's accounted memory (CUDA: its measured peak)
     loss: float = float("nan")  # the final validation loss
     ended: str = ""  # why the training ended early (a non-finite loss, out of memory); "" when it completed
+    curve: list[CurvePoint] = field(default_factory=list)  # every evaluation, in order (the last is the result)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "method": asdict(self.method)}
 
 
-def _adapt(loaded: LoadedModel, method: Method, seed: int) -> Any:
+def _adapt(loaded: LoadedModel, method: Method, seed: int, data: TaskData, choice: DataChoice) -> Any:
     task_type = loaded.task.peft_task
     if method.kind == "prefix":
         settings = PrefixSettings(length=method.length, projection=method.projection, init=method.init,
                                   init_text=method.init_text)  # fmt: skip
-        return attach_prefix(loaded, settings, seed=seed)
+        return attach_prefix(loaded, settings, seed=seed, data=data, choice=choice)
     if method.kind == "prompt":
         with LOADING, quiet():
             model = get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
@@ -154,10 +155,13 @@ def compare(
     *,
     on_result: Callable[[Result], None] | None = None,
     callbacks: Sequence[Callback] = (),
+    eval_every: int = 0,
 ) -> list[Result]:
     """Train every method on ``config``'s model and data with its train settings; one Result each.
 
     ``callbacks`` get every method's training events (each method's steps count from 1 again).
+    ``eval_every``: steps between the evaluations that draw each method's learning curve (``Result.curve``);
+    0 evaluates once, at the end.
     """
     results = []
     config.validate()  # data held in a DataFrame or Dataset gets its name here
@@ -172,13 +176,13 @@ def compare(
             data.train = data.train.select(range(min(method.examples, len(data.train))))
         loaded = load_model(config.model, data.kind, label_names=data.label_names)
         with seeded(config.train.seed):  # LoRA's and prompt tuning's fresh weights too, not the user's stream
-            model = _adapt(loaded, method, config.train.seed)
+            model = _adapt(loaded, method, config.train.seed, data, config.data)
         settings = copy.deepcopy(config.train)
         settings.lr = method.lr or _LR[method.kind]
         # A new head is the same problem whichever way the base adapts: it learns at the run's rate in every
         # method (at LoRA's or fine-tuning's rate, a 77-way head barely moves in a few hundred steps).
         settings.head_lr = config.train.head_lr or config.train.lr
-        settings.eval_every = 0  # one evaluation, at the end
+        settings.eval_every = eval_every
         splits = encode_splits(data, loaded.tokenizer, loaded.task, config.data)
         trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings,
                           separator=config.data.separator)  # fmt: skip
@@ -202,6 +206,7 @@ def compare(
             memory_bytes=_step_memory(trainer).total,
             loss=history.evals[-1].loss if history.evals else float("nan"),
             ended="" if history.ends[-1].reason == "completed" else history.ends[-1].summary,
+            curve=history.curve(metric),
         )
         results.append(result)
         if on_result:

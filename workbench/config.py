@@ -40,7 +40,7 @@ __all__ = [
 DEFAULT_MODEL = "tiny-demo"
 DEFAULT_DATASET = "toy-e2e"
 
-INIT_CHOICES = ("random", "zero", "text")
+INIT_CHOICES = ("random", "zero", "matched", "example", "text")
 SCHEDULES = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -141,9 +141,11 @@ class DataChoice:
 class PrefixSettings:
     """The prefix: how many virtual tokens, reparametrized or not, and how to start.
 
-    ``init`` is ``"random"``, ``"zero"`` or ``"text"``; with ``"text"`` the prefix
-    starts as the base model's keys/values of ``init_text`` (Li & Liang's
-    real-word initialisation).
+    ``init`` is ``"random"`` (PEFT's N(0, 1)), ``"zero"``, ``"matched"`` (random at
+    each layer's own key/value scale, measured on a few training rows), ``"example"``
+    (the base model's keys/values of a training row) or ``"text"`` (those of
+    ``init_text``: Li & Liang's real-word initialisation); see
+    :mod:`workbench.prefix_init`.
     """
 
     length: int = _ranged(10, 1, 2048, flag="--prefix-length", help="virtual tokens at every layer")

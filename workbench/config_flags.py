@@ -144,7 +144,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if args.init is not None:
         kind, _, text = args.init.partition(":")
         if kind not in INIT_CHOICES or (kind != "text" and text):
-            raise ConfigError(f'--init is {args.init!r}; use random, zero or text:"some words"')
+            raise ConfigError(f'--init is {args.init!r}; use {", ".join(INIT_CHOICES[:-1])} or text:"some words"')
         cfg.prefix.init, cfg.prefix.init_text = kind, text.strip().strip("'\"") if kind == "text" else ""
     cfg.validate()
     if cfg.train.report_to:

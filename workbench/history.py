@@ -19,7 +19,18 @@ from .jsonio import from_json, to_json
 from .metrics import is_better
 from .threads import STARVED
 
-__all__ = ["ENDINGS", "Callback", "EndEvent", "Ending", "EvalEvent", "Event", "History", "StepEvent", "check_total"]
+__all__ = [
+    "ENDINGS",
+    "Callback",
+    "CurvePoint",
+    "EndEvent",
+    "Ending",
+    "EvalEvent",
+    "Event",
+    "History",
+    "StepEvent",
+    "check_total",
+]
 
 
 @dataclass
@@ -100,6 +111,19 @@ class EndEvent:
 
 
 Event = StepEvent | EvalEvent | EndEvent
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """A learning curve's point: an evaluation after ``step`` steps and ``seconds`` of training (evaluations
+    not counted), its validation loss and one metric's value (NaN where that evaluation has none)."""
+
+    step: int
+    seconds: float
+    loss: float
+    value: float
+
+
 Callback = Callable[[Event], None]
 
 
@@ -135,6 +159,25 @@ class History:
             ):
                 best = e
         return best
+
+    @property
+    def headline(self) -> str | None:
+        """The run's headline metric: evaluations list it first (None before any evaluation)."""
+        return next((name for e in self.evals for name in e.metrics), None)
+
+    def curve(self, metric: str) -> list[CurvePoint]:
+        """Every evaluation at its step and its seconds of training. The run's clock runs through its
+        evaluations, so the time taken by those at earlier steps is taken off."""
+        step_end = {s.step: s.elapsed_s for s in self.steps}
+        points, evaluated, before, end = [], 0.0, 0.0, 0.0  # evaluated: eval seconds up to this step's start
+        for i, e in enumerate(self.evals):
+            trained = step_end.get(e.step, max((t for k, t in step_end.items() if k <= e.step), default=0.0))
+            if i and self.evals[i - 1].step < e.step:
+                before = evaluated
+            points.append(CurvePoint(e.step, trained - before, e.loss, e.metrics.get(metric, math.nan)))
+            evaluated += max(0.0, e.elapsed_s - max(trained, end))  # 0: an event without its time (elapsed_s 0)
+            end = max(end, e.elapsed_s)
+        return points
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from .history import History
+from .history import CurvePoint, History
 from .metrics import METRICS
 
 if TYPE_CHECKING:  # the probe and the analyses import torch; a figure needs only their numbers
@@ -31,6 +31,7 @@ __all__ = [
     "attention_over_training",
     "comparison_figure",
     "confusion_figure",
+    "curves_figure",
     "layer_ablation_figure",
     "loss_figure",
     "metrics_figure",
@@ -63,13 +64,6 @@ def smooth(values: Sequence[float], weight: float = 0.9) -> list[float]:
     return out
 
 
-def _metric_name(history: History, metric: str | None) -> str | None:
-    # Evaluations list the run's headline metric first.
-    if metric:
-        return metric
-    return next((name for ev in history.evals for name in ev.metrics), None)
-
-
 def _metric_title(metric: str | None) -> str:
     if metric is None:
         return "metric"
@@ -91,7 +85,7 @@ def loss_figure(
     always kept), after smoothing over every step: a live chart stays light at 10,000 steps.
     Until the metric has a point, its panel says when the first comes (``first_eval``, a step).
     """
-    metric = _metric_name(history, metric)
+    metric = metric or history.headline
     keep = _thin(len(history.steps), max_points)
     smoothed = smooth(history.losses())
     kept = [history.steps[i] for i in keep]
@@ -152,6 +146,28 @@ def overlay_figure(
                                  line={"color": color, "dash": "dot"}, showlegend=False))  # fmt: skip
     return _figure(traces, title=title, xaxis={"title": "step"},
                    yaxis={"title": "loss (smoothed; dotted: validation)"})  # fmt: skip
+
+
+def curves_figure(
+    curves: Mapping[str, Sequence[CurvePoint]], metric: str, *, title: str = "Learning curves"
+) -> go.Figure:
+    """Each method's (or run's) metric over training: against steps on the left, against seconds of training
+    on the right (:meth:`History.curve`), so methods of unequal step cost are compared at equal time too."""
+    traces = []
+    for i, (label, points) in enumerate(curves.items()):
+        style = {
+            "name": label,
+            "legendgroup": label,
+            "mode": "lines+markers",
+            "line": {"color": _COLORS[i % len(_COLORS)]},
+        }
+        values = [p.value for p in points]
+        traces.append(go.Scatter(x=[p.step for p in points], y=values, **style))
+        traces.append(go.Scatter(x=[p.seconds for p in points], y=values, xaxis="x2", showlegend=False, **style))
+    return _figure(traces, title=title, legend={"orientation": "h", "y": -0.2, "x": 0},
+                   xaxis={"domain": [0, 0.47], "title": "step"},
+                   xaxis2={"domain": [0.53, 1], "anchor": "y", "title": "seconds of training"},
+                   yaxis={"title": _metric_title(metric)})  # fmt: skip
 
 
 def metrics_figure(

@@ -2,24 +2,23 @@
 
 :func:`attach_prefix` turns :class:`PrefixSettings` into a ``PrefixTuningConfig``
 and a frozen-base ``PeftModel``; ``init`` picks random, zero (PEFT's
-``init_weights="zero"``) or real-word initialisation (the base model's keys and
-values for a text, through ``peft.initialize_kv_prefix_from_past_key_values``).
+``init_weights="zero"``) or a start written by :mod:`workbench.prefix_init` (the
+base model's keys and values of a text or a training row, or drawn at each
+layer's own scale).
 :func:`preflight` turns PEFT's known failure modes into plain findings before any
 training starts. The PEFT model itself is used as it is; nothing here trains.
 """
 
 from __future__ import annotations
 
-import math
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from peft import PeftModel, PrefixTuningConfig, get_peft_model
-from peft.tuners.cartridge.utils import initialize_kv_prefix_from_past_key_values
 
-from .config import PrefixSettings
+from .config import DataChoice, PrefixSettings
 from .data import TaskData
 from .data.chat_template import chat_format
 from .data.coverage import tokenizer_coverage
@@ -27,6 +26,7 @@ from .errors import CompatibilityError
 from .models import BUILTIN_MODELS, LoadedModel, quirks_for
 from .models.sharing import LOADING
 from .models.tasks import HEAD_MODULES
+from .prefix_init import FROM_KV, initialize
 from .process_state import seeded
 from .quiet import quiet
 
@@ -78,16 +78,26 @@ def prefix_config(loaded: LoadedModel, settings: PrefixSettings) -> PrefixTuning
     )
 
 
-def attach_prefix(loaded: LoadedModel, settings: PrefixSettings, *, seed: int | None = None) -> PeftModel:
-    """Wrap the (frozen) base model with a fresh prefix, initialised as ``settings.init`` says."""
+def attach_prefix(
+    loaded: LoadedModel,
+    settings: PrefixSettings,
+    *,
+    seed: int | None = None,
+    data: TaskData | None = None,
+    choice: DataChoice | None = None,
+) -> PeftModel:
+    """Wrap the (frozen) base model with a fresh prefix, initialised as ``settings.init`` says.
+
+    ``data`` and ``choice`` (the run's data and its settings): the training rows an ``example`` or ``matched``
+    start reads.
+    """
     errors = [f for f in _settings_findings(loaded, settings) if f.level == "error"]
     if errors:
         raise CompatibilityError(errors[0].message)
     # new modules: not while another thread builds a model (see models.sharing); drawn from the seed when given
     with LOADING, quiet(), seeded(seed) if seed is not None else nullcontext():
         model = get_peft_model(loaded.model, prefix_config(loaded, settings))
-    if settings.init == "text":
-        _init_from_text(model, loaded, settings)
+    initialize(model, loaded, settings, data=data, choice=choice, seed=seed)
     return model
 
 
@@ -216,14 +226,14 @@ def _chat_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
 
 def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Finding]:
     out = []
-    if settings.init == "text":
+    if settings.init in FROM_KV:
         if settings.projection:
-            out.append(Finding("error", "text init cannot be combined with projection: PEFT loads a text's "
+            out.append(Finding("error", f"{settings.init} init cannot be combined with projection: PEFT loads "
                                         "keys/values only into a flat prefix; use --no-projection"))  # fmt: skip
         if loaded.architecture != "decoder":
-            out.append(Finding("error", f"text init needs a decoder model; {loaded.name} is an "
+            out.append(Finding("error", f"{settings.init} init needs a decoder model; {loaded.name} is an "
                                         f"{loaded.architecture} model (use random or zero init)"))  # fmt: skip
-        if not settings.init_text.strip():
+        if settings.init == "text" and not settings.init_text.strip():
             out.append(Finding("error", "text init needs a text, e.g. --init text:'describe :'"))
     elif loaded.architecture == "decoder" and loaded.name not in BUILTIN_MODELS and not settings.projection:
         # Measured (bench/real_model.py, SmolLM2-135M on E2E, 200 records, 50 steps): BLEU 58 from a text; a flat
@@ -233,17 +243,3 @@ def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Fi
                                    "text:'describe the record in one sentence :', 58), the projection MLP also "
                                    "learned (--projection --lr 1e-3, 52); README, *A real model*"))  # fmt: skip
     return out
-
-
-@torch.no_grad()
-def _init_from_text(model: PeftModel, loaded: LoadedModel, settings: PrefixSettings) -> None:
-    """Load the base model's keys/values of ``init_text`` (repeated to fill the prefix) into it."""
-    ids = loaded.tokenizer(settings.init_text, add_special_tokens=False)["input_ids"]
-    if not ids:
-        raise CompatibilityError(f"init text {settings.init_text!r} encodes to no tokens")
-    # Like PEFT's prompt-tuning text init: repeat the text to the prefix length, cut the rest.
-    ids = (ids * math.ceil(settings.length / len(ids)))[: settings.length]
-    input_ids = torch.tensor([ids], device=model.device)
-    with model.disable_adapter():
-        out: Any = model.get_base_model()(input_ids=input_ids, use_cache=True)
-    initialize_kv_prefix_from_past_key_values(model, past_key_values=out.past_key_values)

@@ -113,7 +113,7 @@ class Run:
         errors = [f for f in findings if f.level == "error"]
         if errors:
             raise CompatibilityError(errors[0].message)
-        model = attach_prefix(loaded, config.prefix, seed=config.train.seed)
+        model = attach_prefix(loaded, config.prefix, seed=config.train.seed, data=data, choice=config.data)
         run = cls(config, loaded, model, data)
         run.findings = findings
         return run

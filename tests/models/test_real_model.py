@@ -167,3 +167,23 @@ def test_the_panel_trains_smollm2_on_the_e2e_file_and_reads_like_a_real_model(sm
     assert panel.loss_chart.figure.layout.title.text.startswith("smollm2-135m · devset.csv")
     outputs = [s["output"] for e in run.history.evals for s in e.samples]
     assert outputs and not [o for o in outputs if "\n" in o]  # one line each, as the task's targets
+
+
+def test_a_matched_start_leaves_the_real_model_readable_where_n01_slots_do_not(smollm2, e2e_csv):
+    """PEFT's N(0, 1) slots are far from a real layer's keys and values (SmolLM2's layer-0 values have std 0.04):
+    the untrained prefix alone wrecks the model's loss, where slots drawn at each layer's own scale do not."""
+    from workbench.config import DataChoice, ModelChoice, PrefixSettings
+    from workbench.data import Collator, encode_split, load_task_data
+    from workbench.models import load_model
+    from workbench.prefix import attach_prefix
+
+    choice = DataChoice(name=e2e_csv, max_eval_examples=16, max_length=96)
+    data = load_task_data(choice, seed=0)
+    losses = {}
+    for init in ("random", "matched"):
+        loaded = load_model(ModelChoice(smollm2), data.kind)
+        model = attach_prefix(loaded, PrefixSettings(init=init), seed=0, data=data, choice=choice)
+        rows = encode_split(data, "validation", loaded.tokenizer, loaded.task, max_length=96, separator="->")
+        with torch.no_grad():
+            losses[init] = model(**Collator(loaded.tokenizer.pad_token_id)(rows.features[:16])).loss.item()
+    assert losses["matched"] < 0.6 * losses["random"], losses

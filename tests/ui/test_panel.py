@@ -116,6 +116,12 @@ def test_runs_are_overlaid_and_share_one_frozen_base(panel):
     second = panel.train(wait=True)
     assert first.loaded.model is second.loaded.model  # one base model in memory
     assert len(panel.runs_view.select.value) == 2 and len(panel.runs_view.chart.view.data) == 4
+    panel.runs_view.curves.value = True  # their learning curves: the metric by step and by seconds of training
+    chart = panel.runs_view.chart.view
+    assert [t.xaxis or "x" for t in chart.data] == ["x", "x2"] * 2 and chart.layout.yaxis.title.text == "slot_coverage"
+    assert list(chart.data[0].x) == [e.step for e in first.history.evals]
+    panel.runs_view.curves.value = False
+    assert chart.layout.xaxis2.domain is None and chart.data[1].name.endswith("(val)")
     # the first run still answers with its own prefix after a second one wrapped the same base
     assert second.model.active_peft_config.num_virtual_tokens == 2
     assert first.generate(prompt) == alone

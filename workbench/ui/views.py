@@ -226,14 +226,18 @@ class AttentionView:
 
 
 class RunsView:
-    """Earlier runs of this panel, selectable, overlaid in one chart."""
+    """Earlier runs of this panel, selectable, overlaid in one chart: their losses, or their learning curves
+    (the metric against steps and against seconds of training)."""
 
     def __init__(self, mode: str) -> None:
         self.chart = LiveFigure(plots.overlay_figure({}), mode)
         self.select = w.SelectMultiple(options=[], rows=4, description="overlay", layout=w.Layout(width="100%"))
+        self.curves = w.ToggleButtons(options=[("loss", False), ("metric", True)], value=False,
+                                      style={"button_width": "70px"})  # fmt: skip
         self._histories: dict[str, History] = {}
         self.select.observe(lambda _c: self.redraw(), names="value")
-        self.box = w.VBox([self.select, self.chart.widget], layout=w.Layout(width="100%"))
+        self.curves.observe(lambda _c: self.redraw(), names="value")
+        self.box = w.VBox([w.HBox([self.select, self.curves]), self.chart.widget], layout=w.Layout(width="100%"))
 
     def show(self, histories: Mapping[str, History]) -> None:
         """Offer ``histories``; newly added runs are selected."""
@@ -246,4 +250,11 @@ class RunsView:
 
     def redraw(self) -> None:
         chosen = {k: self._histories[k] for k in self.select.value if k in self._histories}
-        self.chart.show(plots.overlay_figure(chosen, title=f"Runs ({len(chosen)} overlaid)"))
+        if not self.curves.value:
+            self.chart.show(plots.overlay_figure(chosen, title=f"Runs ({len(chosen)} overlaid)"))
+            return
+        # The first chosen run's metric; runs that report another are left out, and the title says how many.
+        metric = next((h.headline for h in chosen.values() if h.headline), None) or "metric"
+        curves = {k: h.curve(metric) for k, h in chosen.items() if h.headline == metric}
+        other = f", {len(chosen) - len(curves)} with another metric left out" if len(curves) < len(chosen) else ""
+        self.chart.show(plots.curves_figure(curves, metric, title=f"Runs ({len(curves)} overlaid{other})"))
