@@ -171,7 +171,8 @@ class History:
         step_end = {s.step: s.elapsed_s for s in self.steps}
         points, evaluated, before, end = [], 0.0, 0.0, 0.0  # evaluated: eval seconds up to this step's start
         for i, e in enumerate(self.evals):
-            trained = step_end.get(e.step, max((t for k, t in step_end.items() if k <= e.step), default=0.0))
+            trained = step_end[e.step] if e.step in step_end else max(
+                (t for k, t in step_end.items() if k <= e.step), default=0.0)  # fmt: skip
             if i and self.evals[i - 1].step < e.step:
                 before = evaluated
             points.append(CurvePoint(e.step, trained - before, e.loss, e.metrics.get(metric, math.nan)))
