@@ -32,7 +32,7 @@ def test_integral_json_number_becomes_float_for_float_fields():
         ("train", "batch_size", 0, "batch_size"),
         ("train", "steps", 0, "steps"),
         ("train", "steps", 2.5, "must be an integer"),
-        ("prefix", "init", "magic", "choose one of random, zero, matched, example, text"),
+        ("prefix", "init", "magic", "choose one of auto, random, zero, matched, example, text"),
         ("train", "schedule", "steep", "choose one of"),
     ],
 )

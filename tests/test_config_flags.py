@@ -97,5 +97,5 @@ def test_every_start_without_words_reads_back_through_its_flag(init):
 def test_a_start_that_does_not_exist_names_every_one_that_does():
     from workbench.errors import ConfigError
 
-    with pytest.raises(ConfigError, match='use random, zero, matched, example or text:"some words"'):
+    with pytest.raises(ConfigError, match='use auto, random, zero, matched, example or text:"some words"'):
         config_from_args(build_parser().parse_args(["train", "--init", "matchd"]))

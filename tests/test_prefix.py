@@ -87,7 +87,7 @@ def test_estimated_counts_equal_the_wrapped_model(model, dataset, projection):
     assert estimate == actual
 
 
-def test_a_flat_random_start_on_a_pretrained_decoder_is_told_what_learns_faster(tmp_path):
+def test_a_pretrained_decoder_is_told_the_start_that_learned_faster(tmp_path):
     import shutil
 
     from workbench.models import builtin_path
@@ -95,11 +95,14 @@ def test_a_flat_random_start_on_a_pretrained_decoder_is_told_what_learns_faster(
     own = tmp_path / "my-gpt"  # any model that is not a built-in counts as pretrained
     shutil.copytree(builtin_path("tiny-gpt2"), own)
     loaded = load_model(ModelChoice(str(own)), "text")
-    notes = [f.message for f in preflight(loaded, PrefixSettings(init="random"), max_length=64) if f.level == "info"]
-    assert any("--init text:" in n and "--projection --lr 1e-3" in n for n in notes)
-    with_mlp = preflight(loaded, PrefixSettings(init="random", projection=True), max_length=64)
-    assert not [f for f in with_mlp if "--init text:" in f.message]
-    assert not [f for f in preflight(loaded, PrefixSettings(init="text", init_text="describe :"), max_length=64)
-                if "--init text:" in f.message]  # fmt: skip
+
+    def notes(**settings):
+        return [f.message for f in preflight(loaded, PrefixSettings(**settings), max_length=64) if f.level == "info"]
+
+    assert any("--init auto (matched)" in n for n in notes(init="random"))
+    assert any("--init auto (matched)" in n for n in notes(init="zero"))
+    assert any("--init text:" in n for n in notes())  # auto is matched here: the text start is named
+    assert not [n for n in notes(projection=True) if "--init" in n]
+    assert not [n for n in notes(init="text", init_text="describe :") if "--init" in n]
     builtin = load_model(ModelChoice("tiny-gpt2"), "text")
-    assert not [f for f in preflight(builtin, PrefixSettings(), max_length=64) if "--init text:" in f.message]
+    assert not [f for f in preflight(builtin, PrefixSettings(), max_length=64) if "--init" in f.message]

@@ -82,3 +82,17 @@ def test_starts_from_the_bases_keys_and_values_refuse_what_cannot_hold_them(data
         attach_prefix(_lm(), PrefixSettings(init="example", projection=True), data=data, choice=CHOICE)
     with pytest.raises(CompatibilityError, match="matched init reads training rows"):
         attach_prefix(_lm(), PrefixSettings(init="matched"))
+
+
+def test_auto_is_matched_where_a_flat_decoder_prefix_has_rows_and_random_elsewhere(data):
+    """The default start: the same weights as --init matched on a decoder's flat prefix with data; PEFT's own
+    random start (and no error) on a projection MLP, an encoder-decoder, or without training rows."""
+    auto = attach_prefix(_lm(), PrefixSettings(), data=data, choice=CHOICE, seed=3)
+    matched = attach_prefix(_lm(), PrefixSettings(init="matched"), data=data, choice=CHOICE, seed=3)
+    random = attach_prefix(_lm(), PrefixSettings(init="random"), data=data, choice=CHOICE, seed=3)
+    weight = [m.prompt_encoder["default"].embedding.weight for m in (auto, matched, random)]
+    assert torch.equal(weight[0], weight[1]) and not torch.equal(weight[0], weight[2])
+    no_rows = attach_prefix(_lm(), PrefixSettings(), seed=3)
+    assert torch.equal(no_rows.prompt_encoder["default"].embedding.weight, weight[2])
+    for lm, settings in ((_lm("tiny-t5"), PrefixSettings()), (_lm(), PrefixSettings(projection=True))):
+        attach_prefix(lm, settings, data=data, choice=CHOICE, seed=3)  # random: nothing to refuse

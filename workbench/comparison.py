@@ -55,7 +55,7 @@ class Method:
     kind: str = "prefix"
     length: int = 10
     projection: bool = False
-    init: str = "random"
+    init: str = "auto"  # the workbench's default start (prefix_init.resolve)
     init_text: str = ""
     rank: int = 8
     lr: float | None = None  # None: the kind's default below
@@ -73,7 +73,7 @@ DEFAULT_METHODS: tuple[Method, ...] = (
     Method("LoRA r=8", kind="lora"),
     Method("full fine-tuning", kind="full"),
     Method("prefix 10, 200 examples", length=10, examples=200),
-    Method("prefix 2 random, 50 examples", length=2, examples=50),
+    Method("prefix 2 random, 50 examples", length=2, init="random", examples=50),
     Method("prefix 2 text init, 50 examples", length=2, init="text", init_text="describe :", examples=50),
 )
 

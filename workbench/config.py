@@ -40,7 +40,7 @@ __all__ = [
 DEFAULT_MODEL = "tiny-demo"
 DEFAULT_DATASET = "toy-e2e"
 
-INIT_CHOICES = ("random", "zero", "matched", "example", "text")
+INIT_CHOICES = ("auto", "random", "zero", "matched", "example", "text")
 SCHEDULES = ("linear", "cosine", "constant")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -141,10 +141,11 @@ class DataChoice:
 class PrefixSettings:
     """The prefix: how many virtual tokens, reparametrized or not, and how to start.
 
-    ``init`` is ``"random"`` (PEFT's N(0, 1)), ``"zero"``, ``"matched"`` (random at
-    each layer's own key/value scale, measured on a few training rows), ``"example"``
-    (the base model's keys/values of a training row) or ``"text"`` (those of
-    ``init_text``: Li & Liang's real-word initialisation); see
+    ``init`` is ``"auto"`` (``matched`` where it applies, a decoder's flat prefix;
+    ``random`` elsewhere), ``"random"`` (PEFT's N(0, 1)), ``"zero"``, ``"matched"``
+    (random at each layer's own key/value scale, measured on a few training rows),
+    ``"example"`` (the base model's keys/values of a training row) or ``"text"``
+    (those of ``init_text``: Li & Liang's real-word initialisation); see
     :mod:`workbench.prefix_init`.
     """
 
@@ -152,7 +153,7 @@ class PrefixSettings:
     projection: bool = _setting(False, flag="--projection", help="reparametrize the prefix through an MLP while "
                                                                  "training")  # fmt: skip
     hidden_size: int = _ranged(512, 1, 65_536, flag="--hidden-size", help="hidden size of the projection MLP")
-    init: str = _choice("random", INIT_CHOICES)
+    init: str = _choice("auto", INIT_CHOICES)
     init_text: str = ""
 
 
