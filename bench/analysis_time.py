@@ -1,13 +1,15 @@
 """What the prefix learned, and how long the three analyses take: the default run or a real 30-layer model.
 
     python bench/analysis_time.py [--repeats 3] [--steps 200]
-    python bench/analysis_time.py --model smollm2-135m [--brute]
+    python bench/analysis_time.py --model smollm2-135m [--brute] [--against 64]
 
 Trains a run once — the default (tiny-demo on toy-e2e, a 10-slot prefix, 200 steps), or with ``--model
 smollm2-135m`` (``prefix-workbench fetch smollm2-135m``) a 4-step run on the real E2E dev set, as a new user's
 first try — then times :func:`workbench.analysis.analyse` (slot ablation, layer ablation, readout, with its
-defaults: 64 rows for the loss, or ``--rows``, and 16 generated records for the metric) ``--repeats`` times
-and prints the median of each part and what it found. ``--brute`` also times the way without shortcuts, side by side in
+defaults: as many of 64 validation rows as fit about two minutes of loss passes, or ``--rows``, and 16
+generated records for the metric) ``--repeats`` times and prints the median of each part and what it found.
+``--against N`` also analyses on N rows once and says whether the findings (the effective slots, the layers
+that matter) are the same. ``--brute`` also times the way without shortcuts, side by side in
 this process — every layer of every variant run, every variant generated, every top-k kept — and checks that
 the shortcuts' losses and findings equal it.
 """
@@ -32,7 +34,8 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="smollm2-135m: a 4-step run on the E2E dev set")
     parser.add_argument("--repeats", type=int, default=None, help="default: 3 (1 for --model)")
     parser.add_argument("--steps", type=int, default=None, help="default: 200 (4 for --model)")
-    parser.add_argument("--rows", type=int, default=64, help="validation rows for the loss (analyse's default 64)")
+    parser.add_argument("--rows", type=int, default=None, help="validation rows for the loss (default: analyse's)")
+    parser.add_argument("--against", type=int, default=None, help="also analyse on this many rows and compare")
     parser.add_argument("--brute", action="store_true", help="time the way without shortcuts too, and compare")
     args = parser.parse_args()
     config = wb.RunConfig()
@@ -57,11 +60,19 @@ def main() -> None:
     for part in analysis.seconds:
         print(f"  {part:<16} {statistics.median(a.seconds[part] for _, a in runs):7.2f} s")
     total = statistics.median(t for t, _ in runs)
-    print(f"  {'all three':<16} {total:7.2f} s")
+    print(f"  {'all three':<16} {total:7.2f} s on {analysis.scope()}")
     _show(analysis)
+    if args.against:
+        start = time.perf_counter()
+        other = wb.analyse(run, rows=args.against)
+        took = time.perf_counter() - start
+        same = (analysis.slots.effective, analysis.layers.layers_that_matter()) == (
+            other.slots.effective, other.layers.layers_that_matter())  # fmt: skip
+        print(f"on {other.rows} rows ({took:.1f} s): {other.summary()}\nsame effective slots and layers that "
+              f"matter as on {analysis.rows} rows: {same}")  # fmt: skip
     if args.brute:
         start = time.perf_counter()
-        losses = _brute(run, args.rows)
+        losses = _brute(run, analysis.rows)
         brute = time.perf_counter() - start
         fast = analysis.seconds["slot ablation"] + analysis.seconds["layer ablation"]
         same = _losses(analysis) == {k: v for k, v in losses.items() if k in _losses(analysis)}

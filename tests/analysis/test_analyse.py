@@ -114,3 +114,22 @@ def test_progress_says_how_long_is_left_from_the_pace_so_far(make_config):
     said = []
     analyse(Run.create(make_config("tiny-gpt2")), rows=8, metric_rows=0, progress=said.append)
     assert said[0] == "slot ablation …" and any(text.startswith("layer 1 (2 of 2)") for text in said)
+
+
+def test_rows_not_given_are_fitted_to_the_time_and_say_so(make_config, monkeypatch):
+    """Without ``rows`` the analysis times a pass over 16 rows and scores as many of the first 64 as fit the
+    budget: all of them on a tiny model, 16 when the budget is too short for more, and it says which."""
+    from workbench.analysis import combined
+
+    run = Run.create(make_config("tiny-gpt2"))
+    available = min(len(run.data.validation), combined.ROWS[1])
+    assert available > combined.ROWS[0]  # the toy data has rows to choose from
+    roomy = analyse(run, metric_rows=0, top=1)
+    assert (roomy.rows, roomy.fitted, roomy.slots.rows) == (available, False, available)
+    monkeypatch.setattr(combined, "BUDGET_S", 1e-9)
+    tight = analyse(run, metric_rows=0, top=1)
+    assert (tight.rows, tight.fitted, tight.layers.rows) == (combined.ROWS[0], True, combined.ROWS[0])
+    assert tight.scope().startswith("16 validation rows (fitted to about 0 minutes; ask for 64 rows")
+    assert roomy.scope().startswith(f"{available} validation rows; slot ablation ")
+    # The probe's pass is the analysis's own: the full prefix scores as it does when 16 rows are asked for.
+    assert tight.slots.full == analyse(run, rows=16, metric_rows=0, top=1).slots.full

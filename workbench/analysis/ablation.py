@@ -164,13 +164,13 @@ class Scorer:
             raise ConfigError(f"rows must be at least 1, got {rows}")
         if run.metric:
             metric_info(run.metric)  # an unknown metric name fails here, before any scoring
-        self.run, self.rows, self.metric_rows = run, rows, metric_rows
+        self.run, self.metric_rows = run, metric_rows
         self.shape = prefix_shape(run.live_model)
         config = run.config
-        # The first ``rows`` validation rows; generation takes the first ``metric_rows`` records of them.
-        self.data = dataclasses.replace(
-            run.data, validation=run.data.validation.select(range(min(rows, len(run.data.validation))))
-        )
+        # The first ``rows`` validation rows (``self.rows``: as many as there are); generation takes the first
+        # ``metric_rows`` records of them.
+        self.rows = min(rows, len(run.data.validation))
+        self.data = dataclasses.replace(run.data, validation=run.data.validation.select(range(self.rows)))
         self._encoded = encode_split(self.data, "validation", run.tokenizer, run.task,
                                      max_length=config.data.max_length, separator=config.data.separator)  # fmt: skip
         self._batch_size = config.train.batch_size * 2

@@ -21,7 +21,12 @@ def register(sub: Any) -> None:
     cmd = sub.add_parser("analyse", help="what a run's prefix learned: slot and layer ablation, nearest tokens")
     cmd.set_defaults(handler=_analyse)
     cmd.add_argument("--run", required=True, help="run directory written by `train`")
-    cmd.add_argument("--rows", type=int, default=64, help="validation rows scored for the loss (default 64)")
+    cmd.add_argument(
+        "--rows",
+        type=int,
+        help="validation rows scored for the loss (default: as many of the first "
+        "64 as fit about 2 minutes of loss passes, at least 16)",
+    )
     cmd.add_argument("--metric-rows", type=int, default=16,
                      help="rows generated for the headline metric (text models; 0: loss only)")  # fmt: skip
     cmd.add_argument("--top", type=int, default=5, help="nearest tokens shown per slot")
@@ -30,8 +35,9 @@ def register(sub: Any) -> None:
 
 
 def _analyse(args: argparse.Namespace) -> int:
-    for flag, value, least in (("--rows", args.rows, 1), ("--metric-rows", args.metric_rows, 0),
-                               ("--top", args.top, 1), ("--vocab", args.vocab, 1)):  # fmt: skip
+    rows = 1 if args.rows is None else args.rows  # None: fitted to the time
+    for flag, value, least in (("--rows", rows, 1), ("--metric-rows", args.metric_rows, 0), ("--top", args.top, 1),
+                               ("--vocab", args.vocab, 1)):  # fmt: skip
         if value < least:
             raise ConfigError(f"{flag} is {value}; give at least {least}")
     from ..rundir import read_run_record
@@ -48,7 +54,6 @@ def _analyse(args: argparse.Namespace) -> int:
         result = analyse(run, rows=args.rows, metric_rows=args.metric_rows, top=args.top, vocab=args.vocab,
                          progress=lambda text: bar.set_description_str(f"analyse: {text}"))  # fmt: skip
     print(result.summary())
-    took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in result.seconds.items())
     written = save_analysis(result, Path(args.out) if args.out else Path(args.run) / "analysis")
-    print(f"({took}) wrote {written[0].parent}/: " + ", ".join(p.name for p in written))
+    print(f"{result.scope()}; wrote {written[0].parent}/: " + ", ".join(p.name for p in written))
     return 0

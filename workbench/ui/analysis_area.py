@@ -104,8 +104,7 @@ class AnalysisArea:
         else:
             self.slots.show(slot_figure)
             self.layers.show(layer_figure)
-        took = ", ".join(f"{name} {s:.1f} s" for name, s in analysis.seconds.items())
-        self.say(f"{label} at step {analysis.step} ({took})", "ok")
+        self.say(f"{label} at step {analysis.step}: {analysis.scope()}", "ok")
         self.summary.value = "<br>".join(html.escape(line) for line in analysis.summary().splitlines())
         space = "keys" if analysis.readout.space == "keys" else "input embeddings"
         self.readout.value = (f"<b>nearest tokens by {space}</b> ({analysis.readout.vocab} of "
