@@ -46,7 +46,7 @@ def _text(label: str, length: int = 10, **kw: object) -> Method:
 
 def _methods(records: int | None, tag: str) -> list[Method]:
     return [
-        Method(f"prefix 10 random, {tag}", length=10, lr=LR["prefix"], records=records),
+        Method(f"prefix 10 random, {tag}", length=10, init="random", lr=LR["prefix"], records=records),
         _text(f"prefix 10 text, {tag}", records=records),
         Method(f"prompt tuning 10, {tag}", kind="prompt", length=10, lr=LR["prompt"], records=records),
         Method(f"LoRA r=8, {tag}", kind="lora", lr=LR["lora"], records=records),
@@ -61,14 +61,14 @@ def parts(full: bool) -> dict[str, list[tuple[int, Method]]]:
     return {
         "methods": [(0, m) for records, tag in sizes for m in _methods(records, tag)],
         "init": [(seed, m) for seed in (1, 2) for m in (
-            Method(f"prefix 10 random, 50 rec, seed {seed}", length=10, lr=LR["prefix"], records=50),
+            Method(f"prefix 10 random, 50 rec, seed {seed}", length=10, init="random", lr=LR["prefix"], records=50),
             _text(f"prefix 10 text, 50 rec, seed {seed}", records=50))],
         "length": [(0, _text(f"prefix {n} text, 200 rec", length=n, records=200)) for n in lengths],
         "defaults": [
             (0, Method("prefix 10 random + projection, lr 1e-3, 200 rec", length=10, projection=True, lr=1e-3,
                        records=200)),
-            (0, Method("prefix 10 random, lr 3e-3, 200 rec", length=10, lr=3e-3, records=200)),
-            (0, Method("prefix 10 random, lr 3e-2, 200 rec", length=10, lr=3e-2, records=200)),
+            (0, Method("prefix 10 random, lr 3e-3, 200 rec", length=10, init="random", lr=3e-3, records=200)),
+            (0, Method("prefix 10 random, lr 3e-2, 200 rec", length=10, init="random", lr=3e-2, records=200)),
             (0, Method("prefix 10 zero, 200 rec", length=10, init="zero", lr=LR["prefix"], records=200)),
         ],
     }  # fmt: skip

@@ -21,7 +21,7 @@ def test_train_then_generate_end_to_end(tmp_path, capsys):
     info = json.loads((out / "run.json").read_text())
     assert info["config"]["prefix"]["length"] == 4 and info["config"]["train"]["seed"] == 3
     assert info["steps_done"] == 12 and "slot_coverage" in info["metrics"]
-    capsys.readouterr()
+    assert "evaluate: " in capsys.readouterr().err  # the bar says what it does while it evaluates
     assert main(["generate", "--run", str(out), "--prompt", PROMPT, "--max-new-tokens", "6"]) == 0
     generated = capsys.readouterr().out.strip()
     from workbench import Run

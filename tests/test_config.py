@@ -102,5 +102,7 @@ def test_evaluation_cadence_fits_short_runs_as_the_warmup_does():
     assert TrainSettings(steps=12).first_eval() == 6 and TrainSettings(steps=12).first_eval(after=7) == 12
     assert TrainSettings(steps=12, eval_every=0).first_eval() == 12  # only the final evaluation
     assert TrainSettings(steps=10, eval_every=50).first_eval() == 10  # an interval past the end: the end
+    assert [s for s in range(1, 13) if TrainSettings(steps=12).evaluates_at(s)] == [6, 12]
+    assert [s for s in range(1, 13) if TrainSettings(steps=12, eval_every=0).evaluates_at(s)] == [12]
     cfg = RunConfig()
     assert cfg.train.eval_every is None and RunConfig.from_json(cfg.to_json()) == cfg

@@ -231,6 +231,10 @@ class TrainSettings:
         every = self.eval_interval()
         return min((after // every + 1) * every, self.steps) if every else self.steps
 
+    def evaluates_at(self, step: int) -> bool:
+        """Whether a run that gets that far evaluates after ``step`` (on the interval, or at its last step)."""
+        return step == self.first_eval(after=step - 1)
+
 
 @dataclass
 class RunConfig:

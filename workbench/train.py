@@ -146,7 +146,7 @@ class Trainer:
                     clock["tokens"] += tokens
                 self.scheduler.step()
                 self.step += 1
-                evaluating = self.step < s.steps and self.step == s.first_eval(after=self.step - 1)
+                evaluating = self.step < s.steps and s.evaluates_at(self.step)  # the last step's comes below
                 if self._log_due(clock, boundary=evaluating or stopping()):
                     event = self._log(clock, start)
                     if not math.isfinite(event.loss):

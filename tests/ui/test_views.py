@@ -16,6 +16,9 @@ def test_eta_counts_only_this_session_of_a_resumed_run():
     assert "ETA 0:10" in view.line.value and "elapsed 16:50" in view.line.value
     view.step(_event(10, 20.0))  # a fresh run: 2 s a step
     assert "ETA 3:40" in view.line.value and view.bar.value == 10 and view.bar.max == 120
+    assert "evaluating" not in view.line.value
+    view.step(_event(50, 100.0), evaluating=True)  # an evaluation follows: the line says so while it runs
+    assert view.line.value.endswith("evaluating …</code>")
 
 
 def test_samples_escape_user_text():

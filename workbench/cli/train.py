@@ -71,7 +71,10 @@ def _train(args: argparse.Namespace) -> int:
             busy = "starved" if event.starved else f"{event.threads} thread(s)" if event.threads else ""
             starved = {"cpu": f"{busy} (another process is busy)"} if busy else {}
             bar.set_postfix(loss=f"{event.loss:.3f}", tok_s=f"{event.tokens_per_s:,.0f}", **starved, refresh=False)
+            if run.config.train.evaluates_at(event.step):  # the bar would stand still while it evaluates
+                bar.set_description_str("evaluate", refresh=True)
         elif isinstance(event, EvalEvent):
+            bar.set_description_str("train", refresh=False)
             metric = event.metrics.get(headline)
             extra = f", {headline} {metric:.3f}" if metric is not None else ""
             bar.write(f"step {event.step}: validation loss {event.loss:.3f}{extra}")

@@ -190,8 +190,9 @@ class TrainArea:
         assert run is not None
         if isinstance(event, StepEvent):
             views.try_area.serve_pending()  # a prompt typed while training is answered between two steps
-            if self._line_due.due():
-                views.progress.step(event, self._since)
+            evaluating = run.config.train.evaluates_at(event.step)
+            if self._line_due.due(force=evaluating):
+                views.progress.step(event, self._since, evaluating=evaluating)
             if self._charts_due.due():
                 start = time.perf_counter()
                 self._redraw(run, overlay=False)  # the runs overlay waits for evaluations and the end

@@ -68,8 +68,9 @@ class ProgressView:
         self.status = w.HTML("")
         self.box = w.VBox([self.bar, self.line, self.status], layout=w.Layout(width="100%"))
 
-    def step(self, event: StepEvent, since: tuple[int, float] = (0, 0.0)) -> None:
-        """Show ``event``; ``since`` is the (step, elapsed seconds) this session began at (a resumed run)."""
+    def step(self, event: StepEvent, since: tuple[int, float] = (0, 0.0), *, evaluating: bool = False) -> None:
+        """Show ``event``; ``since`` is the (step, elapsed seconds) this session began at (a resumed run);
+        ``evaluating``: an evaluation follows this step (the line would otherwise stand still through it)."""
         total = max(event.total_steps, 1)
         self.bar.max, self.bar.value = total, min(event.step, total)
         steps, seconds = max(event.step - since[0], 1), event.elapsed_s - since[1]
@@ -82,6 +83,8 @@ class ProgressView:
             parts.append("starved of CPU: another process is busy")
         elif event.threads:
             parts.append(f"another process is busy: training on {event.threads} thread(s)")
+        if evaluating:
+            parts.append("evaluating …")
         self.line.value = f"<code>{html.escape(' · '.join(parts))}</code>"
 
     def say(self, message: str, level: str = "info") -> None:
