@@ -184,6 +184,9 @@ def test_a_resumed_sweep_runs_only_the_missing_trials_and_reruns_interrupted_one
     stamps = {p.name: (p / "run.json").stat().st_mtime_ns for p in out.glob("trial-*")}
     with pytest.raises(ConfigError, match=r"exists; pass resume=True \(CLI: --resume\)"):
         sweep(cfg, SPACE, trials=5, out=out)
+    with pytest.raises(ConfigError, match=r"there is no sweep to resume in .* empty or missing"):
+        sweep(cfg, SPACE, trials=5, out=tmp_path / "mistyped", resume=True)
+    assert not (tmp_path / "mistyped").exists()
     with pytest.raises(ConfigError, match="searched lr=1e-4:3e-1:log prefix_length=2,8; resume it with that space"):
         sweep(cfg, ["lr=1e-3:1e-1"], trials=5, out=out, resume=True)
 
