@@ -101,7 +101,7 @@ def test_a_pretrained_decoder_is_told_the_start_that_learned_faster(tmp_path):
 
     assert any("--init auto (matched)" in n for n in notes(init="random"))
     assert any("--init auto (matched)" in n for n in notes(init="zero"))
-    assert any("--init text:" in n for n in notes())  # auto is matched here: the text start is named
+    assert any("--init text:" in n and "--init example" in n for n in notes())  # auto is matched here: both named
     assert not [n for n in notes(projection=True) if "--init" in n]
     assert not [n for n in notes(init="text", init_text="describe :") if "--init" in n]
     builtin = load_model(ModelChoice("tiny-gpt2"), "text")

@@ -247,8 +247,9 @@ def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Fi
                                    "--init auto (matched) learned faster on E2E and BANKING77; README, *Learning "
                                    "curves*"))  # fmt: skip
     elif init == "matched":
-        out.append(Finding("info", "the prefix starts at each layer's own key/value scale (--init matched); words "
-                                   "that fit the task did better on E2E (BLEU 66.9 vs 64.3 after 150 steps): --init "
-                                   "text:'describe the restaurant record in one sentence :'; README, *Learning "
-                                   "curves*"))  # fmt: skip
+        out.append(Finding("info", "the prefix starts at each layer's own key/value scale (--init matched); on "
+                                   "SmolLM2 words that fit the task did better on E2E (BLEU 64.4 vs 62.9 after 150 "
+                                   "steps: --init text:'describe the restaurant record in one sentence :') and a "
+                                   "training row's keys/values on BANKING77 (accuracy 41 vs 34 %: --init example); "
+                                   "README, *Learning curves*"))  # fmt: skip
     return out
