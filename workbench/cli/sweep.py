@@ -50,7 +50,12 @@ def _sweep(args: argparse.Namespace) -> int:
     from ..sweeps._backend import require_optuna
 
     require_optuna()
-    print(f"sweep of {args.trials} trials over {' '.join(space.specs)} in {out} ({args.pruner} pruning)", flush=True)
+    from ..sweeps.study import STUDY_FILE
+
+    # A mistyped --out with --resume starts a new sweep: say so rather than let it pass for a continuation.
+    fresh = " (nothing to resume there: a new sweep)" if args.resume and not (out / STUDY_FILE).is_file() else ""
+    print(f"sweep of {args.trials} trials over {' '.join(space.specs)} in {out} ({args.pruner} pruning){fresh}",
+          flush=True)  # fmt: skip
     stop = threading.Event()
 
     def said(trial: Any) -> None:

@@ -293,10 +293,7 @@ def _check_folder(out: Path, space: SearchSpace, config: RunConfig, resume: bool
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{str(out)!r} is a file; give a folder for the sweep")
     if not out.exists() or not any(out.iterdir()):
-        if resume:  # a mistyped folder would otherwise start a new sweep in silence
-            raise ConfigError(f"there is no sweep to resume in {str(out)!r} (it is empty or missing); give the "
-                              "folder of the sweep to continue, or start one there without resume")  # fmt: skip
-        return
+        return  # resume=True there starts the sweep: a notebook cell run again continues it
     if not resume:
         raise ConfigError(f"{str(out)!r} exists; pass resume=True (CLI: --resume) to continue its sweep, or "
                           "another folder")  # fmt: skip
