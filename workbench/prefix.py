@@ -244,8 +244,8 @@ def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Fi
     if init in ("random", "zero"):
         out.append(Finding("info", f"a flat {init} prefix starts far from the keys and values a pretrained model "
                                    "computes (SmolLM2's first validation loss: random 8.0, zero 3.9, matched 3.0); "
-                                   "--init auto (matched) learned faster on E2E and BANKING77; README, *Learning "
-                                   "curves*"))  # fmt: skip
+                                   "--init auto (matched) led on BANKING77 after 150 steps (34 vs 25 %) and was level "
+                                   "on E2E; README, *Learning curves*"))  # fmt: skip
     elif init == "matched":
         out.append(Finding("info", "the prefix starts at each layer's own key/value scale (--init matched); on "
                                    "SmolLM2 words that fit the task did better on E2E (BLEU 64.4 vs 62.9 after 150 "

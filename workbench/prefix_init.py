@@ -48,9 +48,9 @@ def resolve(settings: PrefixSettings, architecture: str, *, rows: bool = True) -
     """The start ``settings.init`` stands for: ``auto`` is ``matched`` on a decoder's flat prefix with training
     ``rows`` to measure, ``random`` elsewhere (a projection MLP, an encoder or encoder-decoder, no data).
 
-    Why matched: on SmolLM2 it starts the validation loss at 3.0 where N(0, 1) starts it at 8.0, and it
-    learned faster on both tasks measured (README, *Learning curves*); a text start can do better still
-    but needs words that fit the task, which only the user knows.
+    Why matched: on SmolLM2 it starts the validation loss at 3.0 where N(0, 1) starts it at 8.0; after 150
+    steps it leads on BANKING77 (34 vs 25 %) and is level on E2E (README, *Learning curves*). A text or a
+    training row's start did better on one task each, but both depend on the data.
     """
     if settings.init != "auto":
         return settings.init
