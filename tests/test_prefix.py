@@ -106,3 +106,24 @@ def test_a_pretrained_decoder_is_told_the_start_that_learned_faster(tmp_path):
     assert not [n for n in notes(init="text", init_text="describe :") if "--init" in n]
     builtin = load_model(ModelChoice("tiny-gpt2"), "text")
     assert not [f for f in preflight(builtin, PrefixSettings(), max_length=64) if "--init" in f.message]
+
+
+def test_prefix_dropout_drops_entries_while_training_only():
+    lm = _lm()
+    source = torch.tensor([lm.tokenizer("name [ Aromi ] ->")["input_ids"]])
+    whole = attach_prefix(lm, PrefixSettings(length=6, init="random"), seed=3).eval()
+    with torch.no_grad():
+        expected = whole(input_ids=source).logits
+    dropped = attach_prefix(lm, PrefixSettings(length=6, init="random", dropout=0.5), seed=3)
+    encoder = dropped.prompt_encoder["default"]
+    tokens = dropped.prompt_tokens["default"].unsqueeze(0).expand(64, -1)
+    with torch.no_grad():
+        dropped.eval()  # evaluation sees the whole prefix: the same logits as without dropout
+        torch.testing.assert_close(dropped(input_ids=source).logits, expected)
+        dropped.train()
+        out = encoder(tokens)
+    zeros = (out == 0).float().mean().item()
+    assert 0.45 < zeros < 0.55  # each row of a batch draws its own mask, kept entries scaled by 1 / (1 - 0.5)
+    assert not torch.equal(out[0] == 0, out[1] == 0)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], 2 * encoder.embedding.weight.expand(64, -1, -1)[kept])

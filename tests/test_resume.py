@@ -18,7 +18,8 @@ from workbench.history import StepEvent
 
 
 def test_resume_after_a_kill_continues_the_same_curve(make_config, tmp_path):
-    cfg = make_config(prefix={"projection": True, "hidden_size": 16}, train={"steps": 12, "checkpoint_every": 6})
+    cfg = make_config(prefix={"projection": True, "hidden_size": 16, "dropout": 0.3},
+                      train={"steps": 12, "checkpoint_every": 6})  # fmt: skip
     straight = Run.create(cfg).train().losses()
 
     stop = threading.Event()
@@ -32,7 +33,7 @@ def test_resume_after_a_kill_continues_the_same_curve(make_config, tmp_path):
     assert resumed.history.last_step == 6
     history = resumed.train()
     assert [s.step for s in history.steps] == list(range(1, 13))
-    assert history.losses() == pytest.approx(straight, abs=1e-6)  # projection MLP and optimizer restored too
+    assert history.losses() == pytest.approx(straight, abs=1e-6)  # MLP, optimizer and dropout stream restored too
 
 
 def test_resume_can_extend_the_step_budget(make_config, tmp_path):

@@ -57,8 +57,10 @@ class Method:
     projection: bool = False
     init: str = "auto"  # the workbench's default start (prefix_init.resolve)
     init_text: str = ""
+    dropout: float = 0.0  # prefix dropout (PrefixSettings.dropout)
     rank: int = 8
     lr: float | None = None  # None: the kind's default below
+    warmup_steps: int | None = None  # None: the config's
     examples: int | None = None
     records: int | None = None
 
@@ -103,7 +105,7 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int, data: TaskData, choic
     task_type = loaded.task.peft_task
     if method.kind == "prefix":
         settings = PrefixSettings(length=method.length, projection=method.projection, init=method.init,
-                                  init_text=method.init_text)  # fmt: skip
+                                  init_text=method.init_text, dropout=method.dropout)  # fmt: skip
         return attach_prefix(loaded, settings, seed=seed, data=data, choice=choice)
     if method.kind == "prompt":
         with LOADING, quiet():
@@ -179,6 +181,8 @@ def compare(
             model = _adapt(loaded, method, config.train.seed, data, config.data)
         settings = copy.deepcopy(config.train)
         settings.lr = method.lr or _LR[method.kind]
+        if method.warmup_steps is not None:
+            settings.warmup_steps = method.warmup_steps
         # A new head is the same problem whichever way the base adapts: it learns at the run's rate in every
         # method (at LoRA's or fine-tuning's rate, a 77-way head barely moves in a few hundred steps).
         settings.head_lr = config.train.head_lr or config.train.lr

@@ -155,6 +155,10 @@ class PrefixSettings:
     hidden_size: int = _ranged(512, 1, 65_536, flag="--hidden-size", help="hidden size of the projection MLP")
     init: str = _choice("auto", INIT_CHOICES)
     init_text: str = ""
+    # Li & Liang's prefix dropout (PEFT has none): a share of the prefix's key/value entries zeroed at each
+    # training step (workbench.prefix); evaluation, generation and export see the whole prefix.
+    dropout: float = _ranged(0.0, 0.0, 0.9, flag="--prefix-dropout",
+                             help="share of the prefix's key/value entries dropped at each training step")  # fmt: skip
 
 
 @dataclass

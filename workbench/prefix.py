@@ -4,7 +4,8 @@
 and a frozen-base ``PeftModel``; ``init`` picks random, zero (PEFT's
 ``init_weights="zero"``) or a start written by :mod:`workbench.prefix_init` (the
 base model's keys and values of a text or a training row, or drawn at each
-layer's own scale; ``auto``, the default, lets that module choose).
+layer's own scale; ``auto``, the default, lets that module choose); ``dropout``
+adds the paper's prefix dropout, which PEFT lacks.
 :func:`preflight` turns PEFT's known failure modes into plain findings before any
 training starts. The PEFT model itself is used as it is; nothing here trains.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from peft import PeftModel, PrefixTuningConfig, get_peft_model
 
 from .config import DataChoice, PrefixSettings
@@ -100,7 +102,20 @@ def attach_prefix(
     with LOADING, quiet(), seeded(seed) if seed is not None else nullcontext():
         model = get_peft_model(loaded.model, prefix_config(loaded, settings))
     initialize(model, loaded, settings, data=data, choice=choice, seed=seed)
+    if settings.dropout:
+        _drop_while_training(model, settings.dropout)
     return model
+
+
+def _drop_while_training(model: PeftModel, share: float) -> None:
+    """Li & Liang's prefix dropout: while the prompt encoder trains, zero ``share`` of its output's entries.
+
+    The encoder's output is every layer's keys and values, (batch, virtual tokens, layers * 2 * dim); each row of
+    a batch draws its own mask, scaled by 1 / (1 - share) so that the whole prefix in evaluation matches on
+    average. A hook, not a new module: the adapter PEFT saves and loads stays PEFT's own.
+    """
+    for encoder in model.prompt_encoder.values():
+        encoder.register_forward_hook(lambda module, _inputs, out: F.dropout(out, share, module.training))
 
 
 def parameter_counts(model: PeftModel) -> ParameterCounts:
