@@ -126,6 +126,7 @@ def plain_chat_reply(adapter, base, messages) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_plain_transformers_reproduce_a_plain_template_run(chat_run):
     run, path = chat_run
     turns = [{"role": "system", "content": "describe the restaurant"}, {"role": "user", "content": "name[Cotto]"}]

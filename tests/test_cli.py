@@ -11,6 +11,8 @@ from workbench.cli import main
 
 SMALL = ["--max-train-examples", "128", "--steps", "12", "--lr", "0.3", "--eval-every", "0", "--prefix-length", "4"]
 PROMPT = "name[Aromi] food[Italian] area[riverside]"
+# Runs whose settings, not their scores, are under test: two steps, no generation.
+SETTINGS_ONLY = [*SMALL, "--steps", "2", "--eval-generate", "0"]
 
 
 def test_train_then_generate_end_to_end(tmp_path, capsys):
@@ -31,7 +33,7 @@ def test_train_then_generate_end_to_end(tmp_path, capsys):
 
 def test_flags_init_projection_and_config_file(tmp_path):
     out = tmp_path / "a"
-    args = ["train", "--out", str(out), "--init", 'text:"describe :"', "--no-projection", *SMALL]
+    args = ["train", "--out", str(out), "--init", 'text:"describe :"', "--no-projection", *SETTINGS_ONLY]
     assert main(args) == 0
     cfg = json.loads((out / "run.json").read_text())["config"]
     assert cfg["prefix"]["init"] == "text" and cfg["prefix"]["init_text"] == "describe :"
@@ -41,10 +43,11 @@ def test_flags_init_projection_and_config_file(tmp_path):
     assert cfg2["prefix"]["init_text"] == "describe :" and cfg2["train"]["steps"] == 3
     # --projection turns the MLP on (and it trains: more parameters); --no-projection turns a saved one off.
     out3, out4 = tmp_path / "c", tmp_path / "d"
-    assert main(["train", "--out", str(out3), "--projection", "--hidden-size", "16", *SMALL]) == 0
+    assert main(["train", "--out", str(out3), "--projection", "--hidden-size", "16", *SETTINGS_ONLY]) == 0
     info3 = json.loads((out3 / "run.json").read_text())
     assert info3["config"]["prefix"]["projection"] is True and info3["config"]["prefix"]["hidden_size"] == 16
-    assert main(["train", "--config", str(out3 / "run.json"), "--no-projection", "--out", str(out4), *SMALL]) == 0
+    again = ["train", "--config", str(out3 / "run.json"), "--no-projection", "--out", str(out4), *SETTINGS_ONLY]
+    assert main(again) == 0
     info4 = json.loads((out4 / "run.json").read_text())
     assert info4["config"]["prefix"]["projection"] is False
     assert info4["parameters"]["trainable"] < info3["parameters"]["trainable"]

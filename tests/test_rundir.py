@@ -57,6 +57,7 @@ def test_run_directory_layout_and_contents(trained):
     assert "PeftModel.from_pretrained" in (path / "README.md").read_text()
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_plain_peft_reload_gives_identical_logits_and_generation(trained):
     run, path = trained
     prompt = "name[Aromi] food[Italian] area[riverside]"

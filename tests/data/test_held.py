@@ -71,6 +71,7 @@ def test_the_same_object_keeps_its_name_and_another_gets_its_own(make_config):
     assert wb.RunConfig.from_json(cfg.to_json()) == cfg  # the config carries the name, not the rows
 
 
+@pytest.mark.slow  # fresh interpreters: in `make test`, not `make test-quick`
 def test_an_exported_run_says_what_it_was_trained_on_and_reloads_without_the_object(make_config, tmp_path):
     cfg = make_config("tiny-bert", train=FAST)
     cfg.data.name = pd.DataFrame(uf.reviews())
