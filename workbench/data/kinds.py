@@ -2,10 +2,9 @@
 
 A :class:`DataKind` owns everything that differs between kinds of data, whatever model
 learns them: its standard columns; how a generative model learns a row (its layout: a
-source and its target, a conversation's replies, or every token of a text); how raw
-labels of any type (strings, ints, bools, ``ClassLabel``, numbers) become training labels
-— refusing missing or mixed ones with one line that names the column and the first bad
-row —; how a row reads as (input, output) for a generative model (a chat row's input is
+source and its target, a conversation's replies, or every token of a text); which of its
+columns become training labels (the raw cells are read by :mod:`workbench.data.values`);
+how a row reads as (input, output) for a generative model (a chat row's input is
 the conversation before its last reply); how generated text is read back as a prediction
 (or a class is ranked instead); and how predictions are scored (:mod:`workbench.metrics`,
 headline first). Which model learns a kind, and how (a head or generated text), is
@@ -20,18 +19,17 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datasets import ClassLabel, Dataset
+from datasets import Dataset
 
 from .. import metrics as m
 from ..errors import DataError
 from .conversations import as_conversation
+from .values import Splits, as_number, as_text, check_text, format_number, missing, row_name, to_label_ids
 
 if TYPE_CHECKING:
     from .task_data import TaskData
 
 __all__ = ["DATA_KINDS", "DataKind", "data_kind"]
-
-Splits = dict[str, Dataset]
 
 
 class DataKind:
@@ -146,10 +144,10 @@ class _Text(DataKind):
         for split, ds in splits.items():
             texts = {}
             for role in self.roles:
-                values = [_as_text(v, joiner=" ; " if role == "source" else None) for v in ds[role]]
+                values = [as_text(v, joiner=" ; " if role == "source" else None) for v in ds[role]]
                 bad = next((i for i, v in enumerate(values) if not v.strip()), None)
                 if bad is not None:
-                    raise DataError(f"column {columns[role]!r} is empty in {_row(bad, where[split])}; "
+                    raise DataError(f"column {columns[role]!r} is empty in {row_name(bad, where[split])}; "
                                     "fill it in or drop the row")  # fmt: skip
                 texts[role] = values
             out[split] = Dataset.from_dict(texts)
@@ -174,8 +172,8 @@ class _Classification(DataKind):
     metrics, has_label_names = ("accuracy", "f1"), True
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
-        _check_text(splits, columns["text"], where)
-        return _to_label_ids(splits, "label", columns["label"], where, names, nested=False)
+        check_text(splits, columns["text"], where)
+        return to_label_ids(splits, "label", columns["label"], where, names, nested=False)
 
     def render(self, row, data):  # type: ignore[no-untyped-def]
         return str(row["text"]), data.label_names[row["label"]]
@@ -204,15 +202,15 @@ class _Regression(DataKind):
     metrics = ("rmse", "mae", "r2")
 
     def prepare(self, splits, columns, where, names):  # type: ignore[no-untyped-def]
-        _check_text(splits, columns["text"], where)
+        check_text(splits, columns["text"], where)
         out = {}
         for split, ds in splits.items():
             values = []
             for i, v in enumerate(ds["label"]):
-                number = _as_number(v)
+                number = as_number(v)
                 if number is None:
-                    what = "is empty" if _missing(v) else f"holds {v!r}, not a number,"
-                    raise DataError(f"label column {columns['label']!r} {what} in {_row(i, where[split])}; "
+                    what = "is empty" if missing(v) else f"holds {v!r}, not a number,"
+                    raise DataError(f"label column {columns['label']!r} {what} in {row_name(i, where[split])}; "
                                     "regression needs a number in every row")  # fmt: skip
                 values.append(number)
             out[split] = ds.remove_columns("label").add_column("label", values)
@@ -232,13 +230,13 @@ class _Regression(DataKind):
         return statistics.fmean(targets), std or 1.0
 
     def render(self, row, data):  # type: ignore[no-untyped-def]
-        return str(row["text"]), _format_number(row["label"])
+        return str(row["text"]), format_number(row["label"])
 
     def read(self, text, row, data):  # type: ignore[no-untyped-def]
         return m.parse_number(text)
 
     def show(self, prediction, data):  # type: ignore[no-untyped-def]
-        return "(no number)" if prediction is None else _format_number(prediction)
+        return "(no number)" if prediction is None else format_number(prediction)
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
         # An output with no number is a miss: it is scored as the training mean (what knowing nothing predicts).
@@ -260,9 +258,9 @@ class _Tagging(DataKind):
         for split, ds in splits.items():
             for i, (tokens, tags) in enumerate(zip(ds["tokens"], ds["tags"])):
                 if not isinstance(tokens, list) or not isinstance(tags, list) or len(tokens) != len(tags):
-                    raise DataError(f"{_row(i, where[split])} needs a list of words and a list of tags of the same "
+                    raise DataError(f"{row_name(i, where[split])} needs a list of words and a list of tags of the same "
                                     f"length in {columns['tokens']!r} / {columns['tags']!r}")  # fmt: skip
-        return _to_label_ids(splits, "tags", columns["tags"], where, names, nested=True)
+        return to_label_ids(splits, "tags", columns["tags"], where, names, nested=True)
 
     def render(self, row, data):  # type: ignore[no-untyped-def]
         return " ".join(row["tokens"]), " ".join(data.label_names[t] for t in row["tags"])
@@ -391,7 +389,7 @@ class _LanguageModelling(DataKind):
         for split, ds in splits.items():
             bad = next((i for i, v in enumerate(ds["text"]) if not isinstance(v, str) or not v.strip()), None)
             if bad is not None:
-                raise DataError(f"column {columns['text']!r} is empty or not text in {_row(bad, where[split])}; "
+                raise DataError(f"column {columns['text']!r} is empty or not text in {row_name(bad, where[split])}; "
                                 "fill it in or drop the row")  # fmt: skip
         return splits, None
 
@@ -430,108 +428,3 @@ def _text_headline(targets: Sequence[str]) -> str:
 
 def _headline_first(metrics: dict[str, Any], headline: str) -> dict[str, Any]:
     return {headline: metrics[headline], **metrics} if headline in metrics else metrics
-
-
-def _row(index: int, where: str) -> str:
-    return f"row {index + 1} of {where}"
-
-
-def _check_text(splits: Splits, column: str, where: Mapping[str, str]) -> None:
-    """A classifier's input is one string a row: not a list, not empty."""
-    for split, ds in splits.items():
-        for i, value in enumerate(ds["text"]):
-            if isinstance(value, list | dict):
-                raise DataError(f"column {column!r} holds a {type(value).__name__} in {_row(i, where[split])}, "
-                                "where text is expected; join it into one string first")  # fmt: skip
-            if _missing(value):
-                raise DataError(f"column {column!r} is empty in {_row(i, where[split])}; fill it in or drop the row")
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and not value.strip())  # fmt: skip
-
-
-def _as_text(value: Any, joiner: str | None) -> str:
-    # Hub datasets keep lists (several references, triple sets): join a source, take a target's first.
-    if isinstance(value, list):
-        if joiner is None:
-            return str(value[0]) if value else ""
-        return joiner.join(" | ".join(map(str, x)) if isinstance(x, list) else str(x) for x in value)
-    return "" if value is None else str(value)
-
-
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool) or _missing(value):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _format_number(value: float) -> str:
-    return f"{value:.6g}"
-
-
-def _label_name(value: Any) -> str:
-    return _format_number(value) if isinstance(value, float) else str(value)
-
-
-def _to_label_ids(splits: Splits, role: str, column: str, where: Mapping[str, str], names: list[str] | None,
-                  *, nested: bool) -> tuple[Splits, list[str]]:  # fmt: skip
-    """Labels (or tag lists) as integer ids with names: ClassLabel names, else the sorted distinct values."""
-    feature = splits["train"].features[role]
-    inner = getattr(feature, "feature", feature)  # the items of a list column (List / Sequence)
-    if isinstance(inner, list):  # older datasets describe a list column as [feature]
-        inner = inner[0]
-    class_label = inner if isinstance(inner, ClassLabel) else None
-    found: dict[type, tuple[str, int]] = {}  # python type -> first (split, row) holding it
-    for split, ds in splits.items():
-        for i, value in enumerate(ds[role]):
-            for v in value if nested else [value]:
-                if _missing(v) or (class_label is not None and v < 0):
-                    raise DataError(f"label column {column!r} is empty in {_row(i, where[split])}; "
-                                    "fill it in or drop the row")  # fmt: skip
-                found.setdefault(_label_type(v), (split, i))
-    if len(found) > 1:
-        (t1, (s1, r1)), (t2, (s2, r2)) = list(found.items())[:2]
-        raise DataError(f"label column {column!r} mixes {t1.__name__} and {t2.__name__} values ({_row(r1, where[s1])} "
-                        f"vs {_row(r2, where[s2])}); use one type for every label")  # fmt: skip
-    if class_label is not None and names is None:
-        return splits, list(class_label.names)
-    if class_label is not None:  # a trained run's names: map this dataset's ClassLabel onto them
-        to_name = class_label.int2str
-    else:
-        to_name = _label_name
-    if names is None:
-        distinct = {v for ds in splits.values() for value in ds[role] for v in (value if nested else [value])}
-        ordered = sorted(distinct, key=lambda v: (isinstance(v, str), v))
-        names = [_label_name(v) for v in ordered]
-        if nested and "O" in names:  # the outside tag first, as tagging datasets number it
-            names.remove("O")
-            names.insert(0, "O")
-    index = {n: i for i, n in enumerate(names)}
-    out = {}
-    for split, ds in splits.items():
-        ids = []
-        for i, value in enumerate(ds[role]):
-            row = []
-            for v in value if nested else [value]:
-                if to_name(v) not in index:
-                    raise DataError(f"label {to_name(v)!r} in {_row(i, where[split])} is not one of the run's labels "
-                                    f"({', '.join(names)})")  # fmt: skip
-                row.append(index[to_name(v)])
-            ids.append(row if nested else row[0])
-        out[split] = ds.remove_columns(role).add_column(role, ids)
-    return out, names
-
-
-def _label_type(value: Any) -> type:
-    # Words and numbers in one string column ("good", "bad", "1") are a mix too.
-    if isinstance(value, str) and _as_number(value) is not None:
-        return float
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int
-    return type(value)
