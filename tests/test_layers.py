@@ -18,7 +18,7 @@ FOUNDATION = ["_lazy", "errors", "jsonio", "process_state", "quiet", "hub", "met
               "training_thread", "history", "checkpoint", "plots"]  # fmt: skip
 INPUTS = ["config", "config_flags", "tracking", "data", "models"]
 ENGINE = ["prefix_init", "prefix", "loss", "memory", "train", "evaluate", "generate", "attention", "ranking",
-          "run_record", "rundir", "run_info", "run", "prefix_bank", "try_it", "report"]  # fmt: skip
+          "run_record", "model_card", "rundir", "run_info", "run", "prefix_bank", "try_it", "report"]  # fmt: skip
 STUDIES = ["analysis", "sweeps", "comparison", "multitask"]
 FRONT_ENDS = ["cli", "ui", "demo", ""]  # "": the package's own __init__, the facade
 LAYERS: dict[str, int] = {unit: i for i, units in enumerate([FOUNDATION, INPUTS, ENGINE, STUDIES, FRONT_ENDS])

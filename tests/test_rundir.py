@@ -132,7 +132,7 @@ def test_invalid_run_json_is_one_line_and_a_failed_export_leaves_nothing(trained
     def fail(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(rundir, "_model_card", fail)  # fails after the adapter and run.json are written
+    monkeypatch.setattr(rundir, "model_card", fail)  # fails after the adapter and run.json are written
     with pytest.raises(WriteError, match=r"could not write .*out.*: no space left on device"):
         run.export(tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["broken"]  # no half-written run, no temporary folder
