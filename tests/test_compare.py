@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from workbench.cli import main
 from workbench.comparison import Method, compare, format_table
+from workbench.errors import ConfigError
 
 
 def test_methods_train_and_report_params_sizes_and_metric(make_config):
@@ -96,3 +99,30 @@ def test_each_method_draws_a_learning_curve_on_the_same_steps(make_config):
         assert [p.step for p in r.curve] == [2, 4, 6]
         assert 0 < r.curve[0].seconds < r.curve[1].seconds < r.curve[2].seconds <= r.train_s
         assert r.curve[-1].value == r.value and r.curve[-1].loss == r.loss  # the last point is the result
+
+
+@pytest.mark.parametrize(("method", "says"), [
+    (Method("long warmup", warmup_steps=4), "method 'long warmup': warmup_steps (4) must be smaller than steps (4)"),
+    (Method("drops all", dropout=1.0), "method 'drops all': PrefixSettings.dropout is 1.0"),
+    (Method("adapters", kind="ia3"), "method 'adapters': unknown kind 'ia3'; use prefix, prompt, lora, full"),
+])  # fmt: skip
+def test_a_bad_method_is_refused_in_one_line_before_any_method_trains(make_config, method, says):
+    trained = []
+    with pytest.raises(ConfigError) as refused:
+        compare(make_config(train={"steps": 4}), [Method("fine", length=2), method], on_result=trained.append)
+    assert str(refused.value).startswith(says) and "\n" not in str(refused.value)
+    assert trained == []
+
+
+def test_a_methods_warmup_and_prefix_dropout_reach_its_training(make_config, monkeypatch):
+    import workbench.comparison as comparison
+
+    prefixes, schedules = [], []
+    attach, trainer = comparison.attach_prefix, comparison.Trainer
+    monkeypatch.setattr(comparison, "attach_prefix", lambda loaded, settings, **kw: prefixes.append(settings.dropout)
+                        or attach(loaded, settings, **kw))  # fmt: skip
+    monkeypatch.setattr(comparison, "Trainer", lambda *args, **kw: schedules.append(args[-1].warmup())
+                        or trainer(*args, **kw))  # fmt: skip
+    config = make_config(train={"steps": 4})
+    compare(config, [Method("warm", warmup_steps=3, dropout=0.2), Method("plain")])
+    assert prefixes == [0.2, 0.0] and schedules == [3, config.train.warmup()]  # "plain": the config's warmup

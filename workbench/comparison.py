@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
-from .config import DataChoice, PrefixSettings, RunConfig
+from .config import PrefixSettings, RunConfig
 from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
 from .errors import ConfigError
 from .history import Callback, CurvePoint
@@ -101,12 +101,26 @@ class Result:
         return {**asdict(self), "method": asdict(self.method)}
 
 
-def _adapt(loaded: LoadedModel, method: Method, seed: int, data: TaskData, choice: DataChoice) -> Any:
+def _method_config(config: RunConfig, method: Method) -> RunConfig:
+    """``config`` with ``method``'s prefix and training settings, checked as any run's are."""
+    if method.kind not in _LR:
+        raise ConfigError(f"method {method.label!r}: unknown kind {method.kind!r}; use {', '.join(_LR)}")
+    cfg = copy.deepcopy(config)
+    cfg.prefix = PrefixSettings(length=method.length, projection=method.projection, init=method.init,
+                                init_text=method.init_text, dropout=method.dropout)  # fmt: skip
+    cfg.train.lr = method.lr or _LR[method.kind]
+    if method.warmup_steps is not None:
+        cfg.train.warmup_steps = method.warmup_steps
+    try:
+        return cfg.validate()
+    except ConfigError as exc:
+        raise ConfigError(f"method {method.label!r}: {exc}") from None
+
+
+def _adapt(loaded: LoadedModel, method: Method, config: RunConfig, data: TaskData) -> Any:
     task_type = loaded.task.peft_task
     if method.kind == "prefix":
-        settings = PrefixSettings(length=method.length, projection=method.projection, init=method.init,
-                                  init_text=method.init_text, dropout=method.dropout)  # fmt: skip
-        return attach_prefix(loaded, settings, seed=seed, data=data, choice=choice)
+        return attach_prefix(loaded, config.prefix, seed=config.train.seed, data=data, choice=config.data)
     if method.kind == "prompt":
         with LOADING, quiet():
             model = get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
@@ -122,7 +136,7 @@ def _adapt(loaded: LoadedModel, method: Method, seed: int, data: TaskData, choic
     if method.kind == "full":
         loaded.model.requires_grad_(True)
         return loaded.model
-    raise ConfigError(f"unknown method kind {method.kind!r}; use prefix, prompt, lora or full")
+    raise AssertionError(method.kind)  # _method_config refused it
 
 
 class _PromptTagger(torch.nn.Module):
@@ -167,9 +181,10 @@ def compare(
     """
     results = []
     config.validate()  # data held in a DataFrame or Dataset gets its name here
+    configs = [_method_config(config, method) for method in methods]  # a bad method fails before any trains
     full_data = load_task_data(config.data, seed=config.train.seed)
     metric = full_data.metric
-    for method in methods:
+    for method, method_config in zip(methods, configs):
         data = copy.copy(full_data)
         if method.records is not None:
             data = load_task_data(dataclasses.replace(config.data, max_train_records=method.records),
@@ -178,11 +193,8 @@ def compare(
             data.train = data.train.select(range(min(method.examples, len(data.train))))
         loaded = load_model(config.model, data.kind, label_names=data.label_names)
         with seeded(config.train.seed):  # LoRA's and prompt tuning's fresh weights too, not the user's stream
-            model = _adapt(loaded, method, config.train.seed, data, config.data)
-        settings = copy.deepcopy(config.train)
-        settings.lr = method.lr or _LR[method.kind]
-        if method.warmup_steps is not None:
-            settings.warmup_steps = method.warmup_steps
+            model = _adapt(loaded, method, method_config, data)
+        settings = method_config.train
         # A new head is the same problem whichever way the base adapts: it learns at the run's rate in every
         # method (at LoRA's or fine-tuning's rate, a 77-way head barely moves in a few hundred steps).
         settings.head_lr = config.train.head_lr or config.train.lr
