@@ -9,7 +9,8 @@ the largest's size); validation and test rows alternate between tasks, each task
 sources first (an E2E record's further references after every record), so the first few
 rows an evaluation generates cover every task with distinct inputs. Scoring goes back to each member's own
 kind (:mod:`workbench.data.kinds`), which reports per-task metrics. Loading is
-:mod:`.sources`' job; nothing here tokenizes.
+:mod:`.sources`' job; nothing here tokenizes. (A model's own task — PEFT's ``TaskType``,
+causal LM or a head — is :mod:`workbench.models.tasks`'.)
 """
 
 from __future__ import annotations

@@ -7,7 +7,9 @@ prompt is laid out for generation and for the attention probe. :func:`resolve_ta
 picks one from the model's architecture and the dataset's kind (a table): decoders
 and encoder-decoders learn every kind as text; encoders get a classification,
 regression or tagging head. Everything else asks the task instead of comparing names.
-Scoring lives with the data kinds (:mod:`workbench.data.kinds`).
+Scoring lives with the data kinds (:mod:`workbench.data.kinds`). "Task" here is PEFT's
+``TaskType`` (``Run.task``, run.json's ``task``); a dataset in a multi-task mixture is a
+task in the other, multi-task learning's sense (:mod:`workbench.data.mixture`).
 """
 
 from __future__ import annotations
