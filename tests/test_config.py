@@ -106,3 +106,18 @@ def test_evaluation_cadence_fits_short_runs_as_the_warmup_does():
     assert [s for s in range(1, 13) if TrainSettings(steps=12, eval_every=0).evaluates_at(s)] == [12]
     cfg = RunConfig()
     assert cfg.train.eval_every is None and RunConfig.from_json(cfg.to_json()) == cfg
+
+
+def test_a_local_model_or_data_path_is_kept_absolute_and_names_are_left_alone(tmp_path, monkeypatch):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "rows.csv").write_text("source,target\na,b\n")
+    (tmp_path / "tiny-demo").mkdir()  # a folder named like a built-in does not shadow it
+    monkeypatch.chdir(tmp_path)
+    cfg = RunConfig()
+    cfg.model.name, cfg.data.name, cfg.data.validation = "./mine", "rows.csv", "rows.csv"
+    cfg.validate()
+    assert (cfg.model.name, cfg.data.name, cfg.data.validation) == (str(tmp_path / "mine"),) + 2 * (
+        str(tmp_path / "rows.csv"),)  # fmt: skip
+    for model, data in (("tiny-demo", "toy-e2e"), ("Qwen/Qwen2.5-0.5B", "e2e_nlg"), ("./gone", "gone.csv")):
+        cfg.model.name, cfg.data.name = model, data
+        assert (cfg.validate().model.name, cfg.data.name) == (model, data)  # a missing path is said where it loads

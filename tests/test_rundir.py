@@ -223,3 +223,53 @@ def test_the_cards_plain_peft_lines_load_a_head_of_the_runs_size(make_config, tm
     batch = run.tokenizer(["the food was great"], return_tensors="pt")
     with torch.no_grad():
         assert torch.equal(scope["model"](**batch).logits, run.live_model.eval()(**batch).logits)
+
+
+def test_a_run_from_a_relative_model_folder_and_data_file_reloads_from_another_folder(tmp_path, monkeypatch):
+    import shutil
+
+    from workbench import RunConfig
+
+    work = tmp_path / "work"
+    shutil.copytree(builtin_path("tiny-gpt2"), work / "my-model")
+    (work / "rows.csv").write_text("source,target\n" + "".join(f"name[R{i}],R{i} is here.\n" for i in range(40)))
+    monkeypatch.chdir(work)
+    cfg = RunConfig()
+    cfg.model.name, cfg.data.name = "./my-model", "rows.csv"
+    cfg.train.steps, cfg.train.eval_generate, cfg.train.max_new_tokens = 2, 2, 4
+    run = Run.create(cfg)
+    run.train()
+    path = run.export(tmp_path / "run", checkpoint=True)
+    monkeypatch.chdir(tmp_path)  # elsewhere: the run still names its base and its data
+    again = Run.resume(path, steps=3)
+    assert again.generate(["name[R1]"], max_new_tokens=4) == run.generate(["name[R1]"], max_new_tokens=4)
+    again.train()
+    adapter = json.loads((path / "adapter" / "adapter_config.json").read_text())
+    assert adapter["base_model_name_or_path"] == str(work / "my-model")
+
+
+def test_a_gguf_files_card_loads_it_through_transformers_gguf_file(trained):
+    import dataclasses
+    from pathlib import Path
+
+    from workbench.model_card import model_card
+    from workbench.rundir import read_run_record
+
+    weights = {"file": "SmolLM2.Q4_1.gguf", "sha256": "cd" * 32, "quantization": "Q4_1"}
+    record = dataclasses.replace(read_run_record(trained[1]), base_model="./SmolLM2.Q4_1.gguf", base_weights=weights)
+    card = model_card(record)
+    loads = []
+
+    class Stand:  # PeftConfig and the auto class: what the card's lines ask of them
+        base_model_name_or_path = "/models/SmolLM2.Q4_1.gguf"  # the adapter names the file's absolute path
+
+        @staticmethod
+        def from_pretrained(*args, **kwargs):
+            loads.append((args, kwargs))
+            return Stand
+
+    lines = re.findall(r"```python\n(.*?)```", card, re.S)[0].splitlines()
+    code = "\n".join(line for line in lines if not line.startswith(("from peft", "from transformers", "model =")))
+    exec(code, {"PeftConfig": Stand, "AutoModelForCausalLM": Stand, "AutoTokenizer": Stand})
+    assert loads[1] == ((Path("/models"),), {"gguf_file": "SmolLM2.Q4_1.gguf"})
+    assert "is a GGUF file: transformers reads it itself" in card and "(sha256 cdcdcdcdcdcdcdcd…)" in card

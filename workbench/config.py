@@ -254,6 +254,11 @@ class RunConfig:
         self.data.name, self.data.mix = _data_name(self.data.name), [_data_name(m) for m in self.data.mix]
         if self.data.validation is not None:
             self.data.validation = _data_name(self.data.validation)
+        self.model.name = _absolute_if_local(self.model.name, "model")
+        self.data.name, self.data.mix = _absolute_if_local(self.data.name, "data"), [
+            _absolute_if_local(m, "data") for m in self.data.mix]  # fmt: skip
+        if self.data.validation is not None:
+            self.data.validation = _absolute_if_local(self.data.validation, "data")
         for section in (self.model, self.data, self.prefix, self.train):
             validate_section(section)
         if self.prefix.init == "text" and not self.prefix.init_text.strip():
@@ -388,6 +393,22 @@ def _data_name(data: Any) -> str:
     from .data.held import hold  # imports neither pandas nor datasets
 
     return hold(data)
+
+
+def _absolute_if_local(name: str, what: str) -> str:
+    """An existing local file or folder by its absolute path, so that a run names it from any working folder
+    (``./my-model`` or ``train.csv`` say nothing from the run directory); a built-in's name, a hub id or a path
+    that is not there (said where it loads) as given."""
+    if what == "model":
+        from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS
+
+        registered: Iterable[str] = (*BUILTIN_MODELS, *PACKAGED_MODELS)
+    else:
+        from .data.catalog import BUILTIN_DATASETS
+
+        registered = BUILTIN_DATASETS
+    path = Path(name).expanduser()
+    return str(path.resolve()) if name and name not in registered and path.exists() else name
 
 
 def validate_section(section: Any) -> None:

