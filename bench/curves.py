@@ -2,6 +2,7 @@
 
     python bench/curves.py [--task e2e|intents] [--steps 150] [--every 50] [--seed 0 ...] [--only ROW ...]
                            [--grid cpu|full] [--out runs/bench/curves]
+    python bench/curves.py [--task e2e|intents] --merge A/curves-e2e.json --merge B/curves-e2e.json [--out DIR]
 
 A single score after N steps hides whether a method is still climbing or has levelled off, and whether
 it wins per step or per second. This trains every row on SmolLM2-135M with the same batches, evaluates
@@ -30,7 +31,8 @@ Rows:
 
 On two CPU cores an E2E row of 150 steps with 3 evaluations takes ~9 minutes; ``--grid full`` (a GPU)
 trains 1,000 steps a row and scores 100 records (256 questions). Writes ``curves-TASK.json`` (every point),
-``curves-TASK.md`` (the table) and ``curves-TASK.html`` (the figure).
+``curves-TASK.md`` (the table) and ``curves-TASK.html`` (the figure). ``--merge`` trains nothing and
+draws those two from the points of earlier runs (other seeds or rows, run one at a time).
 """
 
 from __future__ import annotations
@@ -141,9 +143,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, action="append", help="repeat for several seeds (default 0)")
     parser.add_argument("--only", action="append", choices=list(ROWS), help="run only these rows, in this order")
     parser.add_argument("--out", default="runs/bench/curves")
+    parser.add_argument("--merge", action="append", metavar="JSON",
+                        help="train nothing: draw the table and figure from these curves-TASK.json files (runs "
+                             "of other seeds or rows, side by side)")  # fmt: skip
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     path, make_config, scored, metric = TASKS[args.task]
+    if args.merge:
+        merged = [p for name in args.merge for p in json.loads(Path(name).read_text())]
+        write_outputs(Path(args.out), args.task, metric, merged, f"merged from {', '.join(args.merge)}",
+                      f"{args.model} on {args.task}: {metric} as it trains")  # fmt: skip
+        return
     if not path.is_file():
         raise SystemExit(f"{path} is not there; see README (Real data) for where it comes from")
     if args.model == "smollm2-135m":
@@ -171,13 +181,20 @@ def main() -> None:
     command = "python bench/curves.py " + " ".join(
         [f"--task {args.task}", f"--grid {args.grid}", f"--steps {steps}", f"--every {every}"]
         + [f"--seed {s}" for s in args.seed or []] + [f"--only {r}" for r in args.only or []])  # fmt: skip
-    text = [f"`{command}`: {args.model}, {args.task}, batch 8, {records} held-out rows or records scored every "
-            f"{every} steps ({time.perf_counter() - start:.0f} s in all)", "", table(points, metric), ""]  # fmt: skip
-    (out / f"curves-{args.task}.md").write_text("\n".join(text))
-    title = f"{args.model} on {args.task}: {metric} as it trains"
-    curves_figure(figure_curves(points), metric, title=title).write_html(out / f"curves-{args.task}.html",
+    heading = (f"`{command}`: {args.model}, {args.task}, batch 8, {records} held-out rows or records scored every "
+               f"{every} steps ({time.perf_counter() - start:.0f} s in all)")  # fmt: skip
+    write_outputs(out, args.task, metric, points, heading, f"{args.model} on {args.task}: {metric} as it trains")
+
+
+def write_outputs(out: Path, task: str, metric: str, points: list[dict[str, object]], heading: str,
+                  title: str) -> None:  # fmt: skip
+    """curves-TASK.md (the table under ``heading``) and curves-TASK.html (the figure); the table printed too."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = "\n".join([heading, "", table(points, metric), ""])
+    (out / f"curves-{task}.md").write_text(text)
+    curves_figure(figure_curves(points), metric, title=title).write_html(out / f"curves-{task}.html",
                                                                          include_plotlyjs="cdn")  # fmt: skip
-    print("\n".join(text))
+    print(text)
 
 
 if __name__ == "__main__":
