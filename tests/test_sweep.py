@@ -306,6 +306,11 @@ def test_a_resume_with_other_settings_is_refused_and_best_follows_the_study(tmp_
     other.prefix.length = 7
     with pytest.raises(ConfigError, match=r"ran other settings \(prefix.length: 10 -> 7\)"):
         sweep(other, ["lr=1e-2:1e-1:log"], trials=3, out=out, resume=True)
+    # A sweep begun before a setting existed (its record lacks prefix.dropout) resumes with that setting's default.
+    record = json.loads((out / "sweep.json").read_text())
+    del record["config"]["prefix"]["dropout"]
+    (out / "sweep.json").write_text(json.dumps(record))
+    assert len(sweep(_config(steps=10), ["lr=1e-2:1e-1:log"], trials=2, out=out, resume=True).trials) == 2
     # A kill between a trial's end and the copy to best/ leaves best/ behind the study: a resume puts it right.
     import shutil
 

@@ -306,7 +306,10 @@ def _check_folder(out: Path, space: SearchSpace, config: RunConfig, resume: bool
         raise ConfigError(f"the sweep in {str(out)!r} searched {' '.join(record.space)}; resume it with that space "
                           "or choose another folder")  # fmt: skip
     if record.config:
-        changed = _changed_settings(record.config, config.to_dict(), {p.path for p in space})
+        # Read as today's settings: a setting added since the sweep began has its default there, a local path
+        # is absolute as a run keeps it now.
+        saved = RunConfig.from_dict(record.config).validate().to_dict()
+        changed = _changed_settings(saved, config.to_dict(), {p.path for p in space})
         if changed:
             raise ConfigError(f"the sweep in {str(out)!r} ran other settings ({', '.join(changed[:4])}); resume it "
                               "with the same settings, or choose another folder")  # fmt: skip
