@@ -28,6 +28,7 @@ def test_resume_after_a_kill_continues_the_same_curve(make_config, tmp_path):
                   stop=stop, checkpoint_to=tmp_path / "run")  # fmt: skip
     # The process "dies" here: only the checkpoint written at step 6 survives.
     assert json.loads((tmp_path / "run" / "run.json").read_text())["steps_done"] == 6
+    assert "prefix dropout 0.3 while training" in (tmp_path / "run" / "README.md").read_text()
 
     resumed = Run.resume(tmp_path / "run")
     assert resumed.history.last_step == 6

