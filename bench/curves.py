@@ -25,7 +25,7 @@ Rows:
   mlp          the paper's reparametrization (512-wide MLP, random start) at lr 1e-3
   dropout      the default start with prefix dropout 0.1 (--prefix-dropout; PEFT has none)
   warmup-30    the defaults with 30 steps of warmup instead of 10; warmup-0: none
-  length-32    the defaults with 32 virtual tokens instead of 10
+  length-32    the matched start with 32 virtual tokens instead of 10
   lora         LoRA r=8 on every linear layer, lr 1e-3
   full         full fine-tuning, lr 1e-4
 
@@ -68,7 +68,7 @@ ROWS = {
     "dropout": Method("prefix, dropout 0.1", dropout=0.1, lr=3e-2),
     "warmup-30": Method("prefix, warmup 30 steps", warmup_steps=30, lr=3e-2),
     "warmup-0": Method("prefix, no warmup", warmup_steps=0, lr=3e-2),
-    "length-32": Method("prefix of 32 (auto start)", length=32, lr=3e-2),
+    "length-32": Method("prefix of 32, matched start", length=32, init="matched", lr=3e-2),
 }
 
 
