@@ -23,8 +23,8 @@ Rows:
   text         the keys/values of task words (e2e: --init text:"describe the restaurant record in one sentence :")
   matched-1e-2 the matched start at lr 1e-2
   mlp          the paper's reparametrization (512-wide MLP, random start) at lr 1e-3
-  dropout      the default start with prefix dropout 0.1 (--prefix-dropout; PEFT has none)
-  warmup-30    the defaults with 30 steps of warmup instead of 10; warmup-0: none
+  dropout      the matched start with prefix dropout 0.1 (--prefix-dropout; PEFT has none)
+  warmup-30    the matched start with 30 steps of warmup instead of 10; warmup-0: none
   length-32    the matched start with 32 virtual tokens instead of 10
   lora         LoRA r=8 on every linear layer, lr 1e-3
   full         full fine-tuning, lr 1e-4
@@ -65,9 +65,9 @@ ROWS = {
     "example": Method("prefix, training-row start", init="example", lr=3e-2),
     "matched-1e-2": Method("prefix, matched start, lr 1e-2", init="matched", lr=1e-2),
     "mlp": Method("prefix + MLP 512, lr 1e-3", projection=True, lr=1e-3),
-    "dropout": Method("prefix, dropout 0.1", dropout=0.1, lr=3e-2),
-    "warmup-30": Method("prefix, warmup 30 steps", warmup_steps=30, lr=3e-2),
-    "warmup-0": Method("prefix, no warmup", warmup_steps=0, lr=3e-2),
+    "dropout": Method("prefix, dropout 0.1", init="matched", dropout=0.1, lr=3e-2),
+    "warmup-30": Method("prefix, warmup 30 steps", init="matched", warmup_steps=30, lr=3e-2),
+    "warmup-0": Method("prefix, no warmup", init="matched", warmup_steps=0, lr=3e-2),
     "length-32": Method("prefix of 32, matched start", length=32, init="matched", lr=3e-2),
 }
 
