@@ -255,7 +255,7 @@ def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Fi
             out.append(Finding("error", "text init needs a text, e.g. --init text:'describe :'"))
     if loaded.architecture != "decoder" or loaded.name in BUILTIN_MODELS or settings.projection:
         return out
-    # Measured (bench/curves.py, SmolLM2-135M, 150 steps of 8; README, *Learning curves*).
+    # Measured (bench/curves.py, SmolLM2-135M, 150 steps of 8, three seeds; README, *Learning curves*).
     if init in ("random", "zero"):
         out.append(Finding("info", f"a flat {init} prefix starts far from the keys and values a pretrained model "
                                    "computes (SmolLM2's first validation loss: random 8.0, zero 3.9, matched 3.0); "
@@ -263,8 +263,8 @@ def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Fi
                                    "on E2E; README, *Learning curves*"))  # fmt: skip
     elif init == "matched":
         out.append(Finding("info", "the prefix starts at each layer's own key/value scale (--init matched); on "
-                                   "SmolLM2 words that fit the task did better on E2E (BLEU 64.4 vs 62.9 after 150 "
-                                   "steps: --init text:'describe the restaurant record in one sentence :') and a "
-                                   "training row's keys/values on BANKING77 (accuracy 41 vs 34 %: --init example); "
-                                   "README, *Learning curves*"))  # fmt: skip
+                                   "SmolLM2 a training row's keys and values led on BANKING77 after 150 steps (--init "
+                                   "example: 40 vs 34 % over three seeds; level on E2E, slower on tiny-demo) and "
+                                   "words that describe the task did better on E2E (BLEU 64.4 vs 62.9: --init "
+                                   "text:'<your task in a few words> :'); README, *Learning curves*"))  # fmt: skip
     return out
