@@ -12,7 +12,6 @@ chains; which head or generation a model uses for a dataset is
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
@@ -278,16 +277,10 @@ def fetch_call(name: str) -> str:
 
 
 def adapter_base_name(name: str) -> str:
-    """The base an exported adapter names for a model the user named ``name``: a packaged model's hub id; a local
-    folder or GGUF file by its absolute path (``./my-model`` means nothing from the run directory or another working
-    folder); any other name as given (a hub id resolves as it is; a built-in's name is the workbench's to resolve)."""
+    """The base an exported adapter names for a model the user named ``name``: a packaged model's hub id, any other
+    name as given (a hub id resolves as it is; a built-in's name is the workbench's to resolve)."""
     packaged = PACKAGED_MODELS.get(name)
-    if packaged:
-        return packaged.hub_id
-    local = Path(name).expanduser()
-    if name not in BUILTIN_MODELS and local.exists():
-        return str(local.resolve())
-    return name
+    return packaged.hub_id if packaged else name
 
 
 # Well-known hub checkpoints that prefix tuning works on, shown in menus (not downloaded here).
