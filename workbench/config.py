@@ -255,10 +255,6 @@ class RunConfig:
         if self.data.validation is not None:
             self.data.validation = _data_name(self.data.validation)
         self.model.name = _absolute_if_local(self.model.name, "model")
-        self.data.name, self.data.mix = _absolute_if_local(self.data.name, "data"), [
-            _absolute_if_local(m, "data") for m in self.data.mix]  # fmt: skip
-        if self.data.validation is not None:
-            self.data.validation = _absolute_if_local(self.data.validation, "data")
         for section in (self.model, self.data, self.prefix, self.train):
             validate_section(section)
         if self.prefix.init == "text" and not self.prefix.init_text.strip():
@@ -385,11 +381,10 @@ def _section_from_dict(cls: type[_S], data: dict[str, Any]) -> _S:
 
 
 def _data_name(data: Any) -> str:
-    """A dataset's name; an object (a DataFrame, a Dataset, a list of dicts) is held in memory under one."""
-    if isinstance(data, str):
-        return data
-    if isinstance(data, os.PathLike):
-        return os.fspath(data)
+    """A dataset's name (a local file by its absolute path); an object (a DataFrame, a Dataset, a list of dicts) is
+    held in memory under one."""
+    if isinstance(data, str | os.PathLike):
+        return _absolute_if_local(os.fspath(data), "data")
     from .data.held import hold  # imports neither pandas nor datasets
 
     return hold(data)
