@@ -16,9 +16,10 @@ of training, one line per row (mean over the seeds given). Tasks:
 
 Rows:
 
-  defaults     the workbench's prefix: --init auto (matched on SmolLM2), lr 3e-2
-  random       PEFT's start, N(0, 1) (--init random; the default until 2026-12-03)
-  matched      a random start at each layer's own key/value scale (--init matched)
+  defaults     the workbench's prefix: --init auto (matched on SmolLM2), lr 1e-1 (since 2026-12-03)
+  random       PEFT's start, N(0, 1), at lr 3e-2 (--init random; the default start until 2026-12-03)
+  matched      a random start at each layer's own key/value scale (--init matched) at lr 3e-2: the default
+               until 2026-12-03; the rows below are at lr 3e-2 too, as measured then
   example      the keys/values of a training row (--init example)
   text         the keys/values of task words (e2e: --init text:"describe the restaurant record in one sentence :")
   matched-1e-2 the matched start at lr 1e-2
@@ -56,9 +57,9 @@ from workbench.models import fetch_model
 from workbench.plots import curves_figure
 
 ROWS = {
-    "defaults": Method("prefix (defaults: auto start)", lr=3e-2),
+    "defaults": Method("prefix (defaults: auto start, lr 1e-1)"),
     "random": Method("prefix, random start", init="random", lr=3e-2),
-    "matched": Method("prefix, matched start", init="matched", lr=3e-2),
+    "matched": Method("prefix, matched start, lr 3e-2", init="matched", lr=3e-2),
     "lora": Method("LoRA r=8", kind="lora", lr=1e-3),
     "full": Method("full fine-tuning", kind="full", lr=1e-4),
     "text": Method("prefix, text start", init="text", init_text=INIT_TEXT, lr=3e-2),

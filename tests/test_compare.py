@@ -86,10 +86,13 @@ def test_a_new_head_learns_at_the_runs_rate_whichever_way_the_base_adapts(make_c
     monkeypatch.setattr(train, "_param_groups", lambda model, s: seen.append((s.lr, s.head_lr)) or original(model, s))
     cfg = make_config("tiny-bert", "toy-sentiment", train={"steps": 2, "lr": 2e-2, "warmup_steps": 0})
     compare(cfg, [Method("lora", kind="lora", rank=2, lr=1e-3), Method("full", kind="full", lr=1e-4)])
-    assert seen == [(1e-3, 2e-2), (1e-4, 2e-2)]  # the base at the method's rate, the head at the run's
+    assert seen == [(1e-3, 3e-2), (1e-4, 3e-2)]  # the base at the method's rate, the head at the run's (default)
     cfg.train.head_lr = 5e-2
     compare(cfg, [Method("full", kind="full", lr=1e-4)])
     assert seen[-1] == (1e-4, 5e-2)
+    cfg.train.head_lr = None  # the head at the run's prefix rate
+    compare(cfg, [Method("full", kind="full", lr=1e-4)])
+    assert seen[-1] == (1e-4, 2e-2)
 
 
 def test_each_method_draws_a_learning_curve_on_the_same_steps(make_config):

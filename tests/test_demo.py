@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from workbench import Run
-from workbench.config import ModelChoice
+from workbench.config import ModelChoice, TrainSettings
 from workbench.data import toy
 from workbench.generate import generate_texts
 from workbench.metrics import text_metrics
@@ -41,8 +41,8 @@ def test_the_frozen_model_does_the_task_when_asked_and_not_without_the_instructi
 
 
 def test_a_short_default_run_learns_the_task_without_the_instruction(make_config):
-    # The CLI's defaults (prefix 10, lr 3e-2, batch 8), cut to 60 steps: the frozen model scores 0.00 bare.
-    train = {"steps": 60, "lr": 3e-2, "warmup_steps": 6, "eval_generate": 16, "max_new_tokens": 48}
+    # The CLI's defaults (prefix 10, its lr, batch 8), cut to 60 steps: the frozen model scores 0.00 bare.
+    train = {"steps": 60, "lr": TrainSettings().lr, "warmup_steps": 6, "eval_generate": 16, "max_new_tokens": 48}
     cfg = make_config("tiny-demo", prefix={"length": 10}, train=train)
     cfg.data.max_train_examples, cfg.data.max_length = None, 128
     history = Run.create(cfg).train()

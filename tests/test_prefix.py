@@ -108,6 +108,19 @@ def test_a_pretrained_decoder_is_told_the_start_that_learned_faster(tmp_path):
     assert not [f for f in preflight(builtin, PrefixSettings(), max_length=64) if "--init" in f.message]
 
 
+def test_the_projection_mlp_at_a_flat_prefixs_learning_rate_is_flagged():
+    gpt2 = _lm()
+
+    def warnings_at(lr, **settings):
+        return [f.message for f in preflight(gpt2, PrefixSettings(**settings), max_length=64, lr=lr)
+                if f.level == "warning" and "projection MLP" in f.message]  # fmt: skip
+
+    assert warnings_at(1e-1, projection=True) and "--lr 1e-3" in warnings_at(1e-1, projection=True)[0]
+    assert not warnings_at(1e-3, projection=True)
+    assert not warnings_at(1e-1)  # a flat prefix learns at the default
+    assert not warnings_at(None, projection=True)  # no learning rate given: nothing to judge
+
+
 def test_prefix_dropout_drops_entries_while_training_only():
     lm = _lm()
     source = torch.tensor([lm.tokenizer("name [ Aromi ] ->")["input_ids"]])

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from peft import LoraConfig, PromptTuningConfig, get_peft_model
 
-from .config import PrefixSettings, RunConfig
+from .config import PrefixSettings, RunConfig, TrainSettings
 from .data import IGNORE, Collator, TaskData, encode_splits, load_task_data
 from .errors import ConfigError
 from .history import Callback, CurvePoint
@@ -65,8 +65,9 @@ class Method:
     records: int | None = None
 
 
-# Learning rates that suit each kind on small models (full fine-tuning moves every weight).
-_LR = {"prefix": 3e-2, "prompt": 3e-2, "lora": 3e-3, "full": 1e-3}
+# Learning rates that suit each kind on small models (the prefix: the run default; full fine-tuning moves every
+# weight).
+_LR = {"prefix": TrainSettings().lr, "prompt": 3e-2, "lora": 3e-3, "full": 1e-3}
 
 DEFAULT_METHODS: tuple[Method, ...] = (
     *(Method(f"prefix {n}", length=n) for n in (1, 5, 10, 20, 50)),

@@ -109,7 +109,7 @@ class Run:
             # truncation in its backend, so two threads encoding with one would mix their settings.
             base = dataclasses.replace(base, tokenizer=copy.deepcopy(base.tokenizer))
         loaded = base or load_model(config.model, data.kind, label_names=data.label_names)
-        findings = preflight(loaded, config.prefix, max_length=config.data.max_length, data=data)
+        findings = preflight(loaded, config.prefix, max_length=config.data.max_length, data=data, lr=config.train.lr)
         errors = [f for f in findings if f.level == "error"]
         if errors:
             raise CompatibilityError(errors[0].message)

@@ -166,7 +166,7 @@ class Workbench:
             base = self.loader.base(config, data)
             self.info.show_counts(estimate_counts(base, config.prefix))
             self.info.show_findings(preflight(base, config.prefix, max_length=config.data.max_length,
-                                              want_attention=True, data=data))  # fmt: skip
+                                              want_attention=True, data=data, lr=config.train.lr))  # fmt: skip
         except Exception as exc:
             say_failure(lambda message, _level: self.info.show_problem(message), "loading the settings", exc)
 
