@@ -1,6 +1,6 @@
 """The panel's Sweep section: search the panel's settings with Optuna and watch the trials come in.
 
-A search space typed one spec per line (``lr=1e-3:1e-1:log``, ``prefix_length=2,5,10``), the
+A search space typed one spec per line (``lr=1e-2:3e-1:log``, ``prefix_length=2,5,10``), the
 number of trials, the pruner and the sweep folder; Sweep and Stop. The sweep itself is
 :func:`workbench.sweeps.sweep` on the panel's current settings, in a thread (in the cell on
 Colab). As each trial ends: a table of trials (state, settings, value, time), every trial's
@@ -37,7 +37,7 @@ class SweepArea:
 
     def __init__(self, mode: str, settings: Callable[[], RunConfig], *, foreground: bool = False) -> None:
         self.mode, self.settings, self.foreground = mode, settings, foreground
-        self.space = w.Textarea(value="lr=1e-3:1e-1:log\nprefix_length=2,5,10", description="space",
+        self.space = w.Textarea(value="lr=1e-2:3e-1:log\nprefix_length=2,5,10", description="space",
                                 layout=w.Layout(width="340px", height="70px"))  # fmt: skip
         self.trials = w.BoundedIntText(value=8, min=1, max=10_000, description="trials", layout=w.Layout(width="180px"))
         self.pruner = w.Dropdown(options=["median", "halving", "none"], value="median", description="pruner",
