@@ -275,7 +275,6 @@ def _settings_findings(loaded: LoadedModel, settings: PrefixSettings) -> list[Fi
         out.append(Finding("info", "the prefix starts at each layer's own key/value scale (--init matched); on "
                                    "SmolLM2 a training row's keys and values (--init example) led it on BANKING77 "
                                    "at lr 3e-2 (40 vs 34 % after 150 steps; matched reaches 38 % at the default 1e-1), "
-                                   "and "
-                                   "words that describe the task are the other start to try (--init text:'<your task "
-                                   "in a few words> :'); README, *Learning curves*"))  # fmt: skip
+                                   "and words that describe the task are the other start to try (--init text:'<your "
+                                   "task in a few words> :'); README, *Learning curves*"))  # fmt: skip
     return out
