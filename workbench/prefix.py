@@ -44,7 +44,7 @@ __all__ = [
 
 _POSITION_LIMIT_ATTRS = ("max_position_embeddings", "n_positions")
 # Above this learning rate the projection MLP was not seen to learn (README, *Learning curves*); a flat prefix's
-# default is 1e-1.
+# default (TrainSettings.lr) is above it.
 _PROJECTION_LR_LIMIT = 1e-2
 
 
