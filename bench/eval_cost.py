@@ -36,7 +36,7 @@ def main() -> None:
     data, (_, encoded), t = run.data, run.splits, config.train
 
     def scored(n_generate: int) -> Callable[[], object]:
-        return lambda: evaluate(run.live_model, run.tokenizer, run.task, data, encoded if not n_generate else
+        return lambda: evaluate(run.live_model, run.tokenizer, run.objective, data, encoded if not n_generate else
                                 type(encoded)([], 0), batch_size=t.batch_size, separator=config.data.separator,
                                 n_generate=n_generate, max_new_tokens=t.max_new_tokens)  # fmt: skip
 

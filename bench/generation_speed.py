@@ -41,7 +41,7 @@ def main() -> None:
     for repeat in range(args.repeats + 1):  # the first round warms up
         for side, model in sides.items():
             start = time.perf_counter()
-            generate_texts(model, run.tokenizer, prompts, task=run.task, max_new_tokens=args.new_tokens,
+            generate_texts(model, run.tokenizer, prompts, objective=run.objective, max_new_tokens=args.new_tokens,
                            separator=run.config.data.separator)  # fmt: skip
             if repeat:
                 seconds[side].append(time.perf_counter() - start)

@@ -37,8 +37,8 @@ def _trainer(cfg: RunConfig, side: str) -> Trainer:
         model = attach_prefix(loaded, cfg.prefix, seed=cfg.train.seed)
     else:
         model = loaded.model.requires_grad_(True)
-    splits = encode_splits(data, loaded.tokenizer, loaded.task, cfg.data)
-    return Trainer(model, loaded.tokenizer, loaded.task, data, *splits, copy.deepcopy(cfg.train))
+    splits = encode_splits(data, loaded.tokenizer, loaded.objective, cfg.data)
+    return Trainer(model, loaded.tokenizer, loaded.objective, data, *splits, copy.deepcopy(cfg.train))
 
 
 def _step_seconds(trainer: Trainer) -> float:

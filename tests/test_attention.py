@@ -8,7 +8,7 @@ from workbench import Run
 from workbench.attention import prefix_attention
 from workbench.history import EvalEvent
 from workbench.models import BUILTIN_MODELS, architecture_of
-from workbench.models.tasks import resolve_task
+from workbench.models.objectives import resolve_objective
 from workbench.ui import Workbench
 
 
@@ -23,7 +23,7 @@ def _pairs():
         for kind, dataset in [("text", "toy-e2e"), ("classification", "toy-sentiment"), ("tagging", "toy-ner"),
                               ("regression", "stars")]:  # fmt: skip
             try:
-                resolve_task(arch, kind)
+                resolve_objective(arch, kind)
             except Exception:
                 continue
             if kind != "regression" or arch == "encoder":
@@ -66,7 +66,7 @@ def test_prefix_share_per_layer_and_head(make_config, model, dataset):
     run = Run.create(make_config(model, dataset, prefix={"length": 4}))
     base = run.model.get_base_model()
     impl = base.config._attn_implementation
-    result = prefix_attention(run.model, run.tokenizer, run.data.preview(2), task=run.task)
+    result = prefix_attention(run.model, run.tokenizer, run.data.preview(2), objective=run.objective)
     layers, heads = base.config.num_hidden_layers, base.config.num_attention_heads
     assert result.share.shape == (layers, heads)
     assert np.all((result.share > 0) & (result.share < 1))
@@ -80,12 +80,12 @@ def test_prefix_share_per_layer_and_head(make_config, model, dataset):
 def test_zero_prefix_slots_share_attention_equally_until_training_tells_them_apart(make_config):
     # Zero keys score 0 against every query, so each query gives the four slots the same weight.
     run = Run.create(make_config(prefix={"length": 4, "init": "zero"}, train={"steps": 30, "lr": 0.3}))
-    before = prefix_attention(run.model, run.tokenizer, run.data.preview(2), task=run.task)
+    before = prefix_attention(run.model, run.tokenizer, run.data.preview(2), objective=run.objective)
     slots = before.per_token[..., :4]  # [layers, heads, queries, slots]
     np.testing.assert_allclose(slots, np.repeat(slots[..., :1], 4, axis=-1), rtol=1e-5)
     assert np.all(before.share > 0)
     run.train()
-    after = prefix_attention(run.trainer.unwrapped, run.tokenizer, run.data.preview(2), task=run.task)
+    after = prefix_attention(run.trainer.unwrapped, run.tokenizer, run.data.preview(2), objective=run.objective)
     spread = after.per_token[..., :4].std(-1)  # trained slots differ from one another
     assert spread.max() > 1e-3
 
@@ -95,12 +95,12 @@ def test_a_heads_maps_are_the_ones_pefts_own_forward_gives(make_config):
     import torch
 
     from workbench.attention import _attention_maps
-    from workbench.models.tasks import model_task
+    from workbench.models.objectives import as_objective
 
     run = Run.create(make_config("tiny-bert", "toy-sentiment", prefix={"length": 3}))
-    batch, _ = run.task.probe_batch(run.tokenizer, run.data.preview(3), "")
+    batch, _ = run.objective.probe_batch(run.tokenizer, run.data.preview(3), "")
     run.model.eval()
     with torch.no_grad():
-        mine = _attention_maps(run.model, model_task("seq-cls"), batch)
+        mine = _attention_maps(run.model, as_objective("seq-cls"), batch)
         peft = run.model(**batch, output_attentions=True).attentions
     assert len(mine) == len(peft) and all(torch.allclose(a, b, atol=1e-6) for a, b in zip(mine, peft))

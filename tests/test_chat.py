@@ -18,7 +18,7 @@ from workbench.data.chat_template import PLAIN_TEMPLATE, chat_format
 from workbench.data.encode import IGNORE
 from workbench.errors import DataError
 from workbench.models import builtin_path
-from workbench.models.tasks import MODEL_TASKS
+from workbench.models.objectives import OBJECTIVES
 
 CONVERSATION = chat_files.messages(1)[0]["messages"]  # system, user, assistant, user, assistant
 
@@ -154,7 +154,7 @@ def test_language_modelling_learns_every_token_and_leads_with_perplexity(make_co
     assert last.loss < first.loss and list(last.metrics) == ["perplexity"]
     assert last.metrics["perplexity"] == pytest.approx(math.exp(last.loss))
     assert run.generate(["Aromi serves"], max_new_tokens=3)[0]  # a text is continued as it is: no separator
-    prompt = MODEL_TASKS["causal-lm"].prompt(run.tokenizer, "Aromi serves", "")
+    prompt = OBJECTIVES["causal-lm"].prompt(run.tokenizer, "Aromi serves", "")
     assert prompt == "Aromi serves"
 
 

@@ -23,7 +23,7 @@ def demo():
 
 
 def _coverage(model, tok, prompts):
-    outputs = generate_texts(model, tok, prompts, task="causal-lm", max_new_tokens=48)
+    outputs = generate_texts(model, tok, prompts, objective="causal-lm", max_new_tokens=48)
     return text_metrics(outputs, [[r["target"]] for r in ROWS], SOURCES)["slot_coverage"], outputs
 
 
@@ -53,5 +53,5 @@ def test_text_init_from_the_instruction_reproduces_the_instructed_model(demo, ma
     cfg = make_config("tiny-demo", prefix={"length": 2, "init": "text", "init_text": "describe :"})
     run = Run.create(cfg)
     asked = [f"describe : {s}" for s in SOURCES[:8]]
-    instructed = generate_texts(demo.model, demo.tokenizer, asked, task="causal-lm", max_new_tokens=48)
+    instructed = generate_texts(demo.model, demo.tokenizer, asked, objective="causal-lm", max_new_tokens=48)
     assert run.generate(SOURCES[:8], max_new_tokens=48) == instructed

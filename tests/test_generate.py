@@ -27,7 +27,7 @@ def test_without_the_prefix_is_the_bare_base_model_and_with_it_is_not(make_confi
     prompts = ["name[Aromi] food[Italian]", "name[Zizzi] area[riverside]"]
     bare = load_model(run.config.model, "text")  # a fresh copy of the base, never wrapped
     assert run.generate(prompts, use_prefix=False, max_new_tokens=8) == generate_texts(
-        bare.model, bare.tokenizer, prompts, task=bare.task, max_new_tokens=8
+        bare.model, bare.tokenizer, prompts, objective=bare.objective, max_new_tokens=8
     )
     assert run.generate(prompts, use_prefix=False, max_new_tokens=8) != run.generate(prompts, max_new_tokens=8)
 
@@ -64,9 +64,9 @@ def test_a_stop_ends_generation_within_a_token_and_skips_later_batches(make_conf
     prompts = ["name[Aromi] food[Italian]", "name[Zizzi]", "name[Cotto]", "name[Strada]"]
     calls = itertools.count()
     # Asked before the first batch (call 0) and after every generated token (calls 1, 2, 3 …).
-    outputs = generate_texts(run.model, run.tokenizer, prompts, task="causal-lm", max_new_tokens=20, batch_size=2,
+    outputs = generate_texts(run.model, run.tokenizer, prompts, objective="causal-lm", max_new_tokens=20, batch_size=2,
                              stop=lambda: next(calls) >= 3)  # fmt: skip
-    full = generate_texts(run.model, run.tokenizer, prompts[:2], task="causal-lm", max_new_tokens=20, batch_size=2)
+    full = generate_texts(run.model, run.tokenizer, prompts[:2], objective="causal-lm", max_new_tokens=20, batch_size=2)
     assert len(outputs) == 2  # the second batch never started
     assert all(len(run.tokenizer.tokenize(o)) <= 3 for o in outputs)
     assert all(len(run.tokenizer.tokenize(f)) > 3 for f in full)

@@ -18,7 +18,7 @@ def test_the_loss_and_its_gradient_are_transformers_own(make_config, model):
     rows = []
     head = peft_model.get_base_model().get_output_embeddings()
     handle = head.register_forward_hook(lambda _m, args, _o: rows.append(args[0].shape[1]))
-    ours = batch_loss(peft_model, batch, run.task)
+    ours = batch_loss(peft_model, batch, run.objective)
     handle.remove()
     (grad,) = torch.autograd.grad(ours, [p for p in peft_model.parameters() if p.requires_grad][:1])
     theirs = peft_model(**batch).loss
@@ -38,9 +38,9 @@ def test_heads_encoder_decoders_and_prompt_tuning_take_the_models_own_loss(make_
         run = Run.create(make_config(model, dataset))
         batch = Collator(run.tokenizer.pad_token_id)(run.splits[0].features[:4])
         model_ = run.live_model.eval()
-        assert batch_loss(model_, batch, run.task).item() == model_(**batch).loss.item()
+        assert batch_loss(model_, batch, run.objective).item() == model_(**batch).loss.item()
     run = Run.create(make_config("tiny-llama"))
     base = load_model(run.config.model, "text").model
     prompt = get_peft_model(base, PromptTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=3)).eval()
     batch = Collator(run.tokenizer.pad_token_id)(run.splits[0].features[:4])
-    assert batch_loss(prompt, batch, run.task).item() == prompt(**batch).loss.item()  # positions would move
+    assert batch_loss(prompt, batch, run.objective).item() == prompt(**batch).loss.item()  # positions would move

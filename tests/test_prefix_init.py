@@ -21,7 +21,9 @@ def _lm(name="tiny-llama"):
 
 def _rows(lm, data, n=8):
     rows = data.train.select(range(n))
-    return lm.task.encode(rows, data, lm.tokenizer, max_length=CHOICE.max_length, separator=CHOICE.separator).features
+    return lm.objective.encode(
+        rows, data, lm.tokenizer, max_length=CHOICE.max_length, separator=CHOICE.separator
+    ).features
 
 
 def _cache(model, ids, mask=None):

@@ -28,7 +28,7 @@ def test_the_likeliest_label_wins_and_every_row_gets_one(model, make_config):
     run.train()
     sources = [run.data.render(r)[0] for r in run.data.validation.select(range(8))]
     names = run.label_names
-    ranked = rank_labels(run.live_model, run.tokenizer, run.task, sources, names, separator="->", batch_size=3)
+    ranked = rank_labels(run.live_model, run.tokenizer, run.objective, sources, names, separator="->", batch_size=3)
     assert len(ranked) == 8 and set(ranked) <= set(range(len(names)))
     if model == "tiny-gpt2":  # a decoder: checked against each label scored on its own
         for source, choice in zip(sources, ranked):
@@ -47,7 +47,7 @@ def test_generation_stays_an_option_and_says_what_it_could_not_read(make_config)
 def test_a_stop_abandons_the_ranking(make_config):
     run = Run.create(make_config("tiny-gpt2", "toy-sentiment", train={"steps": 4}))
     sources = [run.data.render(r)[0] for r in run.data.validation.select(range(4))]
-    assert rank_labels(run.model, run.tokenizer, run.task, sources, run.label_names, separator="->",
+    assert rank_labels(run.model, run.tokenizer, run.objective, sources, run.label_names, separator="->",
                        stop=lambda: True) is None  # fmt: skip
 
 

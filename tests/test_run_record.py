@@ -36,7 +36,7 @@ def test_what_a_run_writes_reads_back_as_the_same_record(exported):
 
 @pytest.mark.parametrize(("edit", "says"), [
     (lambda d: d.update(format="prefix-workbench-run/0"), "has format 'prefix-workbench-run/0'; this workbench reads"),
-    (lambda d: d.pop("task"), "lacks task (edited or cut short?)"),
+    (lambda d: d.pop("objective"), "lacks objective (edited or cut short?)"),
     (lambda d: d["config"]["train"].update(steps=0), "the settings in run.json of"),
     (lambda d: d["config"].update(colour="red"), "unknown run config setting(s) colour"),
     (lambda d: d["history"].update(steps=[{"stride": 1}]), "the history in run.json of"),
@@ -50,3 +50,19 @@ def test_a_broken_record_is_one_line_naming_the_directory(exported, tmp_path, ed
         RunRecord.from_dict(data, str(tmp_path / "broken"))
     message = str(info.value)
     assert says in message and str(tmp_path / "broken") in message and "\n" not in message
+
+
+def test_a_record_written_before_objective_was_named_so_reads_the_same(exported, tmp_path):
+    # run.json said "task" for the objective until 2026-12-03; those run directories load unchanged.
+    run, path = exported
+    data = json.loads((path / "run.json").read_text())
+    data["task"] = data.pop("objective")
+    old = RunRecord.from_dict(data, str(tmp_path / "old"))
+    assert old.objective == "causal-lm" == run.objective.name
+    assert dataclasses.replace(old, created="") == dataclasses.replace(run.record(), created="")
+
+
+def test_run_task_is_the_objective_with_a_deprecation_warning(exported):
+    run, _path = exported
+    with pytest.warns(DeprecationWarning, match="Run.task is now Run.objective"):
+        assert run.task is run.objective

@@ -161,7 +161,7 @@ def test_a_reloaded_encoder_run_gives_the_same_logits(make_config, tmp_path, mod
     run.train()
     path = run.export(tmp_path / "enc")
     again = Run.load(path)
-    batch = run.task.probe_batch(run.tokenizer, run.data.preview(3), "")[0]
+    batch = run.objective.probe_batch(run.tokenizer, run.data.preview(3), "")[0]
     with torch.no_grad():
         ours, theirs = run.live_model.eval()(**batch).logits, again.model(**batch).logits
     torch.testing.assert_close(theirs, ours, rtol=0, atol=1e-6)

@@ -247,10 +247,10 @@ def test_a_trial_out_of_memory_fails_with_its_reason_and_the_study_goes_on(tmp_p
 
     loss = workbench.train.batch_loss
 
-    def small_batches_only(model, batch, task):
+    def small_batches_only(model, batch, objective):
         if batch["input_ids"].shape[0] > 8:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return loss(model, batch, task)
+        return loss(model, batch, objective)
 
     monkeypatch.setattr(workbench.train, "batch_loss", small_batches_only)
     out = tmp_path / "s"

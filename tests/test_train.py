@@ -146,7 +146,7 @@ def test_gradient_accumulation_steps_once_on_the_mean_of_the_micro_batch_gradien
     trainer.random.state = draws
     with trainer.random:
         for batch in micro:
-            (batch_loss(model, batch, run.task) / 3).backward()  # the loss the trainer takes
+            (batch_loss(model, batch, run.objective) / 3).backward()  # the loss the trainer takes
     reference = torch.optim.AdamW(trainer.params, lr=run.config.train.lr, weight_decay=run.config.train.weight_decay)
     reference.step()
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(trained, trainer.params))

@@ -17,7 +17,7 @@ DATA = {
     "stars": (uf.stars, ["--column", "text=review", "--column", "label=stars"], "rmse", (".csv", ".jsonl")),
     "tags-str": (uf.tags, [], "f1", (".jsonl",)),  # a CSV cell holds no list
 }
-# model -> {data: the task it should train as}
+# model -> {data: the objective it should train with}
 MODELS = {
     "tiny-gpt2": {"answers": "causal-lm", "labels-str": "causal-lm", "labels-int": "causal-lm", "stars": "causal-lm",
                   "tags-str": "causal-lm"},
@@ -26,21 +26,21 @@ MODELS = {
     "tiny-bert": {"labels-str": "seq-cls", "labels-int": "seq-cls", "stars": "seq-reg", "tags-str": "token-cls"},
 }  # fmt: skip
 MATRIX = [
-    (model, name, suffix, task)
-    for model, tasks in MODELS.items()
-    for name, task in tasks.items()
+    (model, name, suffix, objective)
+    for model, objectives in MODELS.items()
+    for name, objective in objectives.items()
     for suffix in DATA[name][3]
 ]
 
 
-@pytest.mark.parametrize(("model", "name", "suffix", "task"), MATRIX)
-def test_each_kind_of_file_trains_from_the_cli_with_a_fitting_metric(tmp_path, model, name, suffix, task):
+@pytest.mark.parametrize(("model", "name", "suffix", "objective"), MATRIX)
+def test_each_kind_of_file_trains_from_the_cli_with_a_fitting_metric(tmp_path, model, name, suffix, objective):
     make, columns, metric, _ = DATA[name]
     path = uf.write(tmp_path / f"{name}{suffix}", make())
     out = tmp_path / "run"
     assert main(["train", "--model", model, "--dataset", str(path), *columns, *FAST, "--out", str(out)]) == 0
     info = json.loads((out / "run.json").read_text())
-    assert info["task"] == task and info["headline_metric"] == metric
+    assert info["objective"] == objective and info["headline_metric"] == metric
     assert next(iter(k for k in info["metrics"] if k not in ("step", "loss"))) == metric
     assert isinstance(info["metrics"][metric], float)
 

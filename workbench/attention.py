@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
+from .models.objectives import Objective, as_objective
 from .models.sharing import attention_implementation, running
-from .models.tasks import ModelTask, model_task
 from .tokens import token_labels
 
 __all__ = ["ProbeResult", "eager_attention", "prefix_attention"]
@@ -49,9 +49,9 @@ class ProbeResult:
         return self.share.mean(axis=1)
 
 
-def _attention_maps(model: Any, task: ModelTask, batch: dict[str, torch.Tensor]) -> Any:
-    if task.generative:
-        return getattr(model(**batch, output_attentions=True), task.attention_output, None)
+def _attention_maps(model: Any, objective: Objective, batch: dict[str, torch.Tensor]) -> Any:
+    if objective.generative:
+        return getattr(model(**batch, output_attentions=True), objective.attention_output, None)
     # A head: for models whose forward takes no cache, PEFT runs the backbone itself and hands the head the
     # backbone's second output when there are two — with attention maps, the maps, which RoBERTa's head cannot
     # read. The maps come from the backbone anyway: run it with the prefix as PEFT does, and leave the head out.
@@ -75,20 +75,20 @@ def prefix_attention(
     tokenizer: Any,
     examples: Sequence[tuple[str, str]],
     *,
-    task: ModelTask | str,
+    objective: Objective | str,
     separator: str = "->",
     step: int = 0,
 ) -> ProbeResult:
     """Probe ``model`` on (source, target) ``examples`` rendered as in training."""
     if not examples:
         raise ConfigError("prefix_attention needs at least one (source, target) example")
-    task = model_task(task)
+    objective = as_objective(objective)
     n_prefix = model.active_peft_config.num_virtual_tokens
     device = next(model.parameters()).device
-    batch, mask_key = task.probe_batch(tokenizer, list(examples), separator)
+    batch, mask_key = objective.probe_batch(tokenizer, list(examples), separator)
     batch = {k: v.to(device) for k, v in batch.items()}
     with running(model, training=False), eager_attention(model):
-        maps = _attention_maps(model, task, batch)
+        maps = _attention_maps(model, objective, batch)
     if not maps or maps[0] is None:
         raise RuntimeError("the model returned no attention maps even with eager attention")
     # Each map: [batch, heads, queries, prefix + keys]; average over real query positions.
@@ -99,7 +99,7 @@ def prefix_attention(
     share = (on_prefix * weights).sum((0, 3)) / weights.sum((0, 3)).clamp_min(1)
     first_len = int(mask[0].sum())
     per_token = att[0, :, :, :first_len, : n_prefix + first_len].cpu().numpy()
-    tokens = token_labels(tokenizer, batch[task.probe_queries][0][:first_len].tolist())  # Ġ/▁ read as ␣
+    tokens = token_labels(tokenizer, batch[objective.probe_queries][0][:first_len].tolist())  # Ġ/▁ read as ␣
     return ProbeResult(
         share=share.cpu().numpy(),
         per_token=per_token,

@@ -2,7 +2,7 @@
 
 PEFT saves only the *projected* prefix (``prompt_embeddings``), not the projection
 MLP, and refuses to reopen prompt-learning adapters for training. A checkpoint
-therefore keeps every trainable tensor by name (prefix, projection MLP, task head)
+therefore keeps every trainable tensor by name (prefix, projection MLP, head)
 in ``trainable.safetensors`` and the optimizer, schedule, step and RNG state in
 ``optimizer.pt``, read back with ``torch.load(weights_only=True)`` so no pickled
 code from outside ever runs. Writing the files is :mod:`workbench.export`'s job

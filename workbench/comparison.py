@@ -35,8 +35,8 @@ from .errors import ConfigError
 from .history import Callback, CurvePoint
 from .memory import MB, StepMemory, step_memory
 from .models import LoadedModel, load_model
+from .models.objectives import HEAD_MODULES
 from .models.sharing import LOADING, running
-from .models.tasks import HEAD_MODULES
 from .prefix import attach_prefix
 from .process_state import seeded
 from .quiet import quiet
@@ -119,14 +119,14 @@ def _method_config(config: RunConfig, method: Method) -> RunConfig:
 
 
 def _adapt(loaded: LoadedModel, method: Method, config: RunConfig, data: TaskData) -> Any:
-    task_type = loaded.task.peft_task
+    task_type = loaded.objective.peft_task
     if method.kind == "prefix":
         return attach_prefix(loaded, config.prefix, seed=config.train.seed, data=data, choice=config.data)
     if method.kind == "prompt":
         with LOADING, quiet():
             model = get_peft_model(loaded.model, PromptTuningConfig(task_type=task_type,
                                                                     num_virtual_tokens=method.length))  # fmt: skip
-        return _PromptTagger(model, method.length) if loaded.task.head == "tags" else model
+        return _PromptTagger(model, method.length) if loaded.objective.head == "tags" else model
     if method.kind == "lora":
         # Every linear layer but a head's: PEFT trains the head whole (modules_to_save) and refuses LoRA on it.
         heads = [name for name in HEAD_MODULES if hasattr(loaded.model, name)] or None  # None: PEFT warns of nothing
@@ -200,8 +200,8 @@ def compare(
         # method (at LoRA's or fine-tuning's rate, a 77-way head barely moves in a few hundred steps).
         settings.head_lr = config.train.head_lr or config.train.lr
         settings.eval_every = eval_every
-        splits = encode_splits(data, loaded.tokenizer, loaded.task, config.data)
-        trainer = Trainer(model, loaded.tokenizer, loaded.task, data, *splits, settings,
+        splits = encode_splits(data, loaded.tokenizer, loaded.objective, config.data)
+        trainer = Trainer(model, loaded.tokenizer, loaded.objective, data, *splits, settings,
                           separator=config.data.separator)  # fmt: skip
         start = time.perf_counter()
         stop = threading.Event()
@@ -246,7 +246,7 @@ def _step_memory(trainer: Trainer) -> StepMemory:
     optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)  # accelerate's wrapper holds it
     with running(trainer.unwrapped, training=True):
         return step_memory(
-            trainer.unwrapped, optimizer, batch, autocast=trainer.accelerator.autocast, task=trainer.task
+            trainer.unwrapped, optimizer, batch, autocast=trainer.accelerator.autocast, objective=trainer.objective
         )
 
 

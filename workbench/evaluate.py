@@ -26,8 +26,8 @@ from .data.batching import shortest_first
 from .data.conversations import show_source
 from .generate import generate_texts
 from .loss import batch_loss
+from .models.objectives import Objective, as_objective
 from .models.sharing import running
-from .models.tasks import ModelTask, model_task
 from .ranking import rank_labels
 
 __all__ = ["EvalResult", "evaluate", "evaluate_with", "rank_or_write"]
@@ -57,7 +57,7 @@ class EvalResult:
 def evaluate(
     model: Any,
     tokenizer: Any,
-    task: ModelTask | str,
+    objective: Objective | str,
     data: TaskData,
     encoded: EncodedSplit,
     *,
@@ -77,12 +77,12 @@ def evaluate(
     None if ``stop`` turned true on the way. ``report`` adds the kind's per-label detail. ``rank``: a generative
     model's class is the likeliest label (:mod:`workbench.ranking`), not the one read in generated text.
     """
-    task = model_task(task)
+    objective = as_objective(objective)
     stopped = stop or (lambda: False)
     device = next(model.parameters()).device
     collate = Collator(tokenizer.pad_token_id)
     total, count = 0.0, 0
-    preds: list[Any] = [None] * len(encoded) if not task.generative else []
+    preds: list[Any] = [None] * len(encoded) if not objective.generative else []
     # Shortest rows first: a batch of alike lengths carries little padding; predictions go back to their rows.
     lengths = [len(f["input_ids"]) for f in encoded.features]
     with running(model, training=False):
@@ -92,16 +92,16 @@ def evaluate(
             feats = [encoded.features[i] for i in rows]
             batch = {k: v.to(device) for k, v in collate(feats).items()}
             with autocast() if autocast else torch.autocast(device.type, enabled=False):
-                if task.generative:  # the loss alone (a decoder's logits where a token is learned)
-                    loss = batch_loss(model, batch, task)
+                if objective.generative:  # the loss alone (a decoder's logits where a token is learned)
+                    loss = batch_loss(model, batch, objective)
                 else:
                     out = model(**batch)
                     loss = out.loss
-                    for i, pred in zip(rows, task.predictions(out.logits, batch["labels"], data, feats)):
+                    for i, pred in zip(rows, objective.predictions(out.logits, batch["labels"], data, feats)):
                         preds[i] = pred
             total += float(loss) * len(feats)
             count += len(feats)
-        result = _score(model, tokenizer, task, data, data.split(split), preds, separator, n_generate,
+        result = _score(model, tokenizer, objective, data, data.split(split), preds, separator, n_generate,
                         max_new_tokens, stop, report, rank)  # fmt: skip
         if result is None or stopped():
             return None
@@ -114,7 +114,7 @@ def evaluate_with(
     settings: TrainSettings,
     model: Any,
     tokenizer: Any,
-    task: ModelTask | str,
+    objective: Objective | str,
     data: TaskData,
     encoded: EncodedSplit,
     *,
@@ -126,7 +126,7 @@ def evaluate_with(
 ) -> EvalResult | None:
     """:func:`evaluate` with a run's batch size, generated rows and generation length."""
     return evaluate(
-        model, tokenizer, task, data, encoded, split=split, batch_size=settings.batch_size, separator=separator,
+        model, tokenizer, objective, data, encoded, split=split, batch_size=settings.batch_size, separator=separator,
         n_generate=settings.eval_generate, max_new_tokens=settings.max_new_tokens, autocast=autocast, stop=stop,
         report=report, rank=settings.label_choice == "ranking",
     )  # fmt: skip
@@ -148,8 +148,8 @@ def rank_or_write(data: TaskData, rows: Sequence[Mapping[str, Any]],
     return written, ranked
 
 
-def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: list[dict[str, Any]], separator: str,
-             max_new_tokens: int, stop: Callable[[], bool] | None,
+def _predict(model: Any, tokenizer: Any, objective: Objective, data: TaskData, rows: list[dict[str, Any]],
+             separator: str, max_new_tokens: int, stop: Callable[[], bool] | None,
              rank: bool) -> tuple[list[Any], list[str], bool] | None:  # fmt: skip
     """A generative model's prediction for each row and what it showed: the likeliest of the row's labels where it
     has some and ``rank`` is on (a classification task, alone or in a mixture), else read back from its greedy
@@ -160,14 +160,15 @@ def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: 
     preds: list[Any] = [None] * len(rows)
     shown = [""] * len(rows)
     if written:
-        outputs = generate_texts(model, tokenizer, [sources[i] for i in written], task=task, separator=separator,
-                                 max_new_tokens=max_new_tokens, stop=stop, one_line=data.one_line())  # fmt: skip
+        outputs = generate_texts(model, tokenizer, [sources[i] for i in written], objective=objective,
+                                 separator=separator, max_new_tokens=max_new_tokens, stop=stop,
+                                 one_line=data.one_line())  # fmt: skip
         if len(outputs) < len(written):
             return None
         for i, text in zip(written, outputs):
             preds[i], shown[i] = kind.read(text, rows[i], data), text
     for names, members in ranked.items():  # rows choosing among the same labels are ranked together
-        ids = rank_labels(model, tokenizer, task, [sources[i] for i in members], names, separator=separator,
+        ids = rank_labels(model, tokenizer, objective, [sources[i] for i in members], names, separator=separator,
                           stop=stop)  # fmt: skip
         if ids is None:
             return None
@@ -179,7 +180,7 @@ def _predict(model: Any, tokenizer: Any, task: ModelTask, data: TaskData, rows: 
 def _score(
     model: Any,
     tokenizer: Any,
-    task: ModelTask,
+    objective: Objective,
     data: TaskData,
     split: Any,
     preds: list[Any],
@@ -192,11 +193,11 @@ def _score(
 ) -> EvalResult | None:
     kind = data.data_kind
     written = False
-    if task.generative:
+    if objective.generative:
         if n_generate == 0 or not kind.generates:
             return EvalResult(0.0, {})
         rows = kind.scored_rows(split, n_generate)  # one row a record: its other references come from the split
-        predicted = _predict(model, tokenizer, task, data, rows, separator, max_new_tokens, stop, rank)
+        predicted = _predict(model, tokenizer, objective, data, rows, separator, max_new_tokens, stop, rank)
         if predicted is None:  # stopped part-way; evaluate() drops the result
             return None
         preds, shown, written = predicted
@@ -210,6 +211,6 @@ def _score(
                for (source, reference), o in zip(map(data.render, rows[:3]), shown[:3])]  # fmt: skip
     detail = kind.report(preds, rows, data) if report else {}
     references = len(rows)
-    if task.generative and kind.group_role is not None:
+    if objective.generative and kind.group_role is not None:
         references = sum(len(refs) for refs in kind.references(rows, split))
     return EvalResult(0.0, metrics, samples, preds, rows, detail, references)

@@ -1,6 +1,6 @@
 """Greedy generation from a prefix-tuned (or base) model, in batches.
 
-Prompts are formatted exactly as in training (:meth:`workbench.models.tasks.ModelTask.prompt`):
+Prompts are formatted exactly as in training (:meth:`workbench.models.objectives.Objective.prompt`):
 a decoder continues ``"{source} {separator}"``, a seq2seq model reads the source, and a
 conversation (a list of messages) is written with the model's chat template up to the cue
 for the reply, which ends at the template's end-of-turn token.
@@ -27,8 +27,8 @@ from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCrit
 from .data.chat_template import chat_format
 from .data.conversations import Conversation
 from .errors import CompatibilityError
+from .models.objectives import Objective, as_objective
 from .models.sharing import running
-from .models.tasks import ModelTask, model_task
 
 __all__ = ["generate_texts", "stop_tokens"]
 
@@ -39,7 +39,7 @@ def generate_texts(
     tokenizer: PreTrainedTokenizerBase,
     prompts: Sequence[str | Conversation],
     *,
-    task: ModelTask | str,
+    objective: Objective | str,
     separator: str = "->",
     max_new_tokens: int = 48,
     batch_size: int = 16,
@@ -54,10 +54,10 @@ def generate_texts(
     each ends at its first newline. The tokenizer and the model are left as they were (padding is chosen
     per call). ``streamer``: a transformers streamer that sees the tokens as they come (one prompt at a time).
     """
-    task = model_task(task)
-    if not task.generative:
+    objective = as_objective(objective)
+    if not objective.generative:
         raise CompatibilityError(
-            f"a {task} model writes no text to generate; generate from a decoder or seq2seq "
+            f"a {objective} model writes no text to generate; generate from a decoder or seq2seq "
             "run (a classifier's or tagger's run: prefix-workbench evaluate --run DIR)"
         )
     # PeftModel.disable_adapter() runs the same weights without the prefix.
@@ -69,7 +69,7 @@ def generate_texts(
         for start in range(0, len(prompts), batch_size):
             if stop is not None and stop():
                 break
-            enc = task.prompt_inputs(tokenizer, list(prompts[start : start + batch_size]), separator).to(device)
+            enc = objective.prompt_inputs(tokenizer, list(prompts[start : start + batch_size]), separator).to(device)
             ids = model.generate(
                 input_ids=enc["input_ids"],
                 attention_mask=enc["attention_mask"],
@@ -83,7 +83,7 @@ def generate_texts(
                     ([_StopWhen(stop)] if stop else []) + ([_EndAtNewline(tokenizer)] if one_line else [])
                 ),
             )
-            if task.decoder_only:
+            if objective.decoder_only:
                 ids = ids[:, enc["input_ids"].shape[1] :]
             texts = tokenizer.batch_decode(ids, skip_special_tokens=True)
             # A token that holds the newline may carry text after it; the line ends there.

@@ -22,14 +22,14 @@ import torch
 import torch.nn.functional as F
 
 from .data.encode import IGNORE
-from .models.tasks import ModelTask
+from .models.objectives import Objective
 
 __all__ = ["batch_loss"]
 
 
-def batch_loss(model: Any, batch: dict[str, torch.Tensor], task: ModelTask) -> torch.Tensor:
+def batch_loss(model: Any, batch: dict[str, torch.Tensor], objective: Objective) -> torch.Tensor:
     """The mean loss of ``batch`` (with ``labels``) under ``model``, a scalar tensor that can be backpropagated."""
-    if not (task.decoder_only and _keeps_logits(model)):
+    if not (objective.decoder_only and _keeps_logits(model)):
         return model(**batch).loss
     targets = batch["labels"][:, 1:]  # [B, T-1]: the token each position predicts
     positions = (targets != IGNORE).any(0).nonzero().squeeze(1)  # [K]: positions learned in some row

@@ -49,12 +49,13 @@ def _nbytes(t: torch.Tensor) -> int:
 
 
 def step_memory(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-                *, autocast: Any = None, task: Any = None) -> StepMemory:  # fmt: skip
+                *, autocast: Any = None, objective: Any = None) -> StepMemory:  # fmt: skip
     """Run one training step of ``model`` on ``batch`` and account for what it holds (see the module doc).
 
     ``optimizer`` should already have stepped once, so its state exists (AdamW creates it lazily).
-    ``autocast``: a context factory to run the forward under (a trainer's mixed precision); ``task``: the
-    :class:`~workbench.models.tasks.ModelTask` whose loss the step takes, as a trainer does (None: the model's own).
+    ``autocast``: a context factory to run the forward under (a trainer's mixed precision); ``objective``:
+    the :class:`~workbench.models.objectives.Objective` whose loss the step takes, as a trainer does (None: the
+    model's own).
     """
     params = list(model.parameters())
     param_storages = {p.untyped_storage().data_ptr() for p in params}
@@ -72,7 +73,7 @@ def step_memory(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batch:
         torch.cuda.reset_peak_memory_stats()
     optimizer.zero_grad(set_to_none=True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), (autocast or _no_autocast)():
-        loss = batch_loss(model, batch, task) if task is not None else model(**batch).loss
+        loss = batch_loss(model, batch, objective) if objective is not None else model(**batch).loss
     loss.backward()
     grads = sum(_nbytes(p.grad) for p in params if p.grad is not None)
     frozen_with_grad = sum(1 for p in params if not p.requires_grad and p.grad is not None)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .models.gguf import is_gguf
+from .models.objectives import as_objective
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
-from .models.tasks import model_task
 from .run_record import RunRecord
 
 __all__ = ["model_card"]
@@ -28,11 +28,11 @@ def model_card(r: RunRecord) -> str:
     """The README.md of a run directory: what the prefix is, its metrics, and how to load it with plain PEFT."""
     cfg = r.config
     metrics = "\n".join(f"| {k} | {v:.4g} |" for k, v in r.metrics.items())
-    task = model_task(r.task)
-    auto = task.auto_class
+    objective = as_objective(r.objective)
+    auto = objective.auto_class
     route = next((route for applies, route in _ROUTES if applies(r)), _HUB_ROUTE)
     # A head's size is the run's (77 intents, 13 tags): the base's config knows nothing of it.
-    head = "".join(f", {k}={v!r}" for k, v in task.model_kwargs(r.label_names).items()
+    head = "".join(f", {k}={v!r}" for k, v in objective.model_kwargs(r.label_names).items()
                    if k in ("num_labels", "problem_type"))  # fmt: skip
     return f"""# Prefix for {cfg.model.name} on {cfg.data.name}
 
@@ -43,7 +43,7 @@ A prefix-tuning adapter (Li & Liang, 2021) trained with prefix-workbench on PEFT
 {r.parameters["trainable"]:,} parameters were trained).
 
 - base model: `{r.base_model or cfg.model.name}`{_weights_note(r)}
-- task: {r.task}; dataset `{cfg.data.name}`{_source_note(r)}; {r.steps_done} steps
+- objective: {r.objective}; dataset `{cfg.data.name}`{_source_note(r)}; {r.steps_done} steps
 - lr {cfg.train.lr}, batch size {cfg.train.batch_size}, init `{cfg.prefix.init}`,{_dropout_note(r)}
   seed {cfg.train.seed}{_one_line_note(r)}
 
@@ -72,7 +72,7 @@ tok = AutoTokenizer.from_pretrained("adapter")
 def _prompt_note(r: RunRecord) -> str:
     """How a prompt is written for the model: the chat template for conversations, else source and separator."""
     chat = r.chat_template
-    if not model_task(r.task).generative:
+    if not as_objective(r.objective).generative:
         return (
             "The head trained beside the prefix is saved in the adapter with it (PEFT's modules_to_save). "
             "Weights the base's checkpoint lacks besides the head (a built-in's pooler) are drawn at random as it "
@@ -208,7 +208,7 @@ _HUB_ROUTE = _Route("", "cfg.base_model_name_or_path")
 def _scale_note(r: RunRecord) -> str:
     # A regression head learns standardized targets: say how to read its output.
     stats = r.target_stats
-    if not stats or model_task(r.task).generative:
+    if not stats or as_objective(r.objective).generative:
         return ""
     return (
         f" The regression head predicts standardized values: a prediction is `logit * {stats[1]:.6g} + "

@@ -62,9 +62,9 @@ def compare_multitask(
     config = copy.deepcopy(config)
     config.train.eval_every = 0  # one evaluation each, at the end
     mixed = Run.create(config)
-    if not mixed.task.decoder_only:
+    if not mixed.objective.decoder_only:
         raise CompatibilityError(f"serving a prefix per task in one batch needs a decoder; {config.model.name} is "
-                                 f"a {mixed.task} model")  # fmt: skip
+                                 f"a {mixed.objective} model")  # fmt: skip
     data = mixed.data
     results = [_one_prefix(mixed, callbacks)]
     if on_result:
@@ -117,7 +117,7 @@ def _prefix_per_task(config: RunConfig, data: TaskData, callbacks: Sequence[Call
     for names, members in ranked.items():
         for i in members:  # under its own task's prefix
             run = runs[rows[i]["task"]]
-            choice = rank_labels(run.live_model, run.tokenizer, run.task, [_member_source(data, rows[i])], names,
+            choice = rank_labels(run.live_model, run.tokenizer, run.objective, [_member_source(data, rows[i])], names,
                                  separator=config.data.separator)  # fmt: skip
             preds[i] = choice[0] if choice else None
     metrics = kind.score(preds, rows, data, generated=bool(written), pool=data.validation)

@@ -26,8 +26,8 @@ from .data.chat_template import chat_format
 from .data.coverage import tokenizer_coverage
 from .errors import CompatibilityError
 from .models import BUILTIN_MODELS, LoadedModel, quirks_for
+from .models.objectives import HEAD_MODULES
 from .models.sharing import LOADING
-from .models.tasks import HEAD_MODULES
 from .prefix_init import FROM_KV, initialize, resolve
 from .process_state import seeded
 from .quiet import quiet
@@ -61,7 +61,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class ParameterCounts:
-    """Trainable parameters (prefix, projection MLP, task head), what the adapter stores, and the base."""
+    """Trainable parameters (prefix, projection MLP, head), what the adapter stores, and the base."""
 
     trainable: int
     stored: int
@@ -73,9 +73,9 @@ class ParameterCounts:
 
 
 def prefix_config(loaded: LoadedModel, settings: PrefixSettings) -> PrefixTuningConfig:
-    """The PEFT config for ``settings`` on ``loaded``'s task; PEFT fills layers/heads/dims in."""
+    """The PEFT config for ``settings`` on ``loaded``'s objective; PEFT fills layers/heads/dims in."""
     return PrefixTuningConfig(
-        task_type=loaded.task.peft_task,
+        task_type=loaded.objective.peft_task,
         num_virtual_tokens=settings.length,
         prefix_projection=settings.projection,
         encoder_hidden_size=settings.hidden_size,
@@ -145,11 +145,11 @@ def estimate_counts(loaded: LoadedModel, settings: PrefixSettings) -> ParameterC
     cfg = _prepare_prompt_learning_config(prefix_config(loaded, settings), loaded.model.config.to_dict())
     with torch.device("meta"):
         prefix = sum(p.numel() for p in PrefixEncoder(cfg).parameters())
-    # PEFT trains (and saves) a copy of the task head of classification models.
+    # PEFT trains (and saves) a copy of the head of classification models.
     head = sum(
         p.numel()
         for name, module in loaded.model.named_children()
-        if not loaded.task.generative and name in HEAD_MODULES
+        if not loaded.objective.generative and name in HEAD_MODULES
         for p in module.parameters()
     )
     base = sum(p.numel() for p in loaded.model.parameters())
@@ -230,7 +230,7 @@ def _coverage_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
     if coverage is None:
         return []
     sides = [("source", coverage.source_unknown)]
-    if loaded.task.generative:  # a head never writes the target
+    if loaded.objective.generative:  # a head never writes the target
         sides.append(("target", coverage.target_unknown))
     return [
         Finding("warning", f"{share:.0%} of {side} tokens are unknown to {loaded.name}'s {coverage.vocabulary} "
@@ -240,7 +240,7 @@ def _coverage_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
 
 
 def _chat_findings(loaded: LoadedModel, data: TaskData) -> list[Finding]:
-    if data.data_kind.layout != "conversation" or not loaded.task.decoder_only:
+    if data.data_kind.layout != "conversation" or not loaded.objective.decoder_only:
         return []
     chat = chat_format(loaded.tokenizer)
     if chat.own:

@@ -25,7 +25,7 @@ from .data.conversations import Conversation
 from .errors import CompatibilityError, ConfigError, ExportError
 from .generate import stop_tokens
 from .jsonio import read_object
-from .models.tasks import MODEL_TASKS
+from .models.objectives import OBJECTIVES
 from .run import Run
 from .rundir import ADAPTER_DIR, read_run_record
 
@@ -78,7 +78,7 @@ class PrefixBank:
         rows = [self.prefixes[name] for name in prefixes]
         longest = max(p.length for p in rows)
         cache, prefix_mask = self._cache(rows, longest)
-        enc = MODEL_TASKS["causal-lm"].prompt_inputs(self.tokenizer, list(prompts), self.separator)
+        enc = OBJECTIVES["causal-lm"].prompt_inputs(self.tokenizer, list(prompts), self.separator)
         enc = enc.to(self.model.device)
         mask = torch.cat([prefix_mask, enc["attention_mask"]], dim=1)
         out = self.model.generate(
@@ -119,9 +119,9 @@ def load_prefix_bank(runs: Sequence[str | Path]) -> PrefixBank:
     if not runs:
         raise ExportError("give at least one run directory")
     first = Run.load(runs[0])
-    if not first.task.decoder_only:
+    if not first.objective.decoder_only:
         name = first.config.model.name
-        raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.task} model")
+        raise CompatibilityError(f"mixed-prefix generation needs a decoder; {name} is a {first.objective} model")
     bank = PrefixBank(first.model.get_base_model(), first.tokenizer, separator=first.config.data.separator)
     for path in runs:
         base = read_run_record(path).config.model.name  # checked: complete, this format, settings that load

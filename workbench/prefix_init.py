@@ -99,7 +99,7 @@ def _repeat(ids: Sequence[int], length: int) -> list[int]:
 def _sample_rows(loaded: LoadedModel, data: TaskData, choice: DataChoice) -> list[dict[str, Any]]:
     """The first training rows encoded as training encodes them (prompt, separator, target)."""
     rows = data.train.select(range(min(_SAMPLE_ROWS, len(data.train))))
-    encoded = loaded.task.encode(rows, data, loaded.tokenizer, max_length=choice.max_length,
+    encoded = loaded.objective.encode(rows, data, loaded.tokenizer, max_length=choice.max_length,
                                  separator=choice.separator).features  # fmt: skip
     encoded = [row for row in encoded if row["input_ids"]]
     if not encoded:

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 
 from .data.encode import IGNORE, Collator, encode_seq2seq, format_prompt
+from .models.objectives import Objective
 from .models.sharing import base_of, running
-from .models.tasks import ModelTask
 
 __all__ = ["rank_labels"]
 
@@ -35,7 +35,7 @@ _LABELS_PER_PASS = 16
 def rank_labels(
     model: Any,
     tokenizer: Any,
-    task: ModelTask,
+    objective: Objective,
     sources: Sequence[str],
     label_names: Sequence[str],
     *,
@@ -49,7 +49,7 @@ def rank_labels(
     words begin another's ("card" before "card_arrival") is not favoured for being short.
     """
     with running(model, training=False):
-        if task.decoder_only:
+        if objective.decoder_only:
             scores = _decoder_scores(model, tokenizer, sources, label_names, separator, stop)
         else:
             scores = _pair_scores(model, tokenizer, sources, label_names, batch_size, stop)

@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import functools
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,7 +33,7 @@ from .generate import generate_texts
 from .history import Callback, History, StepEvent, check_total
 from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
-from .models.tasks import ModelTask, resolve_task
+from .models.objectives import Objective, resolve_objective
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .run_info import data_info_of, run_record
 from .run_record import RunRecord
@@ -98,9 +99,9 @@ class Run:
         # cfg.data.name = df — in the caller's config, so the copy holds the name, not a copy of the frame.)
         config = copy.deepcopy((config or RunConfig()).validate())
         data = data or load_task_data(config.data, seed=config.train.seed)
-        wanted = (config.model.name, resolve_task(base.architecture, data.kind)) if base else None
-        if base is not None and (base.name, base.task) != wanted:
-            raise ConfigError(f"the shared base model is {base.name!r} for {base.task}, not {config.model.name!r} "
+        wanted = (config.model.name, resolve_objective(base.architecture, data.kind)) if base else None
+        if base is not None and (base.name, base.objective) != wanted:
+            raise ConfigError(f"the shared base model is {base.name!r} for {base.objective}, not {config.model.name!r} "
                              f"for a {data.kind} dataset")  # fmt: skip
         if base is not None and not base.shareable:
             base = None
@@ -191,8 +192,15 @@ class Run:
         return self.loaded.tokenizer
 
     @property
-    def task(self) -> ModelTask:
-        return self.loaded.task
+    def objective(self) -> Objective:
+        """What the model is trained to output: text (causal-lm, seq2seq) or a head's labels, numbers or tags."""
+        return self.loaded.objective
+
+    @property
+    def task(self) -> Objective:
+        """Deprecated: :attr:`objective` (a *task* is now only a member of a multi-task mixture)."""
+        warnings.warn("Run.task is now Run.objective", DeprecationWarning, stacklevel=2)
+        return self.objective
 
     @property
     def counts(self) -> ParameterCounts:
@@ -303,10 +311,10 @@ class Run:
 
     def _evaluate(self, split: str, data: TaskData, *, report: bool,
                   stop: Callable[[], bool] | None) -> EvalResult | None:  # fmt: skip
-        encoded = encode_split(data, split, self.tokenizer, self.task, max_length=self.config.data.max_length,
+        encoded = encode_split(data, split, self.tokenizer, self.objective, max_length=self.config.data.max_length,
                                separator=self.config.data.separator)  # fmt: skip
         return evaluate_with(
-            self.config.train, self.live_model, self.tokenizer, self.task, data, encoded, split=split,
+            self.config.train, self.live_model, self.tokenizer, self.objective, data, encoded, split=split,
             separator=self.config.data.separator, report=report, stop=stop,
             autocast=self._trainer.accelerator.autocast if self._trainer else None,
         )  # fmt: skip
@@ -341,7 +349,7 @@ class Run:
             self.live_model,
             self.tokenizer,
             [self.as_prompt(p) for p in prompts],
-            task=self.task,
+            objective=self.objective,
             separator=self.separator,
             max_new_tokens=max_new_tokens or self.config.train.max_new_tokens,
             use_prefix=use_prefix,
@@ -372,7 +380,7 @@ class Run:
             self.live_model,
             self.tokenizer,
             list(examples),
-            task=self.task,
+            objective=self.objective,
             separator=self.separator,
             step=self.history.last_step if step is None else step,
         )
@@ -438,7 +446,7 @@ class Run:
         if self._trainer is None:
             train, val = self.splits
             self._trainer = Trainer(
-                self.model, self.tokenizer, self.task, self.data, train, val, self.config.train,
+                self.model, self.tokenizer, self.objective, self.data, train, val, self.config.train,
                 separator=self.config.data.separator, history=self.history,
             )  # fmt: skip
         return self._trainer
@@ -446,7 +454,7 @@ class Run:
     @property
     def splits(self) -> tuple[EncodedSplit, EncodedSplit]:
         if self._splits is None:
-            self._splits = encode_splits(self.data, self.tokenizer, self.task, self.config.data)
+            self._splits = encode_splits(self.data, self.tokenizer, self.objective, self.config.data)
         return self._splits
 
     def __repr__(self) -> str:

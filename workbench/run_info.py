@@ -1,6 +1,6 @@
 """A live run's :class:`~workbench.run_record.RunRecord`, and the data facts a trained prefix depends on.
 
-:func:`run_record` fills the record a run directory's ``run.json`` holds — settings, task, label names
+:func:`run_record` fills the record a run directory's ``run.json`` holds — settings, objective, label names
 and target scale, the base model, its fingerprint and (from a GGUF file) which weights it was, final and
 test metrics, samples, parameter counts, the whole history, findings and library versions — from a
 :class:`~workbench.run.Run`'s parts. :func:`data_info_of` keeps what a trained prefix or head depends on
@@ -39,7 +39,7 @@ def run_record(run: Run) -> RunRecord:
     data = run.data_info
     return RunRecord(
         config=run.config,
-        task=run.task.name,
+        objective=run.objective.name,
         dataset_kind=run.dataset_kind,
         history=run.history,
         label_names=run.label_names,

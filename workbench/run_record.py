@@ -1,6 +1,6 @@
 """``run.json`` as a typed record: what a run directory says about its run, written and read one way.
 
-:class:`RunRecord` holds the settings (a :class:`~workbench.config.RunConfig`), the task and data
+:class:`RunRecord` holds the settings (a :class:`~workbench.config.RunConfig`), the objective and data
 facts a trained prefix depends on, the base model and which weights it was, the final and test
 metrics, parameter counts, the whole :class:`~workbench.history.History`, findings and library
 versions. :meth:`RunRecord.to_dict` is the JSON object the file holds (NaN as text, through
@@ -25,7 +25,9 @@ __all__ = ["RUN_FILE", "RUN_FORMAT", "RunRecord"]
 RUN_FILE = "run.json"
 RUN_FORMAT = "prefix-workbench-run/1"
 # What reading a run needs from run.json, and its JSON type; every other key may be missing (older files).
-_REQUIRED: dict[str, type] = {"config": dict, "dataset_kind": str, "task": str, "history": dict}
+_REQUIRED: dict[str, type] = {"config": dict, "dataset_kind": str, "objective": str, "history": dict}
+# Keys older files used for a field: run.json said "task" for the objective until 2026-12-03.
+_FORMER_KEYS = {"task": "objective"}
 
 
 @dataclass
@@ -33,7 +35,7 @@ class RunRecord:
     """Everything ``run.json`` says about a run (``RunRecord.from_dict(r.to_dict(), where) == r``)."""
 
     config: RunConfig
-    task: str  # the model task's name (workbench.models.tasks)
+    objective: str  # the objective's name (workbench.models.objectives)
     dataset_kind: str
     history: History
     label_names: list[str] | None = None
@@ -75,6 +77,8 @@ class RunRecord:
     def from_dict(cls, data: Any, where: str) -> RunRecord:
         """The record in ``data`` (run.json's object) of the run directory ``where``, checked; one ExportError
         line saying what is wrong and what to do otherwise. Keys it does not know are ignored."""
+        if isinstance(data, dict):
+            data = {_FORMER_KEYS.get(key, key): value for key, value in data.items()}
         if not isinstance(data, dict) or data.get("format") != RUN_FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ExportError(f"{RUN_FILE} in {where!r} has format {found!r}; this workbench reads {RUN_FORMAT!r} "

@@ -1,7 +1,7 @@
 """The training loop: settings, model and data in; events to callbacks; history out.
 
 :class:`Trainer` optimises only the trainable parameters of a prefix-tuned model
-(the prefix, its projection MLP, a task head) with AdamW, a warmup + decay
+(the prefix, its projection MLP, a head) with AdamW, a warmup + decay
 schedule, gradient accumulation and clipping. ``accelerate`` places it on the
 device, applies bf16/fp16 autocast on CUDA and runs it under DDP when launched
 with ``accelerate launch``. Loss values are read from the device only at logged
@@ -34,8 +34,8 @@ from .errors import TrainingError
 from .evaluate import EvalResult, evaluate_with
 from .history import Callback, EndEvent, EvalEvent, Event, History, StepEvent, check_total
 from .loss import batch_loss
+from .models.objectives import Objective, as_objective, is_head_parameter
 from .models.sharing import base_lock
-from .models.tasks import ModelTask, is_head_parameter, model_task
 from .process_state import RandomStream
 from .threads import CpuWait, ThreadGovernor
 from .training_thread import stop_on_signals
@@ -62,7 +62,7 @@ class Trainer:
         self,
         model: Any,
         tokenizer: Any,
-        task: ModelTask | str,
+        objective: Objective | str,
         data: TaskData,
         train_split: EncodedSplit,
         val_split: EncodedSplit,
@@ -72,7 +72,7 @@ class Trainer:
         history: History | None = None,
     ) -> None:
         self.settings = settings
-        self.task, self.data, self.tokenizer, self.separator = model_task(task), data, tokenizer, separator
+        self.objective, self.data, self.tokenizer, self.separator = as_objective(objective), data, tokenizer, separator
         self.train_split, self.val_split = train_split, val_split
         self.history = history or History()
         self.last_eval: EvalResult | None = None  # the latest evaluation in full (predictions and rows)
@@ -135,7 +135,7 @@ class Trainer:
                     batch, tokens = next(batches)
                     # The base may be shared with runs that generate from other threads (the panel).
                     with self._lock, self.random, self.accelerator.accumulate(self.model):
-                        loss = batch_loss(self.model, batch, self.task)
+                        loss = batch_loss(self.model, batch, self.objective)
                         self.accelerator.backward(loss)
                         if self.accelerator.sync_gradients and s.max_grad_norm > 0:
                             self.accelerator.clip_grad_norm_(self.params, s.max_grad_norm)
@@ -179,7 +179,7 @@ class Trainer:
         return result
 
     def _evaluate(self, stop: Callable[[], bool] | None) -> EvalResult | None:
-        return evaluate_with(self.settings, self.unwrapped, self.tokenizer, self.task, self.data, self.val_split,
+        return evaluate_with(self.settings, self.unwrapped, self.tokenizer, self.objective, self.data, self.val_split,
                              separator=self.separator, autocast=self.accelerator.autocast, stop=stop)  # fmt: skip
 
     def _set_mode(self, *, training: bool) -> None:

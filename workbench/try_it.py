@@ -79,8 +79,8 @@ def try_prompt(
 ) -> Replies:
     """The frozen base's and the prefix's greedy replies to ``prompt``, streamed to ``on_text(which, text)``,
     and the attention onto the prefix for the prompt and the prefix's reply."""
-    if not run.task.generative:
-        raise CompatibilityError(f"{run.config.model.name} learned with a {run.task.name} head, which writes no "
+    if not run.objective.generative:
+        raise CompatibilityError(f"{run.config.model.name} learned with a {run.objective.name} head, which writes no "
                                  "reply; try a prompt on a decoder or seq2seq run")  # fmt: skip
     source = run.as_prompt(prompt)  # a one-line error before any work
     stopped = stop or (lambda: False)

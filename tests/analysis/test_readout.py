@@ -12,7 +12,7 @@ from workbench.analysis import slot_readout
 @pytest.mark.parametrize("model", ["tiny-demo", "tiny-llama"])
 def test_a_text_initialised_prefix_reads_back_as_its_init_words(make_config, model):
     run = Run.create(make_config(model, prefix={"length": 4, "init": "text", "init_text": "food name"}))
-    readout = slot_readout(run.live_model, run.tokenizer, task=run.task, top=3)
+    readout = slot_readout(run.live_model, run.tokenizer, objective=run.objective, top=3)
     # Slot 0 is exactly the base's key of "food" at position 0 (where the readout reads every token).
     assert readout.overall[0][0][0] == "food"
     assert readout.overall[0][0][1] == pytest.approx(1.0, abs=1e-4)
@@ -25,8 +25,8 @@ def test_a_text_initialised_prefix_reads_back_as_its_init_words(make_config, mod
 
 def test_a_sampled_vocabulary_is_seeded(make_config):
     run = Run.create(make_config("tiny-gpt2"))
-    first = slot_readout(run.live_model, run.tokenizer, task=run.task, vocab=40, seed=3)
-    again = slot_readout(run.live_model, run.tokenizer, task=run.task, vocab=40, seed=3)
+    first = slot_readout(run.live_model, run.tokenizer, objective=run.objective, vocab=40, seed=3)
+    again = slot_readout(run.live_model, run.tokenizer, objective=run.objective, vocab=40, seed=3)
     assert first.vocab == 40 and first.overall == again.overall
 
 
@@ -34,7 +34,7 @@ def test_a_sampled_vocabulary_is_seeded(make_config):
 def test_encoder_decoders_and_encoders_read_out(make_config, model):
     dataset = "toy-sentiment" if model == "tiny-bert" else "toy-e2e"
     run = Run.create(make_config(model, dataset, prefix={"length": 3}))
-    readout = slot_readout(run.live_model, run.tokenizer, task=run.task, top=2)
+    readout = slot_readout(run.live_model, run.tokenizer, objective=run.objective, top=2)
     assert len(readout.overall) == 3 and all(len(near) == 2 for near in readout.overall)
     assert all(-1.0 <= s <= 1.0 for near in readout.overall for _, s in near)
 
@@ -50,7 +50,7 @@ def test_prompt_tuning_is_read_in_embedding_space(make_config):
         tokenizer_name_or_path=run.loaded.path,
     )
     model = get_peft_model(base.__class__.from_pretrained(run.loaded.path), config)
-    readout = slot_readout(model, run.tokenizer, task=run.task, top=1)
+    readout = slot_readout(model, run.tokenizer, objective=run.objective, top=1)
     assert readout.space == "embeddings"
     assert [near[0][0] for near in readout.overall] == ["food", "name", "food"]
     assert readout.overall[0][0][1] == pytest.approx(1.0, abs=1e-5)
@@ -62,5 +62,5 @@ def test_tokens_the_model_has_no_embedding_for_are_left_out(make_config):
     rows = run.live_model.get_input_embeddings().num_embeddings
     tokenizer.add_tokens(["zzextra1", "zzextra2", "zzextra3"])  # a tokenizer that knows more than the model
     assert len(tokenizer) > rows
-    readout = slot_readout(run.live_model, tokenizer, task=run.task, top=2)
+    readout = slot_readout(run.live_model, tokenizer, objective=run.objective, top=2)
     assert readout.vocab_size == rows and readout.vocab == rows - len(tokenizer.all_special_ids)

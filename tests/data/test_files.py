@@ -45,15 +45,15 @@ WRITERS = {"data.parquet": _parquet, "data.tsv": _tsv, "data.csv.gz": _csv_gz, "
 
 
 @pytest.mark.parametrize("name", WRITERS)
-@pytest.mark.parametrize(("model", "rows", "task"), [("tiny-gpt2", uf.answers, "causal-lm"),
+@pytest.mark.parametrize(("model", "rows", "objective"), [("tiny-gpt2", uf.answers, "causal-lm"),
                                                      ("tiny-bert", uf.reviews, "seq-cls")])  # fmt: skip
-def test_each_format_trains_from_the_cli(tmp_path, capsys, name, model, rows, task):
+def test_each_format_trains_from_the_cli(tmp_path, capsys, name, model, rows, objective):
     path = tmp_path / name
     WRITERS[name](path, rows())
     out = tmp_path / "run"
     assert main(["train", "--model", model, "--dataset", str(path), *FAST, "--out", str(out)]) == 0
     info = json.loads((out / "run.json").read_text())
-    assert info["task"] == task and len(info["history"]["steps"]) == 3
+    assert info["objective"] == objective and len(info["history"]["steps"]) == 3
     assert info["data_source"] == {"type": "folder" if name == "saved" else "file", "path": str(path)}
 
 

@@ -31,7 +31,7 @@ OBJECTS = {
     "DatasetDict": lambda rows: _dict_of(rows, 48),
     "list of dicts": list,
 }
-# (model, rows, columns, the run's task, the headline metric)
+# (model, rows, columns, the run's objective, the headline metric)
 KINDS = [
     ("tiny-gpt2", uf.answers, {}, "causal-lm", "exact_match"),
     ("tiny-gpt2", uf.reviews, {}, "causal-lm", "accuracy"),
@@ -44,12 +44,12 @@ KINDS = [
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: f"{k[0]}-{k[1].__name__}")
 @pytest.mark.parametrize("holder", OBJECTS)
 def test_each_object_trains_each_kind_like_a_file(make_config, holder, kind):
-    model, rows, columns, task, metric = kind
+    model, rows, columns, objective, metric = kind
     data = OBJECTS[holder](rows())
     cfg = make_config(model, train=FAST)
     cfg.data.name, cfg.data.columns = data, columns
     run = wb.Run.create(cfg)
-    assert run.config.data.name.startswith(MEMORY_PREFIX) and run.task.name == task and run.metric == metric
+    assert run.config.data.name.startswith(MEMORY_PREFIX) and run.objective.name == objective and run.metric == metric
     history = run.train()
     assert len(history.steps) == 3 and metric in history.evals[-1].metrics
     source = run.data.source

@@ -4,7 +4,7 @@ import torch
 from workbench.config import ModelChoice
 from workbench.errors import CompatibilityError, ModelLoadError
 from workbench.models import BUILTIN_MODELS, builtin_path, load_model
-from workbench.models.tasks import resolve_task
+from workbench.models.objectives import resolve_objective
 
 TINY = [n for n, spec in BUILTIN_MODELS.items() if not spec.shipped]
 
@@ -41,7 +41,7 @@ def test_builtins_are_deterministic(tmp_path, monkeypatch):
      ("encoder", "regression", "seq-reg"), ("decoder", "regression", "causal-lm")],
 )  # fmt: skip
 def test_task_kind_follows_architecture_and_dataset(arch, kind, task):
-    assert resolve_task(arch, kind).name == task
+    assert resolve_objective(arch, kind).name == task
 
 
 def test_encoder_cannot_generate_text():
@@ -66,7 +66,7 @@ def test_trust_remote_code_warns():
 @pytest.mark.hub
 def test_hub_model_loads():
     lm = load_model(ModelChoice("HuggingFaceTB/SmolLM2-135M"), "text")
-    assert lm.task.name == "causal-lm"
+    assert lm.objective.name == "causal-lm"
 
 
 @pytest.mark.parametrize(("file_type", "said"), [(3, {"quantization": "Q4_1"}), (0, {"quantization": "F32"}),

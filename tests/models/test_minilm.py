@@ -35,7 +35,7 @@ def test_the_fetched_copy_is_the_checked_one_and_loads_offline_for_a_regression_
     assert file_sha256(folder / "model.safetensors") == PACKAGED_MODELS[minilm].sha256
     loaded = load_model(ModelChoice(minilm), "regression")
     config = loaded.model.config
-    assert loaded.architecture == "encoder" and loaded.task.name == "seq-reg" and config.num_labels == 1
+    assert loaded.architecture == "encoder" and loaded.objective.name == "seq-reg" and config.num_labels == 1
     assert (config.num_hidden_layers, config.num_attention_heads, config.hidden_size) == (6, 12, 384)
     assert loaded.tokenizer("Hello World")["input_ids"] == [101, 7592, 2088, 102]  # uncased WordPiece
 
@@ -47,7 +47,7 @@ def test_a_classification_head_trains_exports_with_its_licence_and_reloads_to_th
 
     data = uf.write(tmp_path / "reviews.csv", uf.reviews(n=40))
     run = Run.create(make_config(minilm, str(data), train=FAST, data={"max_eval_examples": 8, "max_length": 32}))
-    assert run.task.name == "seq-cls"
+    assert run.objective.name == "seq-cls"
     # The pooler is the checkpoint's; only the classifier is new, and it trains with the prefix.
     with safe_open(str(fetch.fetched_path(minilm) / "model.safetensors"), "pt") as fh:
         assert torch.equal(run.model.get_base_model().bert.pooler.dense.weight, fh.get_tensor("pooler.dense.weight"))
@@ -63,7 +63,7 @@ def test_a_classification_head_trains_exports_with_its_licence_and_reloads_to_th
     assert "holds the Hub's own files" in card and "fetch_model('minilm-l6')" in card
     again = Run.load(out)
     assert again.loaded.path == str(fetch.fetched_path(minilm))
-    batch = run.task.probe_batch(run.tokenizer, run.data.preview(3), "")[0]
+    batch = run.objective.probe_batch(run.tokenizer, run.data.preview(3), "")[0]
     with torch.no_grad():
         assert torch.equal(again.model(**batch).logits, run.live_model.eval()(**batch).logits)
 
@@ -71,7 +71,7 @@ def test_a_classification_head_trains_exports_with_its_licence_and_reloads_to_th
 def test_a_tagging_head_trains_on_words_split_into_word_pieces(minilm, offline, make_config, tmp_path):
     data = uf.write(tmp_path / "tags.jsonl", uf.tags(n=40))
     run = Run.create(make_config(minilm, str(data), train=FAST, data={"max_eval_examples": 8, "max_length": 32}))
-    assert run.task.name == "token-cls" and run.label_names
+    assert run.objective.name == "token-cls" and run.label_names
     history = run.train()
     assert history.last_step == 3 and all(math.isfinite(step.loss) for step in history.steps)
     result = run.evaluate()

@@ -88,7 +88,7 @@ def test_generation_ends_at_eos(trained):
     # The instruct model answers a chat prompt and closes its turn with <|im_end|>, its EOS.
     chat = run.tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
                                              add_generation_prompt=True, tokenize=False)  # fmt: skip
-    [answer] = generate_texts(run.live_model, run.tokenizer, [chat], task=run.task, separator="",
+    [answer] = generate_texts(run.live_model, run.tokenizer, [chat], objective=run.objective, separator="",
                               max_new_tokens=40, use_prefix=False)  # fmt: skip
     assert "Paris" in answer and "<|im_end|>" not in answer
     assert len(run.tokenizer(answer)["input_ids"]) < 30  # stopped by EOS, not by the token limit
@@ -131,7 +131,7 @@ def test_generation_ends_where_a_one_line_task_ends(trained):
     assert run.data.one_line() and run.info()["one_line_targets"]
     prompts = ["A list of Italian dishes"]
     # The frozen base runs on past the line ("Italian food\n\nThe original sentence is: …"); the task ends there.
-    [runs_on] = generate_texts(run.live_model, run.tokenizer, prompts, task=run.task, max_new_tokens=40,
+    [runs_on] = generate_texts(run.live_model, run.tokenizer, prompts, objective=run.objective, max_new_tokens=40,
                                use_prefix=False)  # fmt: skip
     generated = []
 
@@ -183,7 +183,7 @@ def test_a_matched_start_leaves_the_real_model_readable_where_n01_slots_do_not(s
     for init in ("random", "matched"):
         loaded = load_model(ModelChoice(smollm2), data.kind)
         model = attach_prefix(loaded, PrefixSettings(init=init), seed=0, data=data, choice=choice)
-        rows = encode_split(data, "validation", loaded.tokenizer, loaded.task, max_length=96, separator="->")
+        rows = encode_split(data, "validation", loaded.tokenizer, loaded.objective, max_length=96, separator="->")
         with torch.no_grad():
             losses[init] = model(**Collator(loaded.tokenizer.pad_token_id)(rows.features[:16])).loss.item()
     assert losses["matched"] < 0.6 * losses["random"], losses

@@ -166,7 +166,7 @@ def test_a_regression_file_on_an_encoder_ends_with_a_predicted_vs_true_scatter(p
     panel.settled()
     assert "(regression)" in panel.info.preview.value
     run = panel.train(wait=True)
-    assert run.task.name == "seq-reg" and run.metric == "rmse"
+    assert run.objective.name == "seq-reg" and run.metric == "rmse"
     assert "rmse (lower is better)" in panel.results.summary.value
     assert panel.results.holder.layout.display is None
     assert panel.results.chart.figure.layout.title.text.startswith("Predicted vs true")

@@ -171,7 +171,7 @@ class Scorer:
         # ``metric_rows`` records of them.
         self.rows = min(rows, len(run.data.validation))
         self.data = dataclasses.replace(run.data, validation=run.data.validation.select(range(self.rows)))
-        self._encoded = encode_split(self.data, "validation", run.tokenizer, run.task,
+        self._encoded = encode_split(self.data, "validation", run.tokenizer, run.objective,
                                      max_length=config.data.max_length, separator=config.data.separator)  # fmt: skip
         self._batch_size = config.train.batch_size * 2
         self._losses: dict[bytes, tuple[float, float | None]] = {}
@@ -220,7 +220,7 @@ class Scorer:
             elif self._replay is not None and 0 < start < layers and name in self._replay.recorded:
                 stack.enter_context(self._replay.replay(name, start))
                 skipped = start
-            result = evaluate(run.live_model, run.tokenizer, run.task, self.data, self._encoded,
+            result = evaluate(run.live_model, run.tokenizer, run.objective, self.data, self._encoded,
                               batch_size=self._batch_size, n_generate=0)  # fmt: skip
         assert result is not None  # no stop callable
         self.work += self.cost(skipped)
@@ -230,7 +230,7 @@ class Scorer:
         """The headline metric of ``metric_rows`` generated records (or labels ranked) under ``visible``."""
         run, config = self.run, self.run.config
         with prefix_visibility(run.live_model, visible):
-            result = evaluate(run.live_model, run.tokenizer, run.task, self.data, EncodedSplit([], 0),
+            result = evaluate(run.live_model, run.tokenizer, run.objective, self.data, EncodedSplit([], 0),
                               batch_size=self._batch_size, separator=config.data.separator,
                               n_generate=self.metric_rows, max_new_tokens=config.train.max_new_tokens)  # fmt: skip
         assert result is not None

@@ -103,7 +103,7 @@ def _analyse(
 
     slots_ = timed("slot ablation", lambda: ablate_slots(run, progress=told, scorer=score))
     layers_ = timed("layer ablation", lambda: ablate_layers(run, progress=told, scorer=score))
-    readout = timed("readout", lambda: slot_readout(run.live_model, run.tokenizer, task=run.task, top=top,
+    readout = timed("readout", lambda: slot_readout(run.live_model, run.tokenizer, objective=run.objective, top=top,
                                                     vocab=vocab, seed=run.config.train.seed))  # fmt: skip
     after = _trainable_state(run.live_model)
     if any(not torch.equal(before[name], after[name]) for name in before):

@@ -21,8 +21,8 @@ import torch
 from peft import PeftType
 
 from ..errors import ConfigError
+from ..models.objectives import Objective, as_objective
 from ..models.sharing import running
-from ..models.tasks import ModelTask, model_task
 from ..tokens import token_labels
 from .masking import prefix_keys, token_keys
 
@@ -56,7 +56,7 @@ class Readout:
 
 
 @torch.no_grad()
-def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int = 5, vocab: int = 4096,
+def slot_readout(model: Any, tokenizer: Any, *, objective: Objective | str, top: int = 5, vocab: int = 4096,
                  seed: int = 0) -> Readout:  # fmt: skip
     """The ``top`` nearest vocabulary tokens of each slot of ``model``'s prefix (or prompt), per layer and overall."""
     if top < 1 or vocab < 1:
@@ -70,7 +70,7 @@ def slot_readout(model: Any, tokenizer: Any, *, task: ModelTask | str, top: int 
             sims = _embedding_similarity(model, ids)[None]  # [1, P, V]
             space = "embeddings"
         else:
-            sims = _key_similarity(model, model_task(task), ids)  # [L, P, V]
+            sims = _key_similarity(model, as_objective(objective), ids)  # [L, P, V]
             space = "keys"
     k = min(top, len(ids))
 
@@ -93,7 +93,7 @@ def _token_ids(tokenizer: Any, size: int, vocab: int, seed: int) -> torch.Tensor
     return ids
 
 
-def _key_similarity(model: Any, task: ModelTask, ids: torch.Tensor) -> torch.Tensor:
+def _key_similarity(model: Any, objective: Objective, ids: torch.Tensor) -> torch.Tensor:
     """[layers, P, V]: cosine of each slot's key with each token's key at position 0, per layer."""
     device = next(model.parameters()).device
     prefix = prefix_keys(model)  # layer -> [kv_heads, P, D]
@@ -103,7 +103,7 @@ def _key_similarity(model: Any, task: ModelTask, ids: torch.Tensor) -> torch.Ten
     for start in range(0, len(ids), _BATCH):
         column = ids[start : start + _BATCH, None].to(device)  # [b, 1]: one token per row
         batch = {"input_ids": column, "attention_mask": torch.ones_like(column)}
-        if task.generative and not task.decoder_only:  # an encoder-decoder: the decoder reads the token
+        if objective.generative and not objective.decoder_only:  # an encoder-decoder: the decoder reads the token
             batch["decoder_input_ids"] = column
         keys = token_keys(model, batch)  # layer -> [b, kv_heads, 1, D]
         tokens = torch.stack([keys[layer][:, :, 0].flatten(1) for layer in sorted(prefix)])  # [L, b, H*D]

@@ -59,8 +59,8 @@ def _train(args: argparse.Namespace) -> int:
         print(f"  {finding}", file=sys.stderr)
     counts = run.counts
     print(
-        f"{cfg.model.name} ({run.task}) on {cfg.data.name}: prefix {cfg.prefix.length} tokens, {counts.trainable:,} "
-        f"trainable of {counts.base:,} base parameters ({counts.trainable_percent:.2f}%)"
+        f"{cfg.model.name} ({run.objective}) on {cfg.data.name}: prefix {cfg.prefix.length} tokens, "
+        f"{counts.trainable:,} trainable of {counts.base:,} base parameters ({counts.trainable_percent:.2f}%)"
     )
     headline = run.metric
     bar = tqdm(total=cfg.train.steps, initial=run.history.last_step, desc="train", unit="step", dynamic_ncols=True)

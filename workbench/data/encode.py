@@ -9,7 +9,7 @@ with its chat template, every reply learned; a text learned whole — each segme
 tokenized on its own, as a prompt is at generation time. Sequence
 heads get the text with a class id (or a number, for regression), token heads their
 words with one tag on each word's first sub-token. Which of these a model gets is its
-task's choice (:mod:`workbench.models.tasks`). Batches are padded on the right.
+objective's choice (:mod:`workbench.models.objectives`). Batches are padded on the right.
 Too-long examples are truncated and counted, never dropped silently. Nothing here
 loads data or models.
 """
@@ -25,7 +25,7 @@ from transformers import PreTrainedTokenizerBase
 
 if TYPE_CHECKING:
     from ..config import DataChoice
-    from ..models.tasks import ModelTask
+    from ..models.objectives import Objective
     from .sources import TaskData
 
 __all__ = [
@@ -64,13 +64,13 @@ def encode_split(
     data: TaskData,
     split: str,
     tokenizer: PreTrainedTokenizerBase,
-    task: ModelTask,
+    objective: Objective,
     *,
     max_length: int,
     separator: str,
 ) -> EncodedSplit:
-    """Encode ``data.train``, ``.validation`` or ``.test`` for ``task``; warns once with a truncation count."""
-    out = task.encode(getattr(data, split), data, tokenizer, max_length=max_length, separator=separator)
+    """Encode ``data.train``, ``.validation`` or ``.test`` for ``objective``; warns once with a truncation count."""
+    out = objective.encode(getattr(data, split), data, tokenizer, max_length=max_length, separator=separator)
     if out.truncated:
         warnings.warn(
             f"{out.truncated} of {len(out)} {split} examples of {data.name!r} were longer than "
@@ -81,12 +81,12 @@ def encode_split(
 
 
 def encode_splits(
-    data: TaskData, tokenizer: PreTrainedTokenizerBase, task: ModelTask, choice: DataChoice
+    data: TaskData, tokenizer: PreTrainedTokenizerBase, objective: Objective, choice: DataChoice
 ) -> tuple[EncodedSplit, EncodedSplit]:
     """Train and validation, encoded alike with ``choice``'s ``max_length`` and ``separator``."""
     kwargs = {"max_length": choice.max_length, "separator": choice.separator}
-    return (encode_split(data, "train", tokenizer, task, **kwargs),
-            encode_split(data, "validation", tokenizer, task, **kwargs))  # fmt: skip
+    return (encode_split(data, "train", tokenizer, objective, **kwargs),
+            encode_split(data, "validation", tokenizer, objective, **kwargs))  # fmt: skip
 
 
 def encode_causal(
@@ -167,7 +167,7 @@ def encode_words(
 
     A feature also says which word each labelled token stands for (``words``) and how many words the row has
     (``n_words``): a word may have no token at all (an emoji variation selector in WNUT-17 tokenizes to nothing;
-    truncation cuts words off), and predictions must still line up with every word (:meth:`ModelTask.predictions`).
+    truncation cuts words off), and predictions must still line up with every word (:meth:`Objective.predictions`).
     """
     enc = tok(words, is_split_into_words=True, truncation=True, max_length=max_length)
     full_lengths = [len(ids) for ids in tok(words, is_split_into_words=True)["input_ids"]]

@@ -8,7 +8,7 @@ how a row reads as (input, output) for a generative model (a chat row's input is
 the conversation before its last reply); how generated text is read back as a prediction
 (or a class is ranked instead); and how predictions are scored (:mod:`workbench.metrics`,
 headline first). Which model learns a kind, and how (a head or generated text), is
-:mod:`workbench.models.tasks`' concern; finding and splitting files is
+:mod:`workbench.models.objectives`' concern; finding and splitting files is
 :mod:`workbench.data.sources`'.
 """
 

@@ -10,7 +10,7 @@ sources first (an E2E record's further references after every record), so the fi
 rows an evaluation generates cover every task with distinct inputs. Scoring goes back to each member's own
 kind (:mod:`workbench.data.kinds`), which reports per-task metrics. Loading is
 :mod:`.sources`' job; nothing here tokenizes. (A model's own task — PEFT's ``TaskType``,
-causal LM or a head — is :mod:`workbench.models.tasks`'.)
+causal LM or a head — is :mod:`workbench.models.objectives`'.)
 """
 
 from __future__ import annotations

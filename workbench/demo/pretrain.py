@@ -57,7 +57,7 @@ def evaluate_demo(model, tok, n: int = 200, sentiment: bool = True) -> dict[str,
     refs = [r["target"] for r in rows]
     out: dict[str, float] = {}
     for name, prompts in (("describe", [f"describe : {s}" for s in sources]), ("bare", sources)):
-        preds = generate_texts(model, tok, prompts, task="causal-lm", max_new_tokens=48, batch_size=100)
+        preds = generate_texts(model, tok, prompts, objective="causal-lm", max_new_tokens=48, batch_size=100)
         metrics = text_metrics(preds, refs, sources)
         out[f"{name}_slot_coverage"] = metrics["slot_coverage"]
         out[f"{name}_exact_match"] = metrics["exact_match"]
@@ -65,7 +65,7 @@ def evaluate_demo(model, tok, n: int = 200, sentiment: bool = True) -> dict[str,
         return out
     texts = [str(r["text"]) for r in reviews]
     for name, prompts in (("sentiment", [f"sentiment : {t}" for t in texts]), ("bare_sentiment", texts)):
-        preds = generate_texts(model, tok, prompts, task="causal-lm", max_new_tokens=3, batch_size=100)
+        preds = generate_texts(model, tok, prompts, objective="causal-lm", max_new_tokens=3, batch_size=100)
         labels = [parse_label(p, toy.SENTIMENT_LABELS) for p in preds]
         out[f"{name}_accuracy"] = sum(p == r["label"] for p, r in zip(labels, reviews)) / n
     return out

@@ -6,7 +6,7 @@ in :mod:`.registry` with a fixed seed, plus a word-level tokenizer trained with 
 cache directory (``$PREFIX_WORKBENCH_HOME`` or ``~/.cache/prefix-workbench``) with
 ``save_pretrained``, so built-ins and hub models share one ``from_pretrained`` path
 and an exported adapter's ``base_model_name_or_path`` points at a loadable folder.
-This module does not decide task heads or load models for training (:mod:`.loading`).
+This module does not decide heads or load models for training (:mod:`.loading`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = ["SPECIAL_TOKENS", "builtin_path", "cache_home", "word_tokenizer"]
 # Bumped whenever a built-in's weights or tokenizer would change, so old caches are not reused.
 _BUILTIN_VERSION = "v1"
 _SEED = 1234
-# The class a built-in is saved as; a task loads it with its own head (a new head for encoders).
+# The class a built-in is saved as; an objective loads it with its own head (a new head for encoders).
 _SAVED_AS = {"decoder": "AutoModelForCausalLM", "seq2seq": "AutoModelForSeq2SeqLM", "encoder": "AutoModelForMaskedLM"}
 SPECIAL_TOKENS = {"pad": "<pad>", "unk": "<unk>", "bos": "<s>", "eos": "</s>", "mask": "<mask>"}
 

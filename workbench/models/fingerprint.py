@@ -20,7 +20,7 @@ import torch
 __all__ = ["fingerprint"]
 
 _SAMPLE = 4096
-_HEADS = ("classifier", "score")  # task heads PEFT copies into modules_to_save
+_HEADS = ("classifier", "score")  # heads PEFT copies into modules_to_save
 
 
 def fingerprint(model: Any) -> str:

@@ -1,10 +1,10 @@
-"""Load a base model and its tokenizer for a task, by built-in name, packaged name, GGUF file, path or hub id.
+"""Load a base model and its tokenizer for an objective, by built-in name, packaged name, GGUF file, path or hub id.
 
 One ``from_pretrained`` path serves them all: a built-in name is first materialized
 as a model directory (:mod:`.builtin`), a packaged model (``smollm2-135m``) resolves to
 its fetched copy or its hub id (:mod:`.fetch`), a ``.gguf`` file to the folder it was
 converted into once (:mod:`.gguf`), a local directory is used as it is, anything else
-is treated as a hub id. The task kind (causal LM, seq2seq,
+is treated as a hub id. The objective (causal LM, seq2seq,
 sequence or token classification) follows from the model's architecture and the
 dataset's kind. Failures become one-line :class:`ModelLoadError` messages naming
 what was tried. This module does not attach prefixes (:mod:`workbench.prefix`).
@@ -36,9 +36,9 @@ from ..quiet import quiet
 from .builtin import builtin_path
 from .fetch import packaged_path
 from .gguf import gguf_folder, is_gguf
+from .objectives import Objective, resolve_objective
 from .registry import BUILTIN_MODELS, PACKAGED_MODELS, Architecture, architecture_of
 from .sharing import LOADING
-from .tasks import ModelTask, resolve_task
 
 __all__ = ["LoadedModel", "load_model", "resolve_model_path"]
 
@@ -51,7 +51,7 @@ class LoadedModel:
 
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
-    task: ModelTask
+    objective: Objective
     architecture: Architecture
     name: str  # what the user asked for
     path: str  # what from_pretrained was given
@@ -64,7 +64,7 @@ class LoadedModel:
     def shareable(self) -> bool:
         """May runs share this base? Only a generative one: PEFT wraps a classifier's head inside the base
         model, so each classifier run needs a base of its own."""
-        return self.task.generative
+        return self.objective.generative
 
 
 def resolve_model_path(name: str) -> str:
@@ -94,7 +94,7 @@ def load_model(
     *,
     label_names: list[str] | None = None,
 ) -> LoadedModel:
-    """Load ``choice`` with the head its task needs; tokenizer padded on the right."""
+    """Load ``choice`` with the head its objective needs; tokenizer padded on the right."""
     path = resolve_model_path(choice.name)
     kwargs: dict[str, Any] = {"revision": choice.revision, "trust_remote_code": choice.trust_remote_code}
     if not Path(path).exists() and not hub_reachable():
@@ -106,7 +106,7 @@ def load_model(
         )
     config = _load_or_explain(AutoConfig.from_pretrained, path, choice.name, **kwargs)
     arch = architecture_of(config)
-    task = resolve_task(arch, dataset_kind)
+    objective = resolve_objective(arch, dataset_kind)
     # Built-ins carry a plain word-level tokenizer; AutoTokenizer would swap in a family class
     # for some model types (Qwen2, Phi-3) that misreads it.
     tok_class = PreTrainedTokenizerFast if choice.name in BUILTIN_MODELS else AutoTokenizer
@@ -117,23 +117,25 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token  # GPT-2 style; padded positions are masked anyway
     tokenizer.padding_side = "right"
 
-    model_kwargs = {**kwargs, **task.model_kwargs(label_names)}
-    auto_class = getattr(transformers, task.auto_class)
+    model_kwargs = {**kwargs, **objective.model_kwargs(label_names)}
+    auto_class = getattr(transformers, objective.auto_class)
     # The head of a classification model is new; quiet transformers' "newly initialized" notice.
     # Weights the checkpoint lacks (a new head, BERT's pooler under a masked-LM checkpoint) are drawn from a
     # fixed seed: they stay frozen and are not in the adapter, so every load must draw the same ones.
     with held_verbosity(transformers.logging, logging.ERROR), seeded(0):
         model = _load_or_explain(auto_class.from_pretrained, path, choice.name, **model_kwargs)
-    if getattr(model, "loss_type", "") is None and task.loss_type:
+    if getattr(model, "loss_type", "") is None and objective.loss_type:
         # Class names such as GPT2LMHeadModel match no loss family, so transformers warns at the first loss
-        # and falls back to the task's own: name it.
-        model.loss_type = task.loss_type
+        # and falls back to the objective's own: name it.
+        model.loss_type = objective.loss_type
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     gen = getattr(model, "generation_config", None)
     if gen is not None and gen.pad_token_id is None:
         gen.pad_token_id = tokenizer.pad_token_id
-    return LoadedModel(model=model, tokenizer=tokenizer, task=task, architecture=arch, name=choice.name, path=path)
+    return LoadedModel(
+        model=model, tokenizer=tokenizer, objective=objective, architecture=arch, name=choice.name, path=path
+    )
 
 
 def _load_or_explain(fn: Any, path: str, name: str, **kwargs: Any) -> Any:

