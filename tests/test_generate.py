@@ -90,3 +90,11 @@ def test_a_one_line_reply_ends_at_the_newline_after_its_text_not_at_one_before_i
         ids = torch.cat([ids, torch.tensor(step).view(2, 1)], dim=1)
         ended.append(end(ids, None).tolist())
     assert ended == [[False, False], [False, True], [False, False], [True, True]]
+
+
+def test_a_call_written_with_the_former_task_keyword_gives_the_same_texts_with_a_deprecation_warning(make_config):
+    run = Run.create(make_config())
+    prompts = ["name[Aromi] food[Italian]", "name[Zizzi]"]
+    now = generate_texts(run.model, run.tokenizer, prompts, objective=run.objective, max_new_tokens=6)
+    with pytest.warns(DeprecationWarning, match=r"generate_texts\(task=…\) is now generate_texts\(objective=…\)"):
+        assert generate_texts(run.model, run.tokenizer, prompts, task="causal-lm", max_new_tokens=6) == now

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
-from .models.objectives import Objective, as_objective
+from .models.objectives import Objective, as_objective, takes_former_task_keyword
 from .models.sharing import attention_implementation, running
 from .tokens import token_labels
 
@@ -70,6 +70,7 @@ def eager_attention(model: Any) -> AbstractContextManager[None]:
 
 
 @torch.no_grad()
+@takes_former_task_keyword
 def prefix_attention(
     model: Any,
     tokenizer: Any,

@@ -27,13 +27,14 @@ from transformers import PreTrainedTokenizerBase, StoppingCriteria, StoppingCrit
 from .data.chat_template import chat_format
 from .data.conversations import Conversation
 from .errors import CompatibilityError
-from .models.objectives import Objective, as_objective
+from .models.objectives import Objective, as_objective, takes_former_task_keyword
 from .models.sharing import running
 
 __all__ = ["generate_texts", "stop_tokens"]
 
 
 @torch.no_grad()
+@takes_former_task_keyword
 def generate_texts(
     model: Any,
     tokenizer: PreTrainedTokenizerBase,

@@ -21,7 +21,7 @@ import torch
 from peft import PeftType
 
 from ..errors import ConfigError
-from ..models.objectives import Objective, as_objective
+from ..models.objectives import Objective, as_objective, takes_former_task_keyword
 from ..models.sharing import running
 from ..tokens import token_labels
 from .masking import prefix_keys, token_keys
@@ -56,6 +56,7 @@ class Readout:
 
 
 @torch.no_grad()
+@takes_former_task_keyword
 def slot_readout(model: Any, tokenizer: Any, *, objective: Objective | str, top: int = 5, vocab: int = 4096,
                  seed: int = 0) -> Readout:  # fmt: skip
     """The ``top`` nearest vocabulary tokens of each slot of ``model``'s prefix (or prompt), per layer and overall."""

@@ -14,8 +14,11 @@ the one "task" left here is PEFT's ``TaskType`` (:attr:`Objective.peft_task`).
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
@@ -36,7 +39,15 @@ from ..errors import CompatibilityError
 if TYPE_CHECKING:
     from ..data import TaskData
 
-__all__ = ["HEAD_MODULES", "OBJECTIVES", "Objective", "as_objective", "is_head_parameter", "resolve_objective"]
+__all__ = [
+    "HEAD_MODULES",
+    "OBJECTIVES",
+    "Objective",
+    "as_objective",
+    "is_head_parameter",
+    "resolve_objective",
+    "takes_former_task_keyword",
+]
 
 # The modules a head lives in (transformers' *ForSequenceClassification / *ForTokenClassification; PEFT trains them
 # as modules_to_save beside the prefix).
@@ -239,3 +250,20 @@ def resolve_objective(architecture: str, dataset_kind: str) -> Objective:
             f"{article} {architecture} model cannot learn a {dataset_kind!r} dataset (it can learn: "
             f"{', '.join(kinds)}); for text generation or a mixture of tasks pick a decoder or seq2seq model"
         ) from None
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def takes_former_task_keyword(fn: _F) -> _F:
+    """``fn(…, task=…)`` as it was called before the objective was named so (until 2026-12-03): the same call,
+    with a DeprecationWarning."""
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if "task" in kwargs:
+            warnings.warn(f"{fn.__name__}(task=…) is now {fn.__name__}(objective=…)", DeprecationWarning, stacklevel=2)
+            kwargs["objective"] = kwargs.pop("task")
+        return fn(*args, **kwargs)
+
+    return call  # type: ignore[return-value]
