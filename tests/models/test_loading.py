@@ -35,13 +35,13 @@ def test_builtins_are_deterministic(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("arch", "kind", "task"),
+    ("arch", "kind", "objective"),
     [("decoder", "text", "causal-lm"), ("decoder", "classification", "causal-lm"), ("seq2seq", "tagging", "seq2seq"),
      ("encoder", "classification", "seq-cls"), ("encoder", "tagging", "token-cls"),
      ("encoder", "regression", "seq-reg"), ("decoder", "regression", "causal-lm")],
 )  # fmt: skip
-def test_task_kind_follows_architecture_and_dataset(arch, kind, task):
-    assert resolve_objective(arch, kind).name == task
+def test_the_objective_follows_architecture_and_dataset(arch, kind, objective):
+    assert resolve_objective(arch, kind).name == objective
 
 
 def test_encoder_cannot_generate_text():
