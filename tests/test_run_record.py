@@ -66,3 +66,13 @@ def test_run_task_is_the_objective_with_a_deprecation_warning(exported):
     run, _path = exported
     with pytest.warns(DeprecationWarning, match="Run.task is now Run.objective"):
         assert run.task is run.objective
+
+
+def test_a_record_written_before_entities_were_text_reads_as_one_tag_per_word(exported, tmp_path):
+    # Until 2026-12-03 a model that writes learned tagged words one tag per word; a setting older files lack
+    # reads as what their run trained under, not as today's default.
+    _run, path = exported
+    data = json.loads((path / "run.json").read_text())
+    assert RunRecord.from_dict(data, "now").config.data.tag_text == "auto"
+    del data["config"]["data"]["tag_text"]
+    assert RunRecord.from_dict(data, str(tmp_path / "old")).config.data.tag_text == "tags"

@@ -9,6 +9,7 @@ import torch
 
 from workbench import Run
 from workbench.errors import ExportError, WriteError
+from workbench.model_card import model_card
 from workbench.models import builtin_path
 
 PLAIN_PEFT = textwrap.dedent(
@@ -223,6 +224,18 @@ def test_the_cards_plain_peft_lines_load_a_head_of_the_runs_size(make_config, tm
     batch = run.tokenizer(["the food was great"], return_tensors="pt")
     with torch.no_grad():
         assert torch.equal(scope["model"](**batch).logits, run.live_model.eval()(**batch).logits)
+
+
+def test_a_decoder_trained_on_tagged_words_says_how_it_writes_them_and_reloads_scoring_the_same(make_config, tmp_path):
+    run = Run.create(make_config("tiny-gpt2", "toy-ner", train={"steps": 3, "eval_generate": 4}))
+    run.train()
+    path = run.export(tmp_path / "run")
+    assert "`words (type); …`, or `none`" in (path / "README.md").read_text()
+    again = Run.load(path)
+    assert again.data.entity_types == ["name", "food", "area"] == run.data.entity_types
+    assert again.evaluate().metrics == run.evaluate().metrics
+    per_word = Run.create(make_config("tiny-gpt2", "toy-ner", data={"tag_text": "tags"}, train={"steps": 3}))
+    assert "`none`" not in model_card(per_word.record())
 
 
 def test_a_run_from_a_relative_model_folder_and_data_file_reloads_from_another_folder(tmp_path, monkeypatch):

@@ -203,7 +203,7 @@ def _score(
         preds, shown, written = predicted
     else:
         rows = list(split)
-        shown = [kind.show(p, data) for p in preds]
+        shown = [kind.show(p, row, data) for p, row in zip(preds, rows)]
     # The whole split goes along: text metrics gather every reference of a source from it.
     metrics = kind.score(preds, rows, data, generated=written, pool=split)
     # "prompt": what the model was given (a chat row's conversation), for asking the base model the same.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .data.entity_text import tag_text_form
 from .models.gguf import is_gguf
 from .models.objectives import as_objective
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
@@ -80,7 +81,8 @@ def _prompt_note(r: RunRecord) -> str:
         )
     if not chat:
         separator = r.config.data.separator
-        return f'Decoder prompts are formatted as `"{{source}} {separator}"` and the model continues\nwith the target.'
+        return (f'Decoder prompts are formatted as `"{{source}} {separator}"` and the model continues\nwith the '
+                f"target.{_entities_note(r)}")  # fmt: skip
     which = ("the base model's own chat template" if chat["template"] == "own" else
              "the workbench's plain chat template (`role: text` lines, each reply closed by EOS)")  # fmt: skip
     return (
@@ -89,6 +91,14 @@ def _prompt_note(r: RunRecord) -> str:
         'add_generation_prompt=True, tokenize=False)\nenc = tok(text, return_tensors="pt", add_special_tokens=False)'
         f"\n```\n\nThe first training conversation, as the model read it:\n\n```\n{chat['example']}\n```\n"
     )
+
+
+def _entities_note(r: RunRecord) -> str:
+    """How a model that writes tagged words writes them (workbench.data.entity_text)."""
+    if r.dataset_kind != "tagging" or not tag_text_form(r.config.data.tag_text, r.label_names or []):
+        return ""
+    return (" The source is the sentence's words joined by spaces; the target names its entities in order, "
+            "`words (type); …`, or `none`.")  # fmt: skip
 
 
 def _dropout_note(r: RunRecord) -> str:

@@ -88,7 +88,7 @@ class RunRecord:
             raise ExportError(f"{RUN_FILE} in {where!r} lacks {', '.join(missing)} (edited or cut short?); "
                               "export the run again")  # fmt: skip
         try:
-            config = RunConfig.from_dict(data["config"]).validate()
+            config = RunConfig.from_dict(_as_trained(data["config"])).validate()
         except (ConfigError, TypeError) as exc:
             raise ExportError(f"the settings in {RUN_FILE} of {where!r} do not load: {one_line(exc)}") from None
         try:
@@ -107,3 +107,12 @@ class RunRecord:
         return {"kind": self.dataset_kind, "label_names": self.label_names, "metric": self.headline_metric or None,
                 "target_stats": self.target_stats, "one_line": self.one_line_targets, "source": self.data_source,
                 "chat_template": self.chat_template}  # fmt: skip
+
+
+def _as_trained(config: dict[str, Any]) -> dict[str, Any]:
+    """Settings written before a setting existed, with the value that run trained under where today's default
+    would read it otherwise: tagged words were written as one tag per word until 2026-12-03 (data.tag_text)."""
+    data = config.get("data")
+    if isinstance(data, dict) and "tag_text" not in data:
+        return {**config, "data": {**data, "tag_text": "tags"}}
+    return config

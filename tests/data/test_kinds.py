@@ -58,7 +58,10 @@ def test_string_tags_become_ids_with_outside_first(tmp_path):
     data = load_task_data(DataChoice(str(path)))
     assert data.kind == "tagging" and data.label_names == ["O", "B-food"] and data.metric == "f1"
     assert data.train[0]["tags"] == [0, 0, 1, 0, 0]
-    assert data.render(data.train[0])[1] == "O O B-food O O"
+    food = data.train[0]["tokens"][2]
+    assert data.render(data.train[0])[1] == f"{food} (food)"  # a model that writes learns the entities
+    per_word = load_task_data(DataChoice(str(path), tag_text="tags"))
+    assert per_word.render(per_word.train[0])[1] == "O O B-food O O"
 
 
 def test_text_metric_defaults_fit_the_outputs(tmp_path):

@@ -24,6 +24,7 @@ from datasets import Dataset
 from .. import metrics as m
 from ..errors import DataError
 from .conversations import as_conversation
+from .entity_text import entity_text, read_entities, tag_text_form
 from .values import Splits, as_number, as_text, check_text, format_number, missing, row_name, to_label_ids
 
 if TYPE_CHECKING:
@@ -68,6 +69,11 @@ class DataKind:
     def label_choices(self, row: Mapping[str, Any], data: TaskData) -> list[str] | None:
         """The labels a generative model may rank to predict ``row`` (:mod:`workbench.ranking`; the prediction is
         then the index of the likeliest), or None where its output is written and read back."""
+        return None
+
+    def entity_types(self, setting: str, label_names: list[str] | None) -> list[str] | None:
+        """The entity types a generative model writes this data's rows with (``setting``: DataChoice.tag_text),
+        or None where it writes them otherwise (:mod:`workbench.data.entity_text`)."""
         return None
 
     def target_stats(self, train: Dataset) -> tuple[float, float] | None:
@@ -116,8 +122,8 @@ class DataKind:
         """A generated text as a prediction."""
         return text
 
-    def show(self, prediction: Any, data: TaskData) -> str:
-        """A prediction as text, for sample tables."""
+    def show(self, prediction: Any, row: Mapping[str, Any], data: TaskData) -> str:
+        """A prediction for ``row`` as text, for sample tables (tags: also the text a generative model learns)."""
         return str(prediction)
 
     def score(self, preds: Sequence[Any], rows: Sequence[Mapping[str, Any]], data: TaskData, *,
@@ -184,7 +190,7 @@ class _Classification(DataKind):
     def label_choices(self, row, data):  # type: ignore[no-untyped-def]
         return list(data.label_names)
 
-    def show(self, prediction, data):  # type: ignore[no-untyped-def]
+    def show(self, prediction, row, data):  # type: ignore[no-untyped-def]
         return data.label_names[prediction] if prediction >= 0 else "(no label)"
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
@@ -235,7 +241,7 @@ class _Regression(DataKind):
     def read(self, text, row, data):  # type: ignore[no-untyped-def]
         return m.parse_number(text)
 
-    def show(self, prediction, data):  # type: ignore[no-untyped-def]
+    def show(self, prediction, row, data):  # type: ignore[no-untyped-def]
         return "(no number)" if prediction is None else format_number(prediction)
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
@@ -262,17 +268,22 @@ class _Tagging(DataKind):
                                     f"length in {columns['tokens']!r} / {columns['tags']!r}")  # fmt: skip
         return to_label_ids(splits, "tags", columns["tags"], where, names, nested=True)
 
+    def entity_types(self, setting, label_names):  # type: ignore[no-untyped-def]
+        return tag_text_form(setting, label_names or [])
+
     def render(self, row, data):  # type: ignore[no-untyped-def]
-        return " ".join(row["tokens"]), " ".join(data.label_names[t] for t in row["tags"])
+        return " ".join(row["tokens"]), self.show(self.reference(row, data), row, data)
 
     def reference(self, row, data):  # type: ignore[no-untyped-def]
         return [data.label_names[t] for t in row["tags"]]
 
     def read(self, text, row, data):  # type: ignore[no-untyped-def]
+        if data.entity_types:
+            return read_entities(text, row["tokens"], data.entity_types)
         return m.parse_tags(text, len(row["tokens"]), data.label_names)
 
-    def show(self, prediction, data):  # type: ignore[no-untyped-def]
-        return " ".join(prediction)
+    def show(self, prediction, row, data):  # type: ignore[no-untyped-def]
+        return entity_text(row["tokens"], prediction) if data.entity_types else " ".join(prediction)
 
     def score(self, preds, rows, data, *, generated, pool=()):  # type: ignore[no-untyped-def]
         return _headline_first(m.tagging_metrics(preds, [self.reference(r, data) for r in rows]), data.metric)

@@ -187,7 +187,7 @@ def _standardize(choice: DataChoice, raw: dict[str, Dataset], where: dict[str, s
     group = kind.group_role if repeats(prepared["train"], kind.group_role) else None
     train, validation, test = split_off(prepared, choice, seed, group)
     data = TaskData(choice.name, kind.name, train, validation, names, test, notes=notes)
-    data.metric = metric
+    data.metric, data.entity_types = metric, kind.entity_types(choice.tag_text, names)
     limit(data, choice, group)
     data.target_stats = kind.target_stats(train)
     if group is not None:

@@ -40,6 +40,8 @@ class TaskData:
     target_stats: tuple[float, float] | None = None
     notes: list[str] = field(default_factory=list)
     members: dict[str, TaskData] = field(default_factory=dict)  # a mixture's tasks, by name
+    # Tagged words as text (data.entity_text): written as entities of these types; None: one tag per word.
+    entity_types: list[str] | None = None
     # Where the rows came from, as run.json keeps it (sources._find): a type, a path or name, never rows.
     source: dict[str, Any] = field(default_factory=dict)
 
