@@ -86,10 +86,10 @@ def _show(analysis: wb.Analysis) -> None:
     print(f"full prefix: loss {s.full.loss:.3f}, {metric} {s.full.metric}; no prefix: loss {s.none.loss:.3f}, "
           f"{metric} {s.none.metric}")  # fmt: skip
     print("slot hidden -> loss: " + ", ".join(f"P{i} {x.loss:.3f}" for i, x in enumerate(s.without)))
-    print("top-k slots kept -> share of the gain: " + ", ".join(
-        f"{k} {s.kept_share(k):.0%}" for k in range(1, len(s.kept) + 1)))  # fmt: skip
-    print("layer hidden -> share of the gain lost: " + ", ".join(
-        f"L{i} {layers.cost(i):.0%}" for i in range(len(layers.without))))  # fmt: skip
+    print("top-k slots kept -> share of the gain (± standard error): " + ", ".join(
+        f"{k} {s.kept_text(k)}" for k in range(1, len(s.kept) + 1)))  # fmt: skip
+    print("layer hidden -> share of the gain lost (± standard error): " + ", ".join(
+        f"L{i} {layers.cost_text(i)}" for i in range(len(layers.without))))  # fmt: skip
     print("layer kept alone -> loss: " + ", ".join(f"L{i} {x.loss:.3f}" for i, x in enumerate(layers.only)))
     print(analysis.summary())
 

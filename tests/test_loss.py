@@ -44,3 +44,28 @@ def test_heads_encoder_decoders_and_prompt_tuning_take_the_models_own_loss(make_
     prompt = get_peft_model(base, PromptTuningConfig(task_type=TaskType.CAUSAL_LM, num_virtual_tokens=3)).eval()
     batch = Collator(run.tokenizer.pad_token_id)(run.splits[0].features[:4])
     assert batch_loss(prompt, batch, run.objective).item() == prompt(**batch).loss.item()  # positions would move
+
+
+@pytest.mark.parametrize(("model", "dataset"), [("tiny-llama", "toy-e2e"), ("tiny-t5", "toy-e2e"),
+                                                ("tiny-bert", "toy-sentiment"), ("tiny-bert", "toy-ner"),
+                                                ("tiny-bert", "stars")])  # fmt: skip
+def test_row_losses_are_each_rows_own_loss_and_add_up_to_the_batchs(make_config, tmp_path, model, dataset):
+    from workbench.loss import row_losses
+
+    if dataset == "stars":  # a regression head: transformers' squared error, row by row
+        import user_files
+
+        dataset = str(user_files.write(tmp_path / "stars.csv", user_files.stars()))
+    columns = {"text": "review", "label": "stars"} if "stars" in dataset else {}
+    run = Run.create(make_config(model, dataset, data={"columns": columns}))
+    assert run.objective.name == {"toy-e2e": "causal-lm" if model == "tiny-llama" else "seq2seq", "toy-sentiment":
+                                  "seq-cls", "toy-ner": "token-cls"}.get(dataset, "seq-reg")  # fmt: skip
+    model_, collate = run.live_model.eval(), Collator(run.tokenizer.pad_token_id)
+    features = run.splits[1].features[:5]
+    with torch.no_grad():
+        sums, counts = row_losses(model_, collate(features), run.objective)
+        whole = batch_loss(model_, collate(features), run.objective).item()
+        assert (sums.sum() / counts.sum()).item() == pytest.approx(whole, rel=1e-5)
+        alone = [batch_loss(model_, collate([f]), run.objective).item() for f in features]  # each row in a batch of one
+    assert (sums / counts).tolist() == pytest.approx(alone, rel=1e-4)
+    assert len(set(alone)) > 1  # rows differ: the test can tell them apart

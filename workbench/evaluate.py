@@ -14,6 +14,7 @@ finished first). The training loop calls this; it knows nothing about the loop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from .data import Collator, EncodedSplit, TaskData
 from .data.batching import shortest_first
 from .data.conversations import show_source
 from .generate import generate_texts
-from .loss import batch_loss
+from .loss import batch_loss, row_losses
 from .models.objectives import Objective, as_objective
 from .models.sharing import running
 from .ranking import rank_labels
@@ -42,6 +43,7 @@ class EvalResult:
     ``predictions[i]`` belongs to ``rows[i]``.
     ``references``: how many reference rows the generated ``rows`` were scored against (more than
     ``len(rows)`` when a record has several references, as in E2E: ``rows`` then holds one row a record).
+    ``row_losses``: each encoded row's own loss, in order (NaN where it learns nothing), when asked for.
     """
 
     loss: float
@@ -51,6 +53,7 @@ class EvalResult:
     rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
     report: dict[str, Any] = field(default_factory=dict, repr=False)
     references: int = 0
+    row_losses: list[float] = field(default_factory=list, repr=False)
 
 
 @torch.no_grad()
@@ -70,12 +73,14 @@ def evaluate(
     stop: Callable[[], bool] | None = None,
     report: bool = False,
     rank: bool = True,
+    per_row: bool = False,
 ) -> EvalResult | None:
     """Loss over all of ``encoded`` (``split`` of ``data``, in batches of alike length); metrics from logits or
     greedy generations.
 
     None if ``stop`` turned true on the way. ``report`` adds the kind's per-label detail. ``rank``: a generative
     model's class is the likeliest label (:mod:`workbench.ranking`), not the one read in generated text.
+    ``per_row``: also each row's own loss (``row_losses``), from the same forward passes.
     """
     objective = as_objective(objective)
     stopped = stop or (lambda: False)
@@ -83,6 +88,7 @@ def evaluate(
     collate = Collator(tokenizer.pad_token_id)
     total, count = 0.0, 0
     preds: list[Any] = [None] * len(encoded) if not objective.generative else []
+    losses = [math.nan] * len(encoded) if per_row else []
     # Shortest rows first: a batch of alike lengths carries little padding; predictions go back to their rows.
     lengths = [len(f["input_ids"]) for f in encoded.features]
     with running(model, training=False):
@@ -92,11 +98,16 @@ def evaluate(
             feats = [encoded.features[i] for i in rows]
             batch = {k: v.to(device) for k, v in collate(feats).items()}
             with autocast() if autocast else torch.autocast(device.type, enabled=False):
-                if objective.generative:  # the loss alone (a decoder's logits where a token is learned)
-                    loss = batch_loss(model, batch, objective)
+                # A generative model's loss alone (a decoder's logits where a token is learned); a head's output.
+                out = None if objective.generative else model(**batch)
+                if per_row:
+                    sums, counts = row_losses(model, batch, objective, out)
+                    loss = sums.sum() / counts.sum()
+                    for i, total_i, n in zip(rows, sums.tolist(), counts.tolist()):
+                        losses[i] = total_i / n if n else math.nan
                 else:
-                    out = model(**batch)
-                    loss = out.loss
+                    loss = batch_loss(model, batch, objective) if out is None else out.loss
+                if out is not None:
                     for i, pred in zip(rows, objective.predictions(out.logits, batch["labels"], data, feats)):
                         preds[i] = pred
             total += float(loss) * len(feats)
@@ -105,7 +116,7 @@ def evaluate(
                         max_new_tokens, stop, report, rank)  # fmt: skip
         if result is None or stopped():
             return None
-    result.loss = total / max(count, 1)
+    result.loss, result.row_losses = total / max(count, 1), losses
     result.metrics = {**data.data_kind.loss_metrics(result.loss), **result.metrics}
     return result
 

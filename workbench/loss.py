@@ -10,6 +10,8 @@ the loss transformers computes (the mean over learned tokens, logits in float32)
 the rest of the matrix. Heads, encoder-decoders, prompt-learning methods that lengthen
 the input (prompt tuning) and models whose forward takes no ``logits_to_keep`` return the
 model's own ``loss``. The training loop and the evaluation both call it; it trains nothing.
+:func:`row_losses` gives the same loss row by row (summed, with the count it sums), for
+the spread of a difference between two scorings of the same rows (:mod:`workbench.analysis`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import torch.nn.functional as F
 from .data.encode import IGNORE
 from .models.objectives import Objective
 
-__all__ = ["batch_loss"]
+__all__ = ["batch_loss", "row_losses"]
 
 
 def batch_loss(model: Any, batch: dict[str, torch.Tensor], objective: Objective) -> torch.Tensor:
@@ -36,6 +38,36 @@ def batch_loss(model: Any, batch: dict[str, torch.Tensor], objective: Objective)
     inputs = {name: value for name, value in batch.items() if name != "labels"}
     logits = model(**inputs, logits_to_keep=positions).logits.float()  # [B, K, vocab]
     return F.cross_entropy(logits.flatten(0, 1), targets[:, positions].flatten(), ignore_index=IGNORE)
+
+
+def row_losses(model: Any, batch: dict[str, torch.Tensor], objective: Objective,
+               out: Any = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+    """Each row's loss summed over what it learns, and how many terms that is: [B] and [B].
+
+    ``sums.sum() / counts.sum()`` is :func:`batch_loss` (the mean over learned tokens; a head's mean over rows);
+    ``sums / counts`` each row's own. ``out``: the model's output for ``batch`` when the caller has it (a head's
+    logits, also read for predictions)."""
+    labels = batch["labels"]
+    if out is None and objective.decoder_only and _keeps_logits(model):
+        targets = labels[:, 1:]
+        positions = (targets != IGNORE).any(0).nonzero().squeeze(1)
+        inputs = {name: value for name, value in batch.items() if name != "labels"}
+        return _token_sums(model(**inputs, logits_to_keep=positions).logits.float(), targets[:, positions])
+    logits = (out if out is not None else model(**batch)).logits.float()
+    ones = torch.ones(len(labels), device=labels.device)
+    if objective.head == "number":  # transformers' regression loss: the squared error of the one output
+        return F.mse_loss(logits[:, 0], labels.float(), reduction="none"), ones
+    if objective.head == "label":
+        return F.cross_entropy(logits, labels, reduction="none"), ones
+    if objective.decoder_only:  # each position predicts the next token
+        logits, labels = logits[:, :-1], labels[:, 1:]
+    return _token_sums(logits, labels)
+
+
+def _token_sums(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """[B, T, V] logits against [B, T] targets: each row's summed cross-entropy where learned, and the count."""
+    losses = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=IGNORE, reduction="none")  # [B, T]
+    return losses.sum(1), (targets != IGNORE).sum(1)
 
 
 def _keeps_logits(model: Any) -> bool:

@@ -308,6 +308,7 @@ def slot_ablation_figure(result: SlotAblation) -> go.Figure:
     order = result.order
     bars = go.Bar(
         x=[f"P{s}" for s in order], y=[result.without[s].loss for s in order], name="slot hidden",
+        error_y=_spread([result.without[s] for s in order]),
         marker={"color": [_COLORS[1] if s in result.effective else _COLORS[0] for s in order]},
         customdata=[_metric_text(result.without[s].metric, result.metric) for s in order],
         hovertemplate="%{x} hidden: loss %{y:.4f}%{customdata}<extra></extra>",
@@ -319,11 +320,16 @@ def slot_ablation_figure(result: SlotAblation) -> go.Figure:
                    yaxis={"title": f"validation loss ({result.rows} rows)"}, showlegend=False)  # fmt: skip
 
 
+def _spread(scores: Sequence[Any]) -> dict[str, Any]:
+    """Error bars: each variant's standard error against its reference (the paired per-row difference)."""
+    return {"type": "data", "array": [s.se or 0.0 for s in scores], "visible": True, "thickness": 1}
+
+
 def layer_ablation_figure(result: LayerAblation) -> go.Figure:
     """Per layer: loss with that layer's prefix hidden, and with only that layer's prefix kept."""
     layers = [f"L{i}" for i in range(len(result.without))]
     traces = [
-        go.Bar(x=layers, y=[s.loss for s in scores], name=name, marker={"color": color},
+        go.Bar(x=layers, y=[s.loss for s in scores], name=name, marker={"color": color}, error_y=_spread(scores),
                customdata=[_metric_text(s.metric, result.metric) for s in scores],
                hovertemplate="%{x}: loss %{y:.4f}%{customdata}<extra>" + name + "</extra>")
         for name, scores, color in (("prefix hidden at this layer", result.without, _COLORS[1]),

@@ -57,6 +57,38 @@ def test_layer_ablation_finds_the_only_layer_with_a_prefix(make_config):
     assert result.full.metric is not None  # exact_match / BLEU on 4 generated rows, with the prefix masked too
 
 
+def test_each_variant_carries_the_standard_error_of_its_per_row_difference(make_config):
+    import math
+    import statistics
+
+    from workbench.evaluate import evaluate
+
+    run = _one_live_slot(make_config, slot=0)
+    embedding = run.live_model.prompt_encoder["default"].embedding.weight
+    with torch.no_grad():
+        embedding[:, : embedding.shape[1] // 2] = 0  # as above: only layer 1 has a prefix that matters
+    score = Scorer(run, 24, 0)
+    slots, layers = ablate_slots(run, scorer=score), ablate_layers(run, scorer=score)
+
+    def row_losses(visible):  # each row's loss with only ``visible`` attended to, scored apart from the Scorer
+        from workbench.analysis.masking import prefix_visibility
+
+        with prefix_visibility(run.live_model, visible):
+            return evaluate(run.live_model, run.tokenizer, run.objective, score.data, score._encoded, n_generate=0,
+                            per_row=True).row_losses  # fmt: skip
+
+    full = row_losses(score.visible(range(5)))
+    hidden = row_losses(score.visible([1, 2, 3, 4]))
+    differences = [a - b for a, b in zip(hidden, full)]
+    assert slots.without[0].se == pytest.approx(statistics.stdev(differences) / math.sqrt(24), rel=1e-4)
+    assert slots.full.se is None and slots.none.se is None  # the references themselves
+    assert all(s.se is not None and s.se > 0 for s in layers.without + layers.only)
+    assert layers.cost_se(1) == pytest.approx(layers.without[1].se / layers.gain)
+    assert f"layer 1 ({layers.cost(1) * 100:.0f} ± {layers.cost_se(1) * 100:.0f}%)" in layers.summary()
+    share, se = slots.kept_share(1), slots.kept_share_se(1)
+    assert f"keep {share * 100:.0f} ± {se * 100:.0f}% of the gain on their own" in slots.suggestion()
+
+
 def test_an_untrained_prefix_gets_an_honest_suggestion(make_config):
     run = Run.create(make_config("tiny-gpt2", prefix={"init": "zero"}))
     result = ablate_slots(run, rows=8, metric_rows=0)

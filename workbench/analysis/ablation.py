@@ -9,15 +9,19 @@ per layer: the prefix hidden at one layer only, and kept at one layer only. Scor
 the validation loss (on ``rows`` rows), and the run's headline metric: with the loss for
 heads; generated (on ``metric_rows`` records) for text models only where the findings
 name a variant — the full prefix, no prefix, the effective slots, the layers that matter.
-Hiding is masking (:mod:`.masking`): no weight is edited, the run's prefix stays
-bit-identical; the layers a variant shares with the full prefix or no prefix are replayed,
-not rerun (:mod:`.replay`). Plain data out; figures are in :mod:`workbench.plots`.
+Each variant's loss carries the standard error of its mean per-row difference from its
+reference (the full prefix for a hidden slot or layer, no prefix for the slots or layer
+kept), so a finding says how sure it is. Hiding is masking (:mod:`.masking`): no weight
+is edited, the run's prefix stays bit-identical; the layers a variant shares with the full
+prefix or no prefix are replayed, not rerun (:mod:`.replay`). Plain data out; figures are
+in :mod:`workbench.plots`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -52,10 +56,14 @@ KEEP_SHARE = 0.95  # the share of the prefix's gain the effective slots must kee
 
 @dataclass(frozen=True)
 class Score:
-    """Validation loss, and the headline metric (None when the run has none or ``metric_rows`` is 0)."""
+    """Validation loss, and the headline metric (None when the run has none or ``metric_rows`` is 0).
+
+    ``se``: the standard error of the mean per-row loss difference from the variant's reference, the same rows
+    scored both ways (None for the references themselves, or under two rows)."""
 
     loss: float
     metric: float | None = None
+    se: float | None = None
 
 
 @dataclass
@@ -69,6 +77,7 @@ class SlotAblation:
     order: list[int]  # slots, the one whose hiding costs most first
     kept: list[float]  # loss with only order[:k] visible, k = 1, 2, … up to the effective length (the rest unasked)
     rows: int = 0
+    kept_se: list[float | None] = field(default_factory=list)  # each kept[k-1]'s standard error against no prefix
     effective: list[int] = field(default_factory=list)
     effective_score: Score | None = None  # the effective slots alone, with the metric
 
@@ -86,6 +95,15 @@ class SlotAblation:
         """The share of the gain that the k most important slots keep on their own."""
         return (self.none.loss - self.kept[k - 1]) / self.gain if self.helps else 0.0
 
+    def kept_share_se(self, k: int) -> float | None:
+        """The standard error of :meth:`kept_share` (the gain taken as measured)."""
+        se = self.kept_se[k - 1] if k <= len(self.kept_se) else None
+        return se / self.gain if se is not None and self.helps else None
+
+    def kept_text(self, k: int) -> str:
+        """:meth:`kept_share` with its standard error, as findings print it: "96 ± 3%"."""
+        return _share(self.kept_share(k), self.kept_share_se(k))
+
     def suggestion(self) -> str:
         n = len(self.without)
         if not self.helps:
@@ -93,16 +111,22 @@ class SlotAblation:
                     f"vs {self.none.loss:.4f}); train longer or with another learning rate first")  # fmt: skip
         k = len(self.effective)
         slots = ", ".join(f"P{i}" for i in self.effective)
-        share = self.kept_share(k)
         if k == n:
             return f"all {n} slots are needed to keep {KEEP_SHARE:.0%} of the gain; try a longer prefix"
         alone = self.effective_score.metric if self.effective_score else None
         measured = (f" ({self.metric} {alone:.3g} with them, {self.full.metric:.3g} with all)"
                     if alone is not None and self.full.metric is not None else "")  # fmt: skip
-        return f"slots {slots} keep {share:.0%} of the gain on their own{measured}; try prefix length {k} (of {n})"
+        return (
+            f"slots {slots} keep {self.kept_text(k)} of the gain on their own{measured}; try prefix length {k} (of {n})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "gain": self.gain, "suggestion": self.suggestion()}
+
+
+def _share(share: float, se: float | None) -> str:
+    """A share of the gain with its standard error: "96 ± 3%"."""
+    return f"{share:.0%}" if se is None else f"{share * 100:.0f} ± {se * 100:.0f}%"
 
 
 @dataclass
@@ -124,6 +148,15 @@ class LayerAblation:
         """The share of the gain lost when ``layer`` loses its prefix."""
         return (self.without[layer].loss - self.full.loss) / self.gain if self.helps else 0.0
 
+    def cost_se(self, layer: int) -> float | None:
+        """The standard error of :meth:`cost` (the gain taken as measured)."""
+        se = self.without[layer].se
+        return se / self.gain if se is not None and self.helps else None
+
+    def cost_text(self, layer: int) -> str:
+        """:meth:`cost` with its standard error, as findings print it: "13 ± 4%"."""
+        return _share(self.cost(layer), self.cost_se(layer))
+
     @property
     def helps(self) -> bool:
         return _measurable(self.gain, self.none.loss)
@@ -139,12 +172,13 @@ class LayerAblation:
         layers = self.layers_that_matter()
         if not layers:
             return "no single layer's prefix is worth 10% of the gain: the effect is spread over the layers"
-        parts = ", ".join(f"layer {layer} ({self.cost(layer):.0%})" for layer in layers)
+        parts = ", ".join(f"layer {layer} ({self.cost_text(layer)})" for layer in layers)
         return f"the prefix works through {parts}: the share of its gain lost when that layer's prefix is hidden"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "gain": self.gain, "costs": [self.cost(i) for i in range(len(self.without))],
-                "summary": self.summary()}  # fmt: skip
+        layers = range(len(self.without))
+        return {**asdict(self), "gain": self.gain, "costs": [self.cost(i) for i in layers],
+                "cost_se": [self.cost_se(i) for i in layers], "summary": self.summary()}  # fmt: skip
 
 
 class Scorer:
@@ -175,6 +209,7 @@ class Scorer:
                                      max_length=config.data.max_length, separator=config.data.separator)  # fmt: skip
         self._batch_size = config.train.batch_size * 2
         self._losses: dict[bytes, tuple[float, float | None]] = {}
+        self._row_losses: dict[bytes, list[float]] = {}  # each mask's loss on every row, for a paired spread
         self._metrics: dict[bytes, float | None] = {}
         self._replay = LayerReplay.find(run.live_model, Collator(run.tokenizer.pad_token_id)(
             self._encoded.features[:1])) if replay else None  # fmt: skip
@@ -196,7 +231,9 @@ class Scorer:
         visible[:, list(slots)] = True
         return visible
 
-    def __call__(self, visible: torch.Tensor, with_metric: bool = False) -> Score:
+    def __call__(self, visible: torch.Tensor, with_metric: bool = False, *,
+                 against: torch.Tensor | None = None) -> Score:  # fmt: skip
+        """The score with ``visible`` slots attended to; ``against``: the reference mask its ``se`` is taken to."""
         key = visible.numpy().tobytes()
         if key not in self._losses:
             self._losses[key] = self._loss(visible)
@@ -205,7 +242,16 @@ class Scorer:
             if key not in self._metrics:
                 self._metrics[key] = self._generated(visible)
             metric = self._metrics[key]
-        return Score(loss, metric)
+        return Score(loss, metric, self._spread(key, against) if against is not None else None)
+
+    def _spread(self, key: bytes, against: torch.Tensor) -> float | None:
+        """The standard error of the mean per-row loss difference between ``key``'s mask and ``against``."""
+        self(against)  # scored once, as every mask is
+        pairs = zip(self._row_losses[key], self._row_losses[against.numpy().tobytes()])
+        differences = [a - b for a, b in pairs if math.isfinite(a) and math.isfinite(b)]
+        if len(differences) < 2:
+            return None
+        return statistics.stdev(differences) / math.sqrt(len(differences))
 
     def _loss(self, visible: torch.Tensor) -> tuple[float, float | None]:
         """The loss over every row, and the headline metric where it comes with the loss (heads, perplexity)."""
@@ -221,9 +267,10 @@ class Scorer:
                 stack.enter_context(self._replay.replay(name, start))
                 skipped = start
             result = evaluate(run.live_model, run.tokenizer, run.objective, self.data, self._encoded,
-                              batch_size=self._batch_size, n_generate=0)  # fmt: skip
+                              batch_size=self._batch_size, n_generate=0, per_row=True)  # fmt: skip
         assert result is not None  # no stop callable
         self.work += self.cost(skipped)
+        self._row_losses[visible.numpy().tobytes()] = result.row_losses
         return result.loss, _number(result.metrics.get(run.metric))
 
     def _generated(self, visible: torch.Tensor) -> float | None:
@@ -247,11 +294,12 @@ def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: C
     score = scorer or Scorer(run, rows, metric_rows)
     tell = progress or (lambda _: None)
     n = score.shape[1]
-    full, none = score(score.visible(range(n)), True), score(score.visible(()), True)
+    everything, nothing = score.visible(range(n)), score.visible(())
+    full, none = score(everything, True), score(nothing, True)
     without = []
     for slot in range(n):
         tell(f"slot P{slot} hidden ({slot + 1} of {n})")
-        without.append(score(score.visible([s for s in range(n) if s != slot])))
+        without.append(score(score.visible([s for s in range(n) if s != slot]), against=everything))
     order = sorted(range(n), key=lambda s: without[s].loss, reverse=True)
     result = SlotAblation(score.run.metric, full, none, without, order, [], rows=score.rows)
     if not result.helps:  # no gain to keep: the effective slots are not asked
@@ -259,11 +307,13 @@ def ablate_slots(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: C
     for k in range(1, n + 1):  # the costliest k slots together, until they keep enough of the gain
         if k < n:
             tell(f"the {k} costliest slots kept (at most {n - 1})")
-        result.kept.append(score(score.visible(order[:k])).loss)
+        kept = score(score.visible(order[:k]), against=nothing)
+        result.kept.append(kept.loss)
+        result.kept_se.append(kept.se)
         if result.kept_share(k) >= KEEP_SHARE:
             break
     result.effective = sorted(order[:k])
-    result.effective_score = score(score.visible(order[:k]), True)
+    result.effective_score = score(score.visible(order[:k]), True, against=nothing)
     return result
 
 
@@ -282,13 +332,13 @@ def ablate_layers(run: Run, *, rows: int = 64, metric_rows: int = 16, progress: 
         tell(f"layer {layer} ({layer + 1} of {layers})")
         one = torch.zeros(score.shape, dtype=torch.bool)
         one[layer] = True
-        without.append(score(~one))
-        only.append(score(one))
+        without.append(score(~one, against=everything))
+        only.append(score(one, against=~everything))
     result = LayerAblation(score.run.metric, full, none, without, only, rows=score.rows)
     for layer in result.layers_that_matter():
         one = torch.zeros(score.shape, dtype=torch.bool)
         one[layer] = True
-        result.without[layer] = score(~one, True)
+        result.without[layer] = score(~one, True, against=everything)
     return result
 
 
