@@ -33,11 +33,8 @@ def batch_loss(model: Any, batch: dict[str, torch.Tensor], objective: Objective)
     """The mean loss of ``batch`` (with ``labels``) under ``model``, a scalar tensor that can be backpropagated."""
     if not (objective.decoder_only and _keeps_logits(model)):
         return model(**batch).loss
-    targets = batch["labels"][:, 1:]  # [B, T-1]: the token each position predicts
-    positions = (targets != IGNORE).any(0).nonzero().squeeze(1)  # [K]: positions learned in some row
-    inputs = {name: value for name, value in batch.items() if name != "labels"}
-    logits = model(**inputs, logits_to_keep=positions).logits.float()  # [B, K, vocab]
-    return F.cross_entropy(logits.flatten(0, 1), targets[:, positions].flatten(), ignore_index=IGNORE)
+    logits, targets = _learned_logits(model, batch)
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)
 
 
 def row_losses(model: Any, batch: dict[str, torch.Tensor], objective: Objective,
@@ -49,10 +46,7 @@ def row_losses(model: Any, batch: dict[str, torch.Tensor], objective: Objective,
     logits, also read for predictions)."""
     labels = batch["labels"]
     if out is None and objective.decoder_only and _keeps_logits(model):
-        targets = labels[:, 1:]
-        positions = (targets != IGNORE).any(0).nonzero().squeeze(1)
-        inputs = {name: value for name, value in batch.items() if name != "labels"}
-        return _token_sums(model(**inputs, logits_to_keep=positions).logits.float(), targets[:, positions])
+        return _token_sums(*_learned_logits(model, batch))
     logits = (out if out is not None else model(**batch)).logits.float()
     ones = torch.ones(len(labels), device=labels.device)
     if objective.head == "number":  # transformers' regression loss: the squared error of the one output
@@ -62,6 +56,14 @@ def row_losses(model: Any, batch: dict[str, torch.Tensor], objective: Objective,
     if objective.decoder_only:  # each position predicts the next token
         logits, labels = logits[:, :-1], labels[:, 1:]
     return _token_sums(logits, labels)
+
+
+def _learned_logits(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A decoder's float32 logits at the positions whose next token some row learns, and those tokens."""
+    targets = batch["labels"][:, 1:]  # [B, T-1]: the token each position predicts
+    positions = (targets != IGNORE).any(0).nonzero().squeeze(1)  # [K]: positions learned in some row
+    inputs = {name: value for name, value in batch.items() if name != "labels"}
+    return model(**inputs, logits_to_keep=positions).logits.float(), targets[:, positions]  # [B, K, vocab], [B, K]
 
 
 def _token_sums(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
