@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .data.entity_text import tag_text_form
+from .data.kinds import data_kind
 from .models.gguf import is_gguf
 from .models.objectives import as_objective
 from .models.registry import BUILTIN_MODELS, PACKAGED_MODELS, adapter_base_name, fetch_command
@@ -95,7 +95,7 @@ def _prompt_note(r: RunRecord) -> str:
 
 def _entities_note(r: RunRecord) -> str:
     """How a model that writes tagged words writes them (workbench.data.entity_text)."""
-    if r.dataset_kind != "tagging" or not tag_text_form(r.config.data.tag_text, r.label_names or []):
+    if not data_kind(r.dataset_kind).entity_types(r.config.data.tag_text, r.label_names):  # as the data was read
         return ""
     return (" The source is the sentence's words joined by spaces; the target names its entities in order, "
             "`words (type); …`, or `none`.")  # fmt: skip
