@@ -66,6 +66,8 @@ def test_run_task_is_the_objective_with_a_deprecation_warning(exported):
     run, _path = exported
     with pytest.warns(DeprecationWarning, match="Run.task is now Run.objective"):
         assert run.task is run.objective
+    with pytest.warns(DeprecationWarning, match="LoadedModel.task is now LoadedModel.objective"):
+        assert run.loaded.task is run.objective
 
 
 def test_a_record_written_before_entities_were_text_reads_as_one_tag_per_word(exported, tmp_path):

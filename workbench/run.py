@@ -16,7 +16,6 @@ import copy
 import dataclasses
 import functools
 import threading
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,7 +32,7 @@ from .generate import generate_texts
 from .history import Callback, History, StepEvent, check_total
 from .models import LoadedModel, load_model
 from .models.fingerprint import fingerprint
-from .models.objectives import Objective, resolve_objective
+from .models.objectives import FORMER_TASK, Objective, resolve_objective
 from .prefix import Finding, ParameterCounts, attach_prefix, parameter_counts, preflight
 from .run_info import data_info_of, run_record
 from .run_record import RunRecord
@@ -196,11 +195,7 @@ class Run:
         """What the model is trained to output: text (causal-lm, seq2seq) or a head's labels, numbers or tags."""
         return self.loaded.objective
 
-    @property
-    def task(self) -> Objective:
-        """Deprecated: :attr:`objective` (a *task* is now only a member of a multi-task mixture)."""
-        warnings.warn("Run.task is now Run.objective", DeprecationWarning, stacklevel=2)
-        return self.objective
+    task = FORMER_TASK  # deprecated: a *task* is now only a member of a multi-task mixture
 
     @property
     def counts(self) -> ParameterCounts:

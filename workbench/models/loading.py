@@ -36,7 +36,7 @@ from ..quiet import quiet
 from .builtin import builtin_path
 from .fetch import packaged_path
 from .gguf import gguf_folder, is_gguf
-from .objectives import Objective, resolve_objective
+from .objectives import FORMER_TASK, Objective, resolve_objective
 from .registry import BUILTIN_MODELS, PACKAGED_MODELS, Architecture, architecture_of
 from .sharing import LOADING
 
@@ -55,6 +55,7 @@ class LoadedModel:
     architecture: Architecture
     name: str  # what the user asked for
     path: str  # what from_pretrained was given
+    task = FORMER_TASK  # deprecated: a *task* is now only a member of a multi-task mixture
 
     @property
     def model_type(self) -> str:

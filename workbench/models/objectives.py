@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from ..data import TaskData
 
 __all__ = [
+    "FORMER_TASK",
     "HEAD_MODULES",
     "OBJECTIVES",
     "Objective",
@@ -267,3 +268,17 @@ def takes_former_task_keyword(fn: _F) -> _F:
         return fn(*args, **kwargs)
 
     return call  # type: ignore[return-value]
+
+
+class _FormerTask:
+    """``x.task`` as it was read before the objective was named so: ``x.objective``, with a DeprecationWarning."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        name = type(obj).__name__
+        warnings.warn(f"{name}.task is now {name}.objective", DeprecationWarning, stacklevel=2)
+        return obj.objective
+
+
+FORMER_TASK = _FormerTask()  # ``task = FORMER_TASK`` in a class that has an ``objective``
