@@ -66,6 +66,7 @@ def read_entities(text: str, words: Sequence[str], types: Sequence[str]) -> list
     """
     pattern = re.compile(r"\s*(.+?)\s+\((" + "|".join(map(re.escape, types)) + r")\)\s*(?:;|$)")
     tags = ["O"] * len(words)
+    sentence = (list(words), [w.casefold() for w in words])  # as given, and casefolded: each once
     cursor = 0
     for match in pattern.finditer(text):
         written, kind = match.group(1), match.group(2)
@@ -73,7 +74,7 @@ def read_entities(text: str, words: Sequence[str], types: Sequence[str]) -> list
         # (something unreadable written before an entity).
         parts = written.split("; ")
         for span in ("; ".join(parts[i:]).split() for i in range(len(parts))):
-            start = _place(words, span, tags, cursor)
+            start = _place(sentence, span, tags, cursor)
             if start is not None:
                 tags[start : start + len(span)] = [f"B-{kind}"] + [f"I-{kind}"] * (len(span) - 1)
                 cursor = start + len(span)
@@ -81,16 +82,13 @@ def read_entities(text: str, words: Sequence[str], types: Sequence[str]) -> list
     return tags
 
 
-def _place(words: Sequence[str], span: list[str], tags: list[str], cursor: int) -> int | None:
-    """Where ``span`` stands among ``words`` untagged: from ``cursor`` on, then from the start; as spelled, then
-    ignoring case."""
+def _place(words: tuple[list[str], list[str]], span: list[str], tags: list[str], cursor: int) -> int | None:
+    """Where ``span`` stands untagged among the sentence's words (``words``: as given, and casefolded): from
+    ``cursor`` on, then from the start; as spelled, then ignoring case."""
     n = len(span)
     for first in (cursor, 0):
-        for fold in (False, True):
-            want = [w.casefold() for w in span] if fold else span
-            for start in range(first, len(words) - n + 1):
-                found = words[start : start + n]
-                if ([w.casefold() for w in found] if fold else list(found)) == want and all(
-                        t == "O" for t in tags[start : start + n]):  # fmt: skip
+        for sentence, want in zip(words, (span, [w.casefold() for w in span])):
+            for start in range(first, len(sentence) - n + 1):
+                if sentence[start : start + n] == want and all(t == "O" for t in tags[start : start + n]):
                     return start
     return None
